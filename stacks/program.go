@@ -1,0 +1,188 @@
+// Package stacks composes the components into the platform variants and
+// holds the per-stack configuration (Pulumi.<stack>.yaml beside this file).
+package stacks
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/authplatform/auth-platform/components/cluster"
+	"github.com/authplatform/auth-platform/components/lbcontroller"
+	"github.com/authplatform/auth-platform/components/naming"
+	"github.com/authplatform/auth-platform/components/network"
+)
+
+// Exports are the stack outputs by name.
+type Exports map[string]pulumi.Output
+
+// Program is what `pulumi up` runs: read and validate the configuration,
+// then build the platform and export its outputs.
+func Program(ctx *pulumi.Context) error {
+	_, err := Run(ctx)
+	return err
+}
+
+// Run is Program returning the exports too, for the offline plan.
+func Run(ctx *pulumi.Context) (Exports, error) {
+	cfg, err := Load(ctx.Project(), ctx.Stack(), ContextSource(ctx))
+	if err != nil {
+		return nil, err
+	}
+	exports, err := Deploy(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, 0, len(exports))
+	for name := range exports {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		ctx.Export(name, exports[name])
+	}
+	return exports, nil
+}
+
+// Deploy builds the single-region platform for a validated configuration.
+func Deploy(ctx *pulumi.Context, cfg *Config) (Exports, error) {
+	region, err := NewRegion(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return Exports{
+		"region":              pulumi.String(cfg.Region).ToStringOutput(),
+		"vpcId":               region.Network.VpcID,
+		"publicSubnetIds":     region.Network.PublicSubnetIDs,
+		"privateSubnetIds":    region.Network.PrivateSubnetIDs,
+		"clusterName":         region.Cluster.ClusterName,
+		"clusterEndpoint":     region.Cluster.Endpoint,
+		"oidcProviderArn":     region.Cluster.OIDCProviderARN,
+		"kubeconfig":          region.Cluster.Kubeconfig,
+		"lbControllerRoleArn": region.LBController.RoleARN,
+		"lbControllerRelease": region.LBController.ReleaseStatus,
+	}, nil
+}
+
+// Region is one regional platform: network, cluster and load-balancer
+// controller, all through one explicit AWS provider.
+type Region struct {
+	Name         string
+	Namer        naming.Namer
+	Tags         naming.Tags
+	Provider     *aws.Provider
+	Network      *network.Network
+	Cluster      *cluster.Cluster
+	LBController *lbcontroller.Controller
+}
+
+// NewRegion builds the regional platform for cfg.Region.
+func NewRegion(ctx *pulumi.Context, cfg *Config) (*Region, error) {
+	namer := naming.Namer{App: cfg.App, Env: cfg.Environment, Region: cfg.Region}
+	r := &Region{
+		Name:  cfg.Region,
+		Namer: namer,
+		Tags:  naming.BaseTags(cfg.Project, cfg.Stack, namer),
+	}
+	var err error
+	// An explicit provider per region: nothing depends on the ambient
+	// AWS_REGION of whoever runs `pulumi up`.
+	r.Provider, err = aws.NewProvider(ctx, namer.Name("aws"), &aws.ProviderArgs{
+		Region: pulumi.String(cfg.Region),
+	})
+	if err != nil {
+		return nil, err
+	}
+	awsOnly := pulumi.Providers(r.Provider)
+
+	zones, err := resolveZones(ctx, cfg, r.Provider)
+	if err != nil {
+		return nil, err
+	}
+	clusterName := namer.Prefix()
+
+	r.Network, err = network.NewNetwork(ctx, namer.Name("network"), &network.Args{
+		CIDR:              cfg.VpcCIDR,
+		AvailabilityZones: zones,
+		SingleNatGateway:  cfg.SingleNatGateway,
+		ClusterName:       clusterName,
+		Protect:           cfg.ProtectStatefulResources,
+		Namer:             namer,
+		Tags:              r.Tags,
+	}, awsOnly)
+	if err != nil {
+		return nil, err
+	}
+
+	lbcProfile := lbcontroller.FargateProfile(lbcontroller.DefaultNamespace)
+	r.Cluster, err = cluster.NewCluster(ctx, namer.Name("cluster"), &cluster.Args{
+		Name:                  clusterName,
+		Version:               cfg.KubernetesVersion,
+		Region:                cfg.Region,
+		VpcID:                 r.Network.VpcID,
+		PrivateSubnetIDs:      r.Network.PrivateSubnetIDs,
+		PublicSubnetIDs:       r.Network.PublicSubnetIDs,
+		EndpointPrivateAccess: cfg.EndpointPrivateAccess,
+		EndpointPublicAccess:  cfg.EndpointPublicAccess,
+		PublicAccessCIDRs:     cfg.PublicAccessCIDRs,
+		LogTypes:              cfg.ClusterLogTypes,
+		Profiles: []cluster.ProfileSpec{
+			lbcProfile,
+			{Name: "auth", Selectors: []cluster.Selector{{Namespace: cfg.AuthNamespace}}},
+		},
+		Provider: r.Provider,
+		Protect:  cfg.ProtectStatefulResources,
+		Namer:    namer,
+		Tags:     r.Tags,
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	r.LBController, err = lbcontroller.NewController(ctx, namer.Name("lbc"), &lbcontroller.Args{
+		ClusterName:     r.Cluster.ClusterName,
+		Region:          cfg.Region,
+		VpcID:           r.Network.VpcID,
+		OIDCProviderARN: r.Cluster.OIDCProviderARN,
+		OIDCIssuerURL:   r.Cluster.OIDCIssuerURL,
+		Partition:       r.Cluster.Partition,
+		Namer:           namer,
+		Tags:            r.Tags,
+	}, pulumi.Providers(r.Provider, r.Cluster.Provider),
+		// The controller's pods need their Fargate profile and cluster DNS.
+		pulumi.DependsOn([]pulumi.Resource{r.Cluster.Profile(lbcProfile.Name), r.Cluster.CoreDNS}))
+	if err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// resolveZones returns the configured zones, or the first AZCount zones the
+// region offers without opt-in, sorted by name.
+func resolveZones(ctx *pulumi.Context, cfg *Config, provider *aws.Provider) ([]string, error) {
+	if len(cfg.AvailabilityZones) > 0 {
+		return cfg.AvailabilityZones, nil
+	}
+	res, err := aws.GetAvailabilityZones(ctx, &aws.GetAvailabilityZonesArgs{
+		State: pulumi.StringRef("available"),
+		Filters: []aws.GetAvailabilityZonesFilter{{
+			Name:   "opt-in-status",
+			Values: []string{"opt-in-not-required"},
+		}},
+	}, pulumi.Provider(provider))
+	if err != nil {
+		return nil, err
+	}
+	names := append([]string(nil), res.Names...)
+	sort.Strings(names)
+	if len(names) < cfg.AZCount {
+		return nil, &ConfigError{Problems: []Problem{{
+			Key: q("azCount"), Value: fmt.Sprint(cfg.AZCount),
+			Message: fmt.Sprintf("region %s offers only %d zones without opt-in (%v)", cfg.Region, len(names), names),
+			Fix:     fmt.Sprintf("set azCount to at most %d, or list availabilityZones explicitly", len(names)),
+		}}}
+	}
+	return names[:cfg.AZCount], nil
+}

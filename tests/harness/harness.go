@@ -1,0 +1,223 @@
+// Package harness is the one mock of AWS and Kubernetes used by the tests
+// and by the offline plan. It records every resource the program registers
+// (type, name, inputs, parent, provider, dependencies) and answers with the
+// outputs the real providers would return: ARNs with account and region,
+// AWS-shaped IDs, endpoints and a kubeconfig.
+package harness
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/tokens"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
+)
+
+// AccountID is the AWS account every mocked ARN belongs to.
+const AccountID = "123456789012"
+
+// Resource is one registered resource as the engine would see it.
+type Resource struct {
+	URN       string
+	Type      string
+	Name      string
+	ID        string
+	Parent    string
+	Provider  string            // URN of the explicit provider, "" for a default one
+	Providers map[string]string // package -> provider URN, for components
+	DependsOn []string
+	Protect   bool
+	Custom    bool
+	Remote    bool
+	Inputs    resource.PropertyMap
+	Outputs   resource.PropertyMap
+	Region    string // the region of its provider
+}
+
+// Call is one provider function the program invoked.
+type Call struct {
+	Token    string
+	Provider string // URN of the explicit provider, "" for the default one
+	Region   string
+}
+
+// Mocks implements pulumi.MockResourceMonitor.
+type Mocks struct {
+	project, stack, defaultRegion string
+
+	mu        sync.Mutex
+	resources []*Resource
+	calls     []Call
+	regions   map[string]string // provider URN -> region
+}
+
+// New returns empty mocks. defaultRegion answers for resources and invokes
+// that use the default AWS provider.
+func New(project, stack, defaultRegion string) *Mocks {
+	return &Mocks{project: project, stack: stack, defaultRegion: defaultRegion, regions: map[string]string{}}
+}
+
+// Resources returns the recorded resources sorted by URN.
+func (m *Mocks) Resources() []*Resource {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := append([]*Resource(nil), m.resources...)
+	sort.Slice(out, func(i, j int) bool { return out[i].URN < out[j].URN })
+	return out
+}
+
+// Calls returns the provider functions invoked, in call order.
+func (m *Mocks) Calls() []Call {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]Call(nil), m.calls...)
+}
+
+// NewResource implements pulumi.MockResourceMonitor.
+func (m *Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
+	rpc := args.RegisterRPC
+	r := &Resource{
+		Type:   args.TypeToken,
+		Name:   args.Name,
+		Custom: args.Custom,
+		Inputs: args.Inputs.Copy(),
+	}
+	var deps []string
+	if rpc != nil {
+		r.Parent = rpc.GetParent()
+		r.Protect = rpc.GetProtect()
+		r.Remote = rpc.GetRemote()
+		deps = explicitDependencies(rpc.GetDependencies(), rpc.GetPropertyDependencies())
+		r.Providers = providerMap(rpc.GetProviders())
+	}
+	r.DependsOn = deps
+	r.Provider = providerURN(args.Provider)
+	if r.Provider == "" && r.Remote {
+		// A multi-language component creates AWS resources through the AWS
+		// provider it is handed.
+		r.Provider = r.Providers["aws"]
+	}
+	r.URN = m.urn(r.Parent, r.Type, r.Name)
+
+	m.mu.Lock()
+	r.Region = m.regionOf(r.Provider)
+	if strings.HasPrefix(r.Type, "pulumi:providers:aws") {
+		if v, ok := r.Inputs["region"]; ok && v.IsString() {
+			r.Region = v.StringValue()
+		}
+		m.regions[r.URN] = r.Region
+	}
+	m.mu.Unlock()
+
+	id, outputs := m.outputs(r)
+	r.ID = id
+	r.Outputs = outputs
+
+	m.mu.Lock()
+	m.resources = append(m.resources, r)
+	m.mu.Unlock()
+	return id, outputs, nil
+}
+
+// Call implements pulumi.MockResourceMonitor for provider functions.
+func (m *Mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
+	m.mu.Lock()
+	provider := providerURN(args.Provider)
+	region := m.regionOf(provider)
+	m.calls = append(m.calls, Call{Token: args.Token, Provider: provider, Region: region})
+	m.mu.Unlock()
+	fn, ok := invokes[args.Token]
+	if !ok {
+		return nil, fmt.Errorf("harness: no mock for function %s; add one to tests/harness so it answers like AWS", args.Token)
+	}
+	return resource.NewPropertyMapFromMap(fn(region, args.Args)), nil
+}
+
+// regionOf must be called with m.mu held.
+func (m *Mocks) regionOf(providerURN string) string {
+	if r, ok := m.regions[providerURN]; ok {
+		return r
+	}
+	return m.defaultRegion
+}
+
+func (m *Mocks) urn(parent, typ, name string) string {
+	parentType := tokens.Type("")
+	if p := resource.URN(parent); p != "" && p.QualifiedType() != resource.RootStackType {
+		parentType = p.QualifiedType()
+	}
+	return string(resource.NewURN(tokens.QName(m.stack), tokens.PackageName(m.project), parentType, tokens.Type(typ), name))
+}
+
+// providerURN drops the "::<id>" of a provider reference.
+func providerURN(ref string) string {
+	if i := strings.LastIndex(ref, "::"); i > 0 {
+		return ref[:i]
+	}
+	return ref
+}
+
+func providerMap(refs map[string]string) map[string]string {
+	out := map[string]string{}
+	for pkg, ref := range refs {
+		out[pkg] = providerURN(ref)
+	}
+	return out
+}
+
+// explicitDependencies separates DependsOn from the dependencies the SDK adds
+// for inputs that come from other resources' outputs.
+func explicitDependencies(all []string, byProperty map[string]*pulumirpc.RegisterResourceRequest_PropertyDependencies) []string {
+	fromInputs := map[string]bool{}
+	for _, deps := range byProperty {
+		for _, u := range deps.GetUrns() {
+			fromInputs[u] = true
+		}
+	}
+	out := []string{}
+	for _, u := range all {
+		if !fromInputs[u] {
+			out = append(out, u)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// hexID is a deterministic hex string of n characters for a resource.
+func hexID(n int, parts ...string) string {
+	sum := sha256.Sum256([]byte(strings.Join(parts, "|")))
+	s := hex.EncodeToString(sum[:])
+	for len(s) < n {
+		s += s
+	}
+	return s[:n]
+}
+
+// uuid is a deterministic UUID-shaped string.
+func uuid(parts ...string) string {
+	h := hexID(32, parts...)
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
+}
+
+// Partition returns the AWS partition of a region.
+func Partition(region string) string {
+	switch {
+	case strings.HasPrefix(region, "cn-"):
+		return "aws-cn"
+	case strings.HasPrefix(region, "us-gov-"):
+		return "aws-us-gov"
+	}
+	return "aws"
+}
+
+// ARN builds an ARN in the region's partition.
+func ARN(region, service, regionPart, resourcePart string) string {
+	return fmt.Sprintf("arn:%s:%s:%s:%s:%s", Partition(region), service, regionPart, AccountID, resourcePart)
+}

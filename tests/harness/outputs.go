@@ -1,0 +1,242 @@
+package harness
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+)
+
+// outputs returns the ID and state the provider would report for r: its
+// inputs plus the computed properties the program reads.
+func (m *Mocks) outputs(r *Resource) (string, resource.PropertyMap) {
+	state := r.Inputs.Copy()
+	region := r.Region
+	set := func(k string, v interface{}) { state[resource.PropertyKey(k)] = resource.NewPropertyValue(v) }
+	get := func(k string) string {
+		if v, ok := r.Inputs[resource.PropertyKey(k)]; ok && v.IsString() {
+			return v.StringValue()
+		}
+		return ""
+	}
+	h := func(n int) string { return hexID(n, r.Type, r.Name, r.Parent) }
+	// Pulumi auto-names resources whose physical name is not given: the
+	// logical name plus a random suffix (here a stable one).
+	autoname := func(prop string) string {
+		if n := get(prop); n != "" {
+			return n
+		}
+		n := r.Name + "-" + h(7)
+		set(prop, n)
+		return n
+	}
+
+	if strings.HasPrefix(r.Type, "pulumi:providers:") {
+		return uuid(r.Type, r.Name), state
+	}
+	if !r.Custom {
+		// Components have no ID; remote (multi-language) components return
+		// their outputs.
+		if r.Type == "eks:index:Cluster" {
+			name := get("name")
+			kubeconfig := eksKubeconfig(name, region)
+			set("kubeconfig", kubeconfig)
+			b, _ := json.Marshal(kubeconfig)
+			set("kubeconfigJson", string(b))
+		}
+		return "", state
+	}
+
+	switch r.Type {
+	case "aws:ec2/vpc:Vpc":
+		id := "vpc-" + h(17)
+		set("arn", ARN(region, "ec2", region, "vpc/"+id))
+		set("defaultSecurityGroupId", "sg-"+hexID(17, id, "default"))
+		set("mainRouteTableId", "rtb-"+hexID(17, id, "main"))
+		set("ownerId", AccountID)
+		return id, state
+	case "aws:ec2/subnet:Subnet":
+		id := "subnet-" + h(17)
+		set("arn", ARN(region, "ec2", region, "subnet/"+id))
+		set("availabilityZoneId", zoneID(region, get("availabilityZone")))
+		return id, state
+	case "aws:ec2/internetGateway:InternetGateway":
+		id := "igw-" + h(17)
+		set("arn", ARN(region, "ec2", region, "internet-gateway/"+id))
+		return id, state
+	case "aws:ec2/eip:Eip":
+		id := "eipalloc-" + h(17)
+		set("allocationId", id)
+		set("publicIp", documentationIP(h(4)))
+		return id, state
+	case "aws:ec2/natGateway:NatGateway":
+		id := "nat-" + h(17)
+		set("publicIp", documentationIP(h(4)))
+		set("privateIp", "10.0.0."+fmt.Sprint(len(id)))
+		return id, state
+	case "aws:ec2/routeTable:RouteTable":
+		id := "rtb-" + h(17)
+		set("arn", ARN(region, "ec2", region, "route-table/"+id))
+		return id, state
+	case "aws:ec2/route:Route":
+		return "r-" + get("routeTableId") + "1080289494", state
+	case "aws:ec2/routeTableAssociation:RouteTableAssociation":
+		return "rtbassoc-" + h(17), state
+	case "aws:ec2/securityGroup:SecurityGroup":
+		id := "sg-" + h(17)
+		autoname("name")
+		set("arn", ARN(region, "ec2", region, "security-group/"+id))
+		return id, state
+	case "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule":
+		id := "sgr-" + h(17)
+		set("arn", ARN(region, "ec2", region, "security-group-rule/"+id))
+		return id, state
+	case "aws:iam/role:Role":
+		name := autoname("name")
+		set("arn", ARN(region, "iam", "", "role/"+name))
+		set("uniqueId", "AROA"+strings.ToUpper(h(17)))
+		return name, state
+	case "aws:iam/policy:Policy":
+		name := autoname("name")
+		arn := ARN(region, "iam", "", "policy/"+name)
+		set("arn", arn)
+		set("policyId", "ANPA"+strings.ToUpper(h(17)))
+		return arn, state
+	case "aws:iam/rolePolicyAttachment:RolePolicyAttachment":
+		return get("role") + "-" + h(20), state
+	case "aws:iam/rolePolicy:RolePolicy":
+		return get("role") + ":" + autoname("name"), state
+	case "aws:iam/openIdConnectProvider:OpenIdConnectProvider":
+		arn := ARN(region, "iam", "", "oidc-provider/"+strings.TrimPrefix(get("url"), "https://"))
+		set("arn", arn)
+		return arn, state
+	case "aws:kms/key:Key":
+		id := uuid(r.Type, r.Name, r.Parent)
+		set("keyId", id)
+		set("arn", ARN(region, "kms", region, "key/"+id))
+		return id, state
+	case "aws:kms/alias:Alias":
+		name := autoname("name")
+		set("arn", ARN(region, "kms", region, name))
+		return name, state
+	case "aws:eks/fargateProfile:FargateProfile":
+		cluster := get("clusterName")
+		name := autoname("fargateProfileName")
+		set("arn", ARN(region, "eks", region, fmt.Sprintf("fargateprofile/%s/%s/%s", cluster, name, uuid(r.Name))))
+		set("status", "ACTIVE")
+		return cluster + ":" + name, state
+	case "aws:eks/addon:Addon":
+		cluster, addon := get("clusterName"), get("addonName")
+		if get("addonVersion") == "" {
+			set("addonVersion", "v1.11.4-eksbuild.14")
+		}
+		set("arn", ARN(region, "eks", region, fmt.Sprintf("addon/%s/%s/%s", cluster, addon, uuid(r.Name))))
+		return cluster + ":" + addon, state
+	case "kubernetes:helm.sh/v3:Release":
+		ns, name := get("namespace"), get("name")
+		if name == "" {
+			name = autoname("name")
+		}
+		set("status", map[string]interface{}{
+			"name": name, "namespace": ns, "chart": get("chart"), "version": get("version"),
+			"appVersion": "", "status": "deployed", "revision": 1,
+		})
+		return ns + "/" + name, state
+	}
+
+	// Kubernetes objects are identified by namespace/name.
+	if strings.HasPrefix(r.Type, "kubernetes:") {
+		meta := state["metadata"]
+		name, ns := r.Name, ""
+		if meta.IsObject() {
+			if v, ok := meta.ObjectValue()["name"]; ok && v.IsString() {
+				name = v.StringValue()
+			}
+			if v, ok := meta.ObjectValue()["namespace"]; ok && v.IsString() {
+				ns = v.StringValue()
+			}
+		}
+		if ns != "" {
+			return ns + "/" + name, state
+		}
+		return name, state
+	}
+
+	// Any other AWS resource: an ID and an ARN of the usual shape, so a
+	// missing rule still yields something an ARN parser accepts.
+	if strings.HasPrefix(r.Type, "aws:") {
+		service := strings.SplitN(strings.TrimPrefix(r.Type, "aws:"), "/", 2)[0]
+		id := r.Name + "-" + h(8)
+		if _, ok := state["arn"]; !ok {
+			set("arn", ARN(region, service, region, id))
+		}
+		return id, state
+	}
+	return r.Name + "-" + h(8), state
+}
+
+// zoneID maps "us-east-1b" to an AZ ID of the shape "use1-az2".
+func zoneID(region, az string) string {
+	if az == "" {
+		return ""
+	}
+	letter := az[len(az)-1]
+	return fmt.Sprintf("%s-az%d", regionCode(region), int(letter-'a')+1)
+}
+
+func regionCode(region string) string {
+	parts := strings.Split(region, "-")
+	if len(parts) != 3 {
+		return strings.ReplaceAll(region, "-", "")
+	}
+	return parts[0] + string(parts[1][0]) + parts[2]
+}
+
+// documentationIP returns an address of TEST-NET-2 (RFC 5737).
+func documentationIP(seed string) string {
+	n := 0
+	for _, c := range seed {
+		n = (n*31 + int(c)) % 254
+	}
+	return fmt.Sprintf("198.51.100.%d", n+1)
+}
+
+// eksCAData is a base64 PEM of the shape EKS returns (not a real certificate).
+var eksCAData = base64.StdEncoding.EncodeToString([]byte("-----BEGIN CERTIFICATE-----\nMIIC/jCCAeagAwIBAgIBADANBgkqhkiG9w0BAQsFADAVMRMwEQYDVQQDEwprdWJl\ncm5ldGVzMB4XDTI2MDEwMTAwMDAwMFoXDTM2MDEwMTAwMDAwMFowFTETMBEGA1UE\n-----END CERTIFICATE-----\n"))
+
+// eksEndpoint is the API server URL EKS would give the named cluster.
+func eksEndpoint(name, region string) string {
+	return fmt.Sprintf("https://%s.gr7.%s.eks.amazonaws.com", strings.ToUpper(hexID(32, "endpoint", name, region)), region)
+}
+
+// eksIssuer is the OIDC issuer EKS would give the named cluster.
+func eksIssuer(name, region string) string {
+	return fmt.Sprintf("https://oidc.eks.%s.amazonaws.com/id/%s", region, strings.ToUpper(hexID(32, "endpoint", name, region)))
+}
+
+// eksKubeconfig is the kubeconfig object pulumi-eks outputs.
+func eksKubeconfig(name, region string) map[string]interface{} {
+	return map[string]interface{}{
+		"apiVersion":      "v1",
+		"kind":            "Config",
+		"current-context": "aws",
+		"clusters": []interface{}{map[string]interface{}{
+			"name":    "kubernetes",
+			"cluster": map[string]interface{}{"server": eksEndpoint(name, region), "certificate-authority-data": eksCAData},
+		}},
+		"contexts": []interface{}{map[string]interface{}{
+			"name":    "aws",
+			"context": map[string]interface{}{"cluster": "kubernetes", "user": "aws"},
+		}},
+		"users": []interface{}{map[string]interface{}{
+			"name": "aws",
+			"user": map[string]interface{}{"exec": map[string]interface{}{
+				"apiVersion": "client.authentication.k8s.io/v1beta1",
+				"command":    "aws",
+				"args":       []interface{}{"eks", "get-token", "--cluster-name", name, "--output", "json"},
+			}},
+		}},
+	}
+}

@@ -1,0 +1,134 @@
+package harness
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// Secret is how a secret value is rendered.
+const Secret = "[secret]"
+
+// Unknown is how a value unknown at plan time is rendered.
+const Unknown = "[unknown]"
+
+// Program is a Pulumi program that also returns its stack outputs.
+type Program func(ctx *pulumi.Context) (map[string]pulumi.Output, error)
+
+// Result is everything one mocked run registered and exported.
+type Result struct {
+	Project   string
+	Stack     string
+	Resources []*Resource
+	// Outputs are the stack outputs as plain values, secrets as Secret.
+	Outputs map[string]interface{}
+	Mocks   *Mocks
+}
+
+// Run runs program under the mocks with the given configuration (fully
+// qualified keys, values as the engine passes them: structured values as
+// JSON), exactly as `pulumi up` would run it, minus the clouds.
+func Run(project, stack string, config map[string]string, secretKeys []string, program Program) (*Result, error) {
+	mocks := New(project, stack, config["aws:region"])
+	res := &Result{Project: project, Stack: stack, Outputs: map[string]interface{}{}, Mocks: mocks}
+	withConfig := func(info *pulumi.RunInfo) {
+		info.Config = config
+		info.ConfigSecretKeys = secretKeys
+	}
+	err := pulumi.RunErr(func(ctx *pulumi.Context) error {
+		exports, err := program(ctx)
+		if err != nil {
+			return err
+		}
+		names := make([]string, 0, len(exports))
+		for name := range exports {
+			names = append(names, name)
+		}
+		sort.Strings(names)
+		for _, name := range names {
+			v, err := await(exports[name])
+			if err != nil {
+				return fmt.Errorf("output %s: %w", name, err)
+			}
+			res.Outputs[name] = v
+		}
+		return nil
+	}, pulumi.WithMocks(project, stack, mocks), withConfig)
+	if err != nil {
+		return nil, err
+	}
+	res.Resources = mocks.Resources()
+	return res, nil
+}
+
+// await resolves an output to a plain value; a secret becomes Secret.
+func await(o pulumi.Output) (interface{}, error) {
+	values := make(chan interface{}, 1)
+	o.ApplyT(func(v interface{}) (interface{}, error) {
+		values <- v
+		return nil, nil
+	})
+	if pulumi.IsSecret(o) {
+		return Secret, nil
+	}
+	v := <-values
+	pv := resource.NewPropertyValue(v)
+	return Plain(pv), nil
+}
+
+// Plain converts a property value to JSON-ready Go values: secrets become
+// Secret, unknowns Unknown, resource references their URN.
+func Plain(v resource.PropertyValue) interface{} {
+	switch {
+	case v.IsSecret():
+		return Secret
+	case v.IsComputed():
+		return Unknown
+	case v.IsOutput():
+		o := v.OutputValue()
+		if o.Secret {
+			return Secret
+		}
+		if !o.Known {
+			return Unknown
+		}
+		return Plain(o.Element)
+	case v.IsNull():
+		return nil
+	case v.IsBool():
+		return v.BoolValue()
+	case v.IsNumber():
+		return v.NumberValue()
+	case v.IsString():
+		return v.StringValue()
+	case v.IsArray():
+		arr := v.ArrayValue()
+		out := make([]interface{}, len(arr))
+		for i, e := range arr {
+			out[i] = Plain(e)
+		}
+		return out
+	case v.IsObject():
+		return PlainMap(v.ObjectValue())
+	case v.IsResourceReference():
+		return string(v.ResourceReferenceValue().URN)
+	case v.IsAsset():
+		a := v.AssetValue()
+		return map[string]interface{}{"asset": a.Path + a.URI, "hash": a.Hash}
+	case v.IsArchive():
+		a := v.ArchiveValue()
+		return map[string]interface{}{"archive": a.Path + a.URI, "hash": a.Hash}
+	}
+	return fmt.Sprint(v)
+}
+
+// PlainMap is Plain over a property map.
+func PlainMap(m resource.PropertyMap) map[string]interface{} {
+	out := make(map[string]interface{}, len(m))
+	for k, e := range m {
+		out[string(k)] = Plain(e)
+	}
+	return out
+}
