@@ -148,11 +148,10 @@ func NewRegion(ctx *pulumi.Context, cfg *Config) (*Region, error) {
 		OIDCProviderARN: r.Cluster.OIDCProviderARN,
 		OIDCIssuerURL:   r.Cluster.OIDCIssuerURL,
 		Partition:       r.Cluster.Partition,
+		WaitFor:         []pulumi.Resource{r.Cluster.Profile(lbcProfile.Name), r.Cluster.CoreDNS},
 		Namer:           namer,
 		Tags:            r.Tags,
-	}, pulumi.Providers(r.Provider, r.Cluster.Provider),
-		// The controller's pods need their Fargate profile and cluster DNS.
-		pulumi.DependsOn([]pulumi.Resource{r.Cluster.Profile(lbcProfile.Name), r.Cluster.CoreDNS}))
+	}, pulumi.Providers(r.Provider, r.Cluster.Provider))
 	if err != nil {
 		return nil, err
 	}

@@ -71,6 +71,11 @@ type Args struct {
 	// Replicas of the controller; at least 2 keeps leader election warm and
 	// lets the chart render its PDB. Default 2.
 	Replicas int
+	// WaitFor must exist before the chart is installed: the controller's
+	// Fargate profile (or its pods stay Pending) and the CoreDNS addon (or
+	// it cannot resolve AWS endpoints). A component's own DependsOn does not
+	// hold back its children, hence this field. Default none.
+	WaitFor []pulumi.Resource
 	// Namer and Tags name and tag the AWS objects. Required.
 	Namer naming.Namer
 	Tags  naming.Tags
@@ -91,8 +96,7 @@ type Controller struct {
 }
 
 // NewController creates the IRSA role and policy and installs the chart.
-// Pass the cluster's Kubernetes provider with pulumi.Providers and the
-// Fargate profile and CoreDNS addon with pulumi.DependsOn.
+// Pass the AWS and the cluster's Kubernetes provider with pulumi.Providers.
 func NewController(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOption) (*Controller, error) {
 	if args == nil || args.Region == "" {
 		return nil, fmt.Errorf("lbcontroller %s: Region is required", name)
@@ -158,7 +162,7 @@ func NewController(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.
 		CleanupOnFail: pulumi.Bool(true),
 		Timeout:       pulumi.Int(DefaultTimeoutSeconds),
 		MaxHistory:    pulumi.Int(10),
-	}, parent, pulumi.DependsOn([]pulumi.Resource{attach}))
+	}, parent, pulumi.DependsOn(append([]pulumi.Resource{attach}, a.WaitFor...)))
 	if err != nil {
 		return nil, err
 	}
