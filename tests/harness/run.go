@@ -1,8 +1,11 @@
 package harness
 
 import (
+	"encoding/json"
 	"fmt"
+	"os"
 	"sort"
+	"sync"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -13,6 +16,8 @@ const Secret = "[secret]"
 
 // Unknown is how a value unknown at plan time is rendered.
 const Unknown = "[unknown]"
+
+var runMu sync.Mutex
 
 // Program is a Pulumi program that also returns its stack outputs.
 type Program func(ctx *pulumi.Context) (map[string]pulumi.Output, error)
@@ -31,13 +36,32 @@ type Result struct {
 // qualified keys, values as the engine passes them: structured values as
 // JSON), exactly as `pulumi up` would run it, minus the clouds.
 func Run(project, stack string, config map[string]string, secretKeys []string, program Program) (*Result, error) {
+	// The engine hands a program its whole configuration in PULUMI_CONFIG
+	// too; programs that check for unknown keys read it there. Runs are
+	// serialized because the environment is process-wide.
+	runMu.Lock()
+	defer runMu.Unlock()
+	encoded, err := json.Marshal(config)
+	if err != nil {
+		return nil, err
+	}
+	previous, had := os.LookupEnv(pulumi.EnvConfig)
+	os.Setenv(pulumi.EnvConfig, string(encoded))
+	defer func() {
+		if had {
+			os.Setenv(pulumi.EnvConfig, previous)
+		} else {
+			os.Unsetenv(pulumi.EnvConfig)
+		}
+	}()
+
 	mocks := New(project, stack, config["aws:region"])
 	res := &Result{Project: project, Stack: stack, Outputs: map[string]interface{}{}, Mocks: mocks}
 	withConfig := func(info *pulumi.RunInfo) {
 		info.Config = config
 		info.ConfigSecretKeys = secretKeys
 	}
-	err := pulumi.RunErr(func(ctx *pulumi.Context) error {
+	err = pulumi.RunErr(func(ctx *pulumi.Context) error {
 		exports, err := program(ctx)
 		if err != nil {
 			return err

@@ -1,0 +1,181 @@
+// Package tests holds the specifications of the platform: each test runs
+// the real program (or a component) under the shared mocks of
+// tests/harness and checks what it would register.
+package tests
+
+import (
+	"encoding/json"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/stretchr/testify/require"
+
+	"github.com/authplatform/auth-platform/cmd/plan"
+	"github.com/authplatform/auth-platform/stacks"
+	"github.com/authplatform/auth-platform/tests/harness"
+)
+
+const project = "auth-platform"
+
+// repoRoot is the directory holding Pulumi.yaml.
+func repoRoot(t *testing.T) string {
+	t.Helper()
+	root, err := plan.ProjectRoot()
+	require.NoError(t, err)
+	return root
+}
+
+// stackFiles lists the shipped stacks by name.
+func stackFiles(t *testing.T) []string {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(repoRoot(t), "stacks", "Pulumi.*.yaml"))
+	require.NoError(t, err)
+	require.NotEmpty(t, files)
+	var names []string
+	for _, f := range files {
+		names = append(names, plan.StackNameOf(f))
+	}
+	sort.Strings(names)
+	return names
+}
+
+// stackConfig reads a shipped stack's configuration the way the plan does.
+func stackConfig(t *testing.T, stack string) (map[string]string, []string) {
+	t.Helper()
+	root := repoRoot(t)
+	proj, err := plan.LoadProject(filepath.Join(root, "Pulumi.yaml"))
+	require.NoError(t, err)
+	cfg, secrets, err := plan.LoadStackConfig(filepath.Join(root, "stacks", "Pulumi."+stack+".yaml"), proj)
+	require.NoError(t, err)
+	return cfg, secrets
+}
+
+// runProgram runs the whole program under mocks with cfg.
+func runProgram(t *testing.T, stack string, cfg map[string]string, secretKeys []string) (*harness.Result, error) {
+	t.Helper()
+	return harness.Run(project, stack, cfg, secretKeys, func(ctx *pulumi.Context) (map[string]pulumi.Output, error) {
+		return stacks.Run(ctx)
+	})
+}
+
+// planStack runs a shipped stack and fails the test on any error.
+func planStack(t *testing.T, stack string) *harness.Result {
+	t.Helper()
+	cfg, secrets := stackConfig(t, stack)
+	res, err := runProgram(t, stack, cfg, secrets)
+	require.NoError(t, err)
+	return res
+}
+
+// withConfig copies base and applies overrides; an empty override value
+// deletes the key.
+func withConfig(base map[string]string, overrides map[string]string) map[string]string {
+	out := map[string]string{}
+	for k, v := range base {
+		out[k] = v
+	}
+	for k, v := range overrides {
+		if v == "" {
+			delete(out, k)
+		} else {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// ofType returns the recorded resources of one type.
+func ofType(res *harness.Result, typ string) []*harness.Resource {
+	var out []*harness.Resource
+	for _, r := range res.Resources {
+		if r.Type == typ {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// one returns the single resource of a type whose name ends with suffix.
+func one(t *testing.T, res *harness.Result, typ, suffix string) *harness.Resource {
+	t.Helper()
+	var found []*harness.Resource
+	for _, r := range ofType(res, typ) {
+		if strings.HasSuffix(r.Name, suffix) {
+			found = append(found, r)
+		}
+	}
+	require.Len(t, found, 1, "want exactly one %s named *%s", typ, suffix)
+	return found[0]
+}
+
+// byURN indexes the recorded resources.
+func byURN(res *harness.Result) map[string]*harness.Resource {
+	m := map[string]*harness.Resource{}
+	for _, r := range res.Resources {
+		m[r.URN] = r
+	}
+	return m
+}
+
+// str reads a string input (dotted path through objects).
+func str(t *testing.T, r *harness.Resource, path string) string {
+	t.Helper()
+	v := value(r.Inputs, path)
+	s, ok := v.(string)
+	require.True(t, ok, "%s %s: input %s is %T (%v), want string", r.Type, r.Name, path, v, v)
+	return s
+}
+
+// value reads an input as a plain value (dotted path through objects).
+func value(inputs resource.PropertyMap, path string) interface{} {
+	var cur interface{} = harness.PlainMap(inputs)
+	for _, part := range strings.Split(path, ".") {
+		m, ok := cur.(map[string]interface{})
+		if !ok {
+			return nil
+		}
+		cur = m[part]
+	}
+	return cur
+}
+
+// strings returns a list input as strings.
+func stringList(t *testing.T, r *harness.Resource, path string) []string {
+	t.Helper()
+	raw, ok := value(r.Inputs, path).([]interface{})
+	require.True(t, ok, "%s %s: input %s is not a list", r.Type, r.Name, path)
+	out := make([]string, len(raw))
+	for i, e := range raw {
+		out[i], ok = e.(string)
+		require.True(t, ok, "%s[%d] is not a string", path, i)
+	}
+	return out
+}
+
+// policyDoc parses a JSON policy input.
+func policyDoc(t *testing.T, r *harness.Resource, path string) map[string]interface{} {
+	t.Helper()
+	var doc map[string]interface{}
+	require.NoError(t, json.Unmarshal([]byte(str(t, r, path)), &doc))
+	return doc
+}
+
+// ids returns the IDs of resources.
+func ids(rs []*harness.Resource) []string {
+	out := make([]string, len(rs))
+	for i, r := range rs {
+		out[i] = r.ID
+	}
+	sort.Strings(out)
+	return out
+}
+
+func sorted(s []string) []string {
+	out := append([]string(nil), s...)
+	sort.Strings(out)
+	return out
+}

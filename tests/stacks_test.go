@@ -1,0 +1,104 @@
+package tests
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/authplatform/auth-platform/cmd/plan"
+)
+
+func TestEveryStackFileRunsTheWholeProgram(t *testing.T) {
+	for _, stack := range stackFiles(t) {
+		t.Run(stack, func(t *testing.T) {
+			res := planStack(t, stack)
+			for _, typ := range []string{
+				"aws:ec2/vpc:Vpc", "aws:ec2/subnet:Subnet", "aws:ec2/natGateway:NatGateway",
+				"aws:ec2/internetGateway:InternetGateway", eksType, profileType, "aws:eks/addon:Addon",
+				"aws:iam/openIdConnectProvider:OpenIdConnectProvider", "aws:iam/policy:Policy", releaseType,
+			} {
+				assert.NotEmpty(t, ofType(res, typ), "no %s", typ)
+			}
+			for _, name := range []string{"vpcId", "clusterName", "oidcProviderArn", "lbControllerRoleArn", "kubeconfig"} {
+				assert.Contains(t, res.Outputs, name)
+			}
+			assert.Equal(t, "[secret]", res.Outputs["kubeconfig"])
+		})
+	}
+}
+
+func TestEveryAWSResourceAndLookupUsesTheRegionalProvider(t *testing.T) {
+	for _, stack := range stackFiles(t) {
+		t.Run(stack, func(t *testing.T) {
+			res := planStack(t, stack)
+			providers := map[string]string{}
+			for _, r := range ofType(res, "pulumi:providers:aws") {
+				providers[r.URN] = r.Region
+			}
+			require.NotEmpty(t, providers)
+			for _, r := range res.Resources {
+				if !strings.HasPrefix(r.Type, "aws:") && r.Type != eksType {
+					continue
+				}
+				region, ok := providers[r.Provider]
+				assert.True(t, ok, "%s %s uses the default AWS provider", r.Type, r.Name)
+				assert.True(t, strings.Contains(r.Name, "-"+regionCodeOf(region)+"-"), "%s %s is not named for region %s", r.Type, r.Name, region)
+			}
+			for _, c := range res.Mocks.Calls() {
+				_, ok := providers[c.Provider]
+				assert.True(t, ok, "lookup %s uses the default AWS provider", c.Token)
+			}
+		})
+	}
+}
+
+// regionCodeOf is the naming helper's region code, restated for the test.
+func regionCodeOf(region string) string {
+	return map[string]string{"us-east-1": "use1", "us-west-2": "usw2", "eu-west-1": "euw1"}[region]
+}
+
+func TestProtectionFollowsTheStack(t *testing.T) {
+	for _, tc := range []struct {
+		stack       string
+		wantProtect bool
+	}{{"dev", false}, {"prod-us-east-1", true}} {
+		t.Run(tc.stack, func(t *testing.T) {
+			res := planStack(t, tc.stack)
+			for _, r := range []struct{ typ, suffix string }{
+				{"aws:ec2/vpc:Vpc", "-vpc"}, {eksType, "-eks"}, {"aws:kms/key:Key", "-eks-secrets"},
+			} {
+				assert.Equal(t, tc.wantProtect, one(t, res, r.typ, r.suffix).Protect, r.suffix)
+			}
+			// Immutable, replace-on-change resources are never protected:
+			// protection would block their replacement.
+			for _, p := range ofType(res, profileType) {
+				assert.False(t, p.Protect, p.Name)
+			}
+		})
+	}
+}
+
+func TestTwoPlansOfTheSameStackAreByteIdentical(t *testing.T) {
+	for _, stack := range stackFiles(t) {
+		t.Run(stack, func(t *testing.T) {
+			render := func() []byte {
+				var out, errOut bytes.Buffer
+				code := plan.Main([]string{"--stack", stack, "--json"}, &out, &errOut)
+				require.Equal(t, plan.ExitOK, code, errOut.String())
+				return out.Bytes()
+			}
+			first, second := render(), render()
+			assert.Equal(t, string(first), string(second))
+
+			var doc map[string]json.RawMessage
+			require.NoError(t, json.Unmarshal(first, &doc))
+			for _, field := range []string{"project", "stack", "resources", "outputs", "violations"} {
+				assert.Contains(t, doc, field)
+			}
+		})
+	}
+}
