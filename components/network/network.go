@@ -120,8 +120,7 @@ func NewNetwork(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Res
 	var publicIDs, privateIDs, natIDs pulumi.StringArray
 	var nats []*ec2.NatGateway
 	for i, p := range plan {
-		azSuffix := p.AZ
-		pub, err := ec2.NewSubnet(ctx, fmt.Sprintf("%s-public-%s", name, azSuffix), &ec2.SubnetArgs{
+		pub, err := ec2.NewSubnet(ctx, fmt.Sprintf("%s-public-%s", name, p.AZ), &ec2.SubnetArgs{
 			VpcId:            vpc.ID(),
 			CidrBlock:        pulumi.String(p.Public.String()),
 			AvailabilityZone: pulumi.String(p.AZ),
@@ -133,7 +132,7 @@ func NewNetwork(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Res
 		if err != nil {
 			return nil, err
 		}
-		if _, err := ec2.NewRouteTableAssociation(ctx, fmt.Sprintf("%s-public-%s", name, azSuffix), &ec2.RouteTableAssociationArgs{
+		if _, err := ec2.NewRouteTableAssociation(ctx, fmt.Sprintf("%s-public-%s", name, p.AZ), &ec2.RouteTableAssociationArgs{
 			SubnetId:     pub.ID(),
 			RouteTableId: publicRT.ID(),
 		}, parent); err != nil {
@@ -142,14 +141,14 @@ func NewNetwork(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Res
 		publicIDs = append(publicIDs, pub.ID().ToStringOutput())
 
 		if i == 0 || !args.SingleNatGateway {
-			eip, err := ec2.NewEip(ctx, fmt.Sprintf("%s-nat-%s", name, azSuffix), &ec2.EipArgs{
+			eip, err := ec2.NewEip(ctx, fmt.Sprintf("%s-nat-%s", name, p.AZ), &ec2.EipArgs{
 				Domain: pulumi.String("vpc"),
 				Tags:   tags(args.Namer.Name("nat", p.AZ), nil),
 			}, parent, pulumi.DependsOn([]pulumi.Resource{igw}))
 			if err != nil {
 				return nil, err
 			}
-			nat, err := ec2.NewNatGateway(ctx, fmt.Sprintf("%s-nat-%s", name, azSuffix), &ec2.NatGatewayArgs{
+			nat, err := ec2.NewNatGateway(ctx, fmt.Sprintf("%s-nat-%s", name, p.AZ), &ec2.NatGatewayArgs{
 				AllocationId:     eip.ID(),
 				SubnetId:         pub.ID(),
 				ConnectivityType: pulumi.String("public"),
@@ -162,7 +161,7 @@ func NewNetwork(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Res
 			natIDs = append(natIDs, nat.ID().ToStringOutput())
 		}
 
-		priv, err := ec2.NewSubnet(ctx, fmt.Sprintf("%s-private-%s", name, azSuffix), &ec2.SubnetArgs{
+		priv, err := ec2.NewSubnet(ctx, fmt.Sprintf("%s-private-%s", name, p.AZ), &ec2.SubnetArgs{
 			VpcId:               vpc.ID(),
 			CidrBlock:           pulumi.String(p.Private.String()),
 			AvailabilityZone:    pulumi.String(p.AZ),
@@ -174,7 +173,7 @@ func NewNetwork(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Res
 		}
 		// One route table per private subnet even with a single NAT gateway,
 		// so switching to a NAT per zone changes only routes.
-		privateRT, err := ec2.NewRouteTable(ctx, fmt.Sprintf("%s-private-%s", name, azSuffix), &ec2.RouteTableArgs{
+		privateRT, err := ec2.NewRouteTable(ctx, fmt.Sprintf("%s-private-%s", name, p.AZ), &ec2.RouteTableArgs{
 			VpcId: vpc.ID(),
 			Tags:  tags(args.Namer.Name("private", p.AZ), nil),
 		}, parent)
@@ -182,14 +181,14 @@ func NewNetwork(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Res
 			return nil, err
 		}
 		nat := nats[len(nats)-1]
-		if _, err := ec2.NewRoute(ctx, fmt.Sprintf("%s-private-%s-default", name, azSuffix), &ec2.RouteArgs{
+		if _, err := ec2.NewRoute(ctx, fmt.Sprintf("%s-private-%s-default", name, p.AZ), &ec2.RouteArgs{
 			RouteTableId:         privateRT.ID(),
 			DestinationCidrBlock: pulumi.String("0.0.0.0/0"),
 			NatGatewayId:         nat.ID(),
 		}, parent); err != nil {
 			return nil, err
 		}
-		if _, err := ec2.NewRouteTableAssociation(ctx, fmt.Sprintf("%s-private-%s", name, azSuffix), &ec2.RouteTableAssociationArgs{
+		if _, err := ec2.NewRouteTableAssociation(ctx, fmt.Sprintf("%s-private-%s", name, p.AZ), &ec2.RouteTableAssociationArgs{
 			SubnetId:     priv.ID(),
 			RouteTableId: privateRT.ID(),
 		}, parent); err != nil {
