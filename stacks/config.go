@@ -79,6 +79,40 @@ type Config struct {
 
 	AuthNamespace            string
 	ProtectStatefulResources bool
+
+	Cache    CacheConfig
+	Database DatabaseConfig
+}
+
+// CacheConfig is the ElastiCache part of Config.
+type CacheConfig struct {
+	Engine                string
+	EngineVersion         string
+	NodeType              string
+	Shards                int
+	ReplicasPerShard      int
+	MultiAZ               bool
+	AtRestEncryption      bool
+	KmsKeyArn             string
+	SnapshotRetentionDays int
+	SnapshotWindow        string
+	MaintenanceWindow     string
+}
+
+// DatabaseConfig is the Aurora part of Config.
+type DatabaseConfig struct {
+	EngineVersion       string
+	Serverless          bool
+	InstanceClass       string
+	ServerlessMinACU    float64
+	ServerlessMaxACU    float64
+	Readers             int
+	Name                string
+	MasterUsername      string
+	BackupRetentionDays int
+	BackupWindow        string
+	MaintenanceWindow   string
+	PIRetentionDays     int
 }
 
 // Production reports whether the stack holds production data.
@@ -104,6 +138,7 @@ func Load(project, stack string, src Source) (*Config, error) {
 	c.ClusterLogTypes = r.list("clusterLogTypes")
 	c.AuthNamespace = r.str("authNamespace")
 	c.ProtectStatefulResources = r.boolean("protectStatefulResources")
+	c.readDataTier(&r)
 	r.unknownKeys()
 
 	p := &r.problems
@@ -128,6 +163,7 @@ func Load(project, stack string, src Source) (*Config, error) {
 		p.add(q("natGateways"), nat, "set perAz or single", "unknown NAT gateway layout")
 	}
 	c.validateCluster(p)
+	c.validateDataTier(p)
 	if !dnsLabel.MatchString(c.AuthNamespace) || len(c.AuthNamespace) > 63 {
 		p.add(q("authNamespace"), c.AuthNamespace, "use a DNS label: lowercase letters, digits and '-', e.g. auth", "not a valid Kubernetes namespace name")
 	} else if c.AuthNamespace == "kube-system" || c.AuthNamespace == "default" || strings.HasPrefix(c.AuthNamespace, "kube-") {
@@ -249,6 +285,17 @@ func (r *reader) integer(name string) int {
 		r.problems.add(q(name), v, "set a whole number", "not an integer")
 	}
 	return n
+}
+
+// decimal reads a string-typed key holding a decimal number (Pulumi's
+// config schema has no non-integer number type).
+func (r *reader) decimal(name string) float64 {
+	v := r.str(name)
+	f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+	if err != nil {
+		r.problems.add(q(name), v, "set a number such as 0.5 or 16, quoted in YAML", "not a number")
+	}
+	return f
 }
 
 func (r *reader) boolean(name string) bool {

@@ -9,7 +9,9 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/authplatform/auth-platform/components/cache"
 	"github.com/authplatform/auth-platform/components/cluster"
+	"github.com/authplatform/auth-platform/components/database"
 	"github.com/authplatform/auth-platform/components/lbcontroller"
 	"github.com/authplatform/auth-platform/components/naming"
 	"github.com/authplatform/auth-platform/components/network"
@@ -63,11 +65,19 @@ func Deploy(ctx *pulumi.Context, cfg *Config) (Exports, error) {
 		"kubeconfig":          region.Cluster.Kubeconfig,
 		"lbControllerRoleArn": region.LBController.RoleARN,
 		"lbControllerRelease": region.LBController.ReleaseStatus,
+
+		"cacheConfigurationEndpoint": region.Cache.ConfigurationEndpoint,
+		"cachePort":                  region.Cache.Port,
+		"cacheAuthSecretArn":         region.Cache.AuthSecretArn,
+		"dbWriterEndpoint":           region.Database.WriterEndpoint,
+		"dbReaderEndpoint":           region.Database.ReaderEndpoint,
+		"dbPort":                     region.Database.Port,
+		"dbSecretArn":                region.Database.SecretArn,
 	}, nil
 }
 
-// Region is one regional platform: network, cluster and load-balancer
-// controller, all through one explicit AWS provider.
+// Region is one regional platform: network, cluster, load-balancer
+// controller and data tier, all through one explicit AWS provider.
 type Region struct {
 	Name         string
 	Namer        naming.Namer
@@ -76,6 +86,8 @@ type Region struct {
 	Network      *network.Network
 	Cluster      *cluster.Cluster
 	LBController *lbcontroller.Controller
+	Cache        *cache.Cache
+	Database     *database.Database
 }
 
 // NewRegion builds the regional platform for cfg.Region.
@@ -153,6 +165,11 @@ func NewRegion(ctx *pulumi.Context, cfg *Config) (*Region, error) {
 		Tags:            r.Tags,
 	}, pulumi.Providers(r.Provider, r.Cluster.Provider))
 	if err != nil {
+		return nil, err
+	}
+
+	// Data tier: needs the private subnets and the cluster security group.
+	if err := r.buildDataTier(ctx, cfg); err != nil {
 		return nil, err
 	}
 	return r, nil

@@ -144,6 +144,96 @@ func (m *Mocks) outputs(r *Resource) (string, resource.PropertyMap) {
 			"appVersion": "", "status": "deployed", "revision": 1,
 		})
 		return ns + "/" + name, state
+	case "aws:elasticache/replicationGroup:ReplicationGroup":
+		id := autoname("replicationGroupId")
+		set("arn", ARN(region, "elasticache", region, "replicationgroup:"+id))
+		// Cluster mode answers on the configuration endpoint only.
+		set("configurationEndpointAddress", fmt.Sprintf("clustercfg.%s.%s.%s.cache.amazonaws.com", id, h(6), regionCode(region)))
+		if _, ok := state["port"]; !ok {
+			set("port", 6379)
+		}
+		shards, replicas := number(r.Inputs, "numNodeGroups", 1), number(r.Inputs, "replicasPerNodeGroup", 0)
+		var members []interface{}
+		for s := 1; s <= shards; s++ {
+			for n := 1; n <= replicas+1; n++ {
+				members = append(members, fmt.Sprintf("%s-%04d-%03d", id, s, n))
+			}
+		}
+		set("memberClusters", members)
+		set("clusterEnabled", true)
+		set("engineVersionActual", get("engineVersion")+".0")
+		return id, state
+	case "aws:elasticache/parameterGroup:ParameterGroup":
+		name := autoname("name")
+		set("arn", ARN(region, "elasticache", region, "parametergroup:"+name))
+		return name, state
+	case "aws:elasticache/subnetGroup:SubnetGroup":
+		name := autoname("name")
+		set("arn", ARN(region, "elasticache", region, "subnetgroup:"+name))
+		return name, state
+	case "aws:rds/cluster:Cluster":
+		id := autoname("clusterIdentifier")
+		zone := hexID(12, "rds-zone", region)
+		set("arn", ARN(region, "rds", region, "cluster:"+id))
+		set("endpoint", fmt.Sprintf("%s.cluster-%s.%s.rds.amazonaws.com", id, zone, region))
+		set("readerEndpoint", fmt.Sprintf("%s.cluster-ro-%s.%s.rds.amazonaws.com", id, zone, region))
+		if _, ok := state["port"]; !ok {
+			set("port", 5432)
+		}
+		set("clusterResourceId", "cluster-"+strings.ToUpper(h(26)))
+		set("hostedZoneId", "Z2R2ITUGPM61AM")
+		set("engineVersionActual", get("engineVersion"))
+		if v, ok := r.Inputs["manageMasterUserPassword"]; ok && v.IsBool() && v.BoolValue() {
+			set("masterUserSecrets", []interface{}{map[string]interface{}{
+				"secretArn":    ARN(region, "secretsmanager", region, "secret:rds!cluster-"+uuid(r.Name, region)+"-"+suffix6(h(6))),
+				"secretStatus": "active",
+				"kmsKeyId":     get("masterUserSecretKmsKeyId"),
+			}})
+		}
+		return id, state
+	case "aws:rds/clusterInstance:ClusterInstance":
+		id := autoname("identifier")
+		// RDS makes the first instance of a cluster its writer.
+		m.mu.Lock()
+		writer := true
+		for _, o := range m.resources {
+			if o.Type == r.Type && o.Inputs["clusterIdentifier"].DeepEquals(r.Inputs["clusterIdentifier"]) {
+				writer = false
+			}
+		}
+		m.mu.Unlock()
+		set("writer", writer)
+		set("arn", ARN(region, "rds", region, "db:"+id))
+		set("endpoint", fmt.Sprintf("%s.%s.%s.rds.amazonaws.com", id, hexID(12, "rds-zone", region), region))
+		set("port", 5432)
+		set("dbiResourceId", "db-"+strings.ToUpper(h(26)))
+		return id, state
+	case "aws:rds/subnetGroup:SubnetGroup":
+		name := autoname("name")
+		set("arn", ARN(region, "rds", region, "subgrp:"+name))
+		return name, state
+	case "aws:rds/clusterParameterGroup:ClusterParameterGroup":
+		name := autoname("name")
+		set("arn", ARN(region, "rds", region, "cluster-pg:"+name))
+		return name, state
+	case "aws:secretsmanager/secret:Secret":
+		name := autoname("name")
+		// Secrets Manager appends six random characters to every ARN.
+		arn := ARN(region, "secretsmanager", region, "secret:"+name+"-"+suffix6(h(6)))
+		set("arn", arn)
+		return arn, state
+	case "aws:secretsmanager/secretVersion:SecretVersion":
+		version := uuid(r.Type, r.Name, r.Parent)
+		set("arn", get("secretId"))
+		set("versionId", version)
+		set("versionStages", []interface{}{"AWSCURRENT"})
+		return get("secretId") + "|" + version, state
+	case "random:index/randomPassword:RandomPassword":
+		// The provider marks the result secret (additionalSecretOutputs).
+		pw := password(number(r.Inputs, "length", 16), get("overrideSpecial"), h(64))
+		state["result"] = resource.MakeSecret(resource.NewStringProperty(pw))
+		state["bcryptHash"] = resource.MakeSecret(resource.NewStringProperty("$2a$10$" + h(53)))
+		return "none", state
 	}
 
 	// Kubernetes objects are identified by namespace/name.
@@ -239,4 +329,39 @@ func eksKubeconfig(name, region string) map[string]interface{} {
 			}},
 		}},
 	}
+}
+
+// number reads a numeric input, or def.
+func number(inputs resource.PropertyMap, key string, def int) int {
+	if v, ok := inputs[resource.PropertyKey(key)]; ok && v.IsNumber() {
+		return int(v.NumberValue())
+	}
+	return def
+}
+
+// suffix6 turns hex into the mixed-case six characters AWS appends to
+// secret ARNs.
+func suffix6(hex string) string {
+	const abc = "AbCdEfGhIjKlMnOpQrStUvWxYz"
+	b := []byte(hex[:6])
+	for i, c := range b {
+		b[i] = abc[int(c)%len(abc)]
+	}
+	return string(b)
+}
+
+// password is a deterministic stand-in for a random password of n
+// characters, cycling lower, upper, digit and special (from specials, or
+// the provider's default set) so any minimum counts are met.
+func password(n int, specials, seed string) string {
+	if specials == "" {
+		specials = "!@#$%&*()-_=+[]{}<>:?"
+	}
+	classes := []string{"abcdefghijklmnopqrstuvwxyz", "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "0123456789", specials}
+	out := make([]byte, n)
+	for i := range out {
+		set := classes[i%len(classes)]
+		out[i] = set[(int(seed[i%len(seed)])*7+i*13)%len(set)]
+	}
+	return string(out)
 }

@@ -1,0 +1,472 @@
+// Package cache builds the session store: an ElastiCache replication group
+// in cluster mode (Valkey or Redis OSS) with automatic failover over several
+// AZs, TLS and an AUTH token that the stack generates and keeps in Secrets
+// Manager, encrypted at rest with a KMS key, reachable on 6379 only from the
+// EKS cluster security group.
+package cache
+
+import (
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/elasticache"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/kms"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/secretsmanager"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/vpc"
+	"github.com/pulumi/pulumi-random/sdk/v4/go/random"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/authplatform/auth-platform/components/naming"
+	"github.com/authplatform/auth-platform/components/timewindow"
+)
+
+// Engines and their defaults.
+const (
+	EngineValkey = "valkey"
+	EngineRedis  = "redis"
+	// DefaultEngine is Valkey: Redis OSS ends at 7.1 on ElastiCache, Valkey
+	// is wire-compatible, cheaper per node-hour and encrypts at rest by
+	// default.
+	DefaultEngine        = EngineValkey
+	DefaultValkeyVersion = "8.0"
+	DefaultRedisVersion  = "7.1"
+)
+
+// Limits and fixed values.
+const (
+	Port                    = 6379
+	DefaultShards           = 3
+	MaxShards               = 90 // the default per-cluster limit
+	DefaultReplicasPerShard = 1
+	MaxReplicasPerShard     = 5
+	// MaxNodes is the default quota of nodes per cluster-mode-enabled group.
+	MaxNodes                    = 90
+	DefaultSnapshotRetention    = 7
+	MaxSnapshotRetention        = 35
+	MinSnapshotWindowMinutes    = 60
+	MinMaintenanceWindowMinutes = 60
+	// AuthTokenLength is within AWS's 16-128 characters.
+	AuthTokenLength = 64
+	// AuthTokenSpecials are the only special characters AWS accepts in an
+	// AUTH token; others pass the provider's checks and fail at AWS.
+	AuthTokenSpecials = "!&#$^<>-"
+)
+
+// ReplicationGroupIDMax is AWS's limit on replication group IDs.
+const ReplicationGroupIDMax = 40
+
+var (
+	nodeTypePattern  = regexp.MustCompile(`^cache\.[a-z0-9]+\.[a-z0-9]+$`)
+	previousGen      = regexp.MustCompile(`^cache\.(t1|t2|m1|m2|m3|c1|r3)\.`)
+	rgIDPattern      = regexp.MustCompile(`^[a-z]([a-z0-9]|-[a-z0-9])*$`)
+	kmsKeyArnPattern = regexp.MustCompile(`^arn:aws(-cn|-us-gov)?:kms:([a-z0-9-]+):\d{12}:key/[A-Za-z0-9-]+$`)
+)
+
+// Args configures a Cache.
+type Args struct {
+	// Engine is "valkey" or "redis". Default "valkey".
+	Engine string
+	// EngineVersion is "7.2" or "8.x" for Valkey, "7.0" or "7.1" for Redis
+	// OSS (TLS without replacement needs 7.0.5+). Default "8.0" for Valkey,
+	// "7.1" for Redis.
+	EngineVersion string
+	// NodeType, e.g. "cache.r7g.large". r6gd types get data tiering, which
+	// they require. Required.
+	NodeType string
+	// Shards (node groups), 1-90. Default 3.
+	Shards int
+	// ReplicasPerShard, 0-5; at least 1 with MultiAZ. Default 1 (nil).
+	ReplicasPerShard *int
+	// MultiAZ places each shard's replicas in other AZs than its primary.
+	// Default true (nil).
+	MultiAZ *bool
+	// AtRestEncryption encrypts data and snapshots with the KMS key.
+	// Default true (nil).
+	AtRestEncryption *bool
+	// KmsKeyArn is an existing key of the region for at-rest encryption and
+	// the AUTH secret. Default "": the component creates one.
+	KmsKeyArn string
+	// SnapshotRetentionDays, 0-35; 0 turns daily snapshots off. Default 7
+	// (nil).
+	SnapshotRetentionDays *int
+	// SnapshotWindow "hh24:mi-hh24:mi" UTC, at least 60 minutes, not
+	// overlapping MaintenanceWindow. Default "": AWS picks.
+	SnapshotWindow string
+	// MaintenanceWindow "ddd:hh24:mi-ddd:hh24:mi" UTC, at least 60 minutes.
+	// Default "": AWS picks.
+	MaintenanceWindow string
+	// VpcID, SubnetIDs (private) and ClientSecurityGroupID (the only source
+	// admitted on 6379, the EKS cluster security group). Required.
+	VpcID                 pulumi.StringInput
+	SubnetIDs             pulumi.StringArrayInput
+	ClientSecurityGroupID pulumi.StringInput
+	// Protect guards the replication group, its key, token and secret
+	// against `pulumi destroy`. Default false.
+	Protect bool
+	// Namer and Tags name and tag the AWS objects. Required.
+	Namer naming.Namer
+	Tags  naming.Tags
+}
+
+// Cache is the ElastiCache component.
+type Cache struct {
+	pulumi.ResourceState
+
+	// ConfigurationEndpoint is the cluster-mode entry point clients use.
+	ConfigurationEndpoint pulumi.StringOutput `pulumi:"configurationEndpoint"`
+	Port                  pulumi.IntOutput    `pulumi:"port"`
+	// AuthSecretArn holds {"authToken","host","port","tls"} as JSON.
+	AuthSecretArn      pulumi.StringOutput `pulumi:"authSecretArn"`
+	ReplicationGroupID pulumi.StringOutput `pulumi:"replicationGroupId"`
+	SecurityGroupID    pulumi.StringOutput `pulumi:"securityGroupId"`
+	KmsKeyArn          pulumi.StringOutput `pulumi:"kmsKeyArn"`
+}
+
+// ReplicationGroupID derives the group's physical ID from the namer: at
+// most 40 characters, lowercase, no "--", not ending in "-".
+func ReplicationGroupID(n naming.Namer) string {
+	id := strings.ToLower(n.Limited(ReplicationGroupIDMax, "sessions"))
+	for strings.Contains(id, "--") {
+		id = strings.ReplaceAll(id, "--", "-")
+	}
+	return strings.TrimRight(id, "-")
+}
+
+// ParameterFamily maps an engine and version to its parameter group family,
+// and rejects versions this component does not deploy.
+func ParameterFamily(engine, version string) (string, error) {
+	switch engine {
+	case EngineRedis:
+		if version == "7.0" || version == "7.1" {
+			return "redis7", nil
+		}
+		return "", fmt.Errorf("Redis OSS versions are 7.0 and 7.1 (older ones lack TLS without replacement; newer ones are Valkey)")
+	case EngineValkey:
+		if version == "7.2" {
+			return "valkey7", nil
+		}
+		if regexp.MustCompile(`^8\.\d$`).MatchString(version) {
+			return "valkey8", nil
+		}
+		return "", fmt.Errorf("Valkey versions are 7.2 and 8.x, e.g. 8.0")
+	}
+	return "", fmt.Errorf("engine must be valkey or redis")
+}
+
+// DataTiering reports whether a node type needs data tiering: AWS requires
+// it on r6gd nodes and rejects it on any other.
+func DataTiering(nodeType string) bool { return strings.HasPrefix(nodeType, "cache.r6gd.") }
+
+// CheckNodeType validates a node type's shape and generation.
+func CheckNodeType(nodeType string) error {
+	if !nodeTypePattern.MatchString(nodeType) {
+		return fmt.Errorf("not a node type like cache.r7g.large")
+	}
+	if previousGen.MatchString(nodeType) {
+		return fmt.Errorf("previous-generation node types lack TLS, cluster mode or Multi-AZ support")
+	}
+	return nil
+}
+
+// KmsKeyRegion returns the region of a KMS key ARN, or an error.
+func KmsKeyRegion(arn string) (string, error) {
+	m := kmsKeyArnPattern.FindStringSubmatch(arn)
+	if m == nil {
+		return "", fmt.Errorf("not a KMS key ARN like arn:aws:kms:us-east-1:123456789012:key/<key-id>")
+	}
+	return m[2], nil
+}
+
+// NewCache creates the replication group and everything it needs.
+func NewCache(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOption) (*Cache, error) {
+	a, err := args.withDefaults()
+	if err != nil {
+		return nil, fmt.Errorf("cache %s: %w", name, err)
+	}
+	family, _ := ParameterFamily(a.Engine, a.EngineVersion)
+
+	c := &Cache{}
+	if err := ctx.RegisterComponentResource("authplatform:cache:Cache", name, c, opts...); err != nil {
+		return nil, err
+	}
+	parent := pulumi.Parent(c)
+	// Only state that cannot be recreated is protected: protecting the
+	// component would also pin security groups and parameter groups that
+	// legitimately get replaced.
+	keep := pulumi.Protect(a.Protect)
+	tags := func(objName string) pulumi.StringMap { return pulumi.ToStringMap(a.Tags.WithName(objName)) }
+
+	var keyArn pulumi.StringOutput
+	if a.KmsKeyArn != "" {
+		keyArn = pulumi.String(a.KmsKeyArn).ToStringOutput()
+	} else {
+		key, err := kms.NewKey(ctx, a.Namer.Name("cache"), &kms.KeyArgs{
+			Description:       pulumi.String("ElastiCache at-rest encryption and AUTH token secret for " + a.Namer.Prefix()),
+			EnableKeyRotation: pulumi.Bool(true),
+			// 30 days leaves time to notice a mistaken destroy.
+			DeletionWindowInDays: pulumi.Int(30),
+			Tags:                 tags(a.Namer.Name("cache")),
+		}, parent, keep)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := kms.NewAlias(ctx, a.Namer.Name("cache"), &kms.AliasArgs{
+			Name:        pulumi.String("alias/" + a.Namer.Name("cache")),
+			TargetKeyId: key.KeyId,
+		}, parent); err != nil {
+			return nil, err
+		}
+		keyArn = key.Arn
+	}
+
+	sg, err := ec2.NewSecurityGroup(ctx, a.Namer.Name("cache"), &ec2.SecurityGroupArgs{
+		Description: pulumi.String("ElastiCache " + a.Namer.Prefix() + ": 6379 from the EKS cluster only"),
+		VpcId:       a.VpcID,
+		// No egress rule: the cache never opens connections.
+		Tags: tags(a.Namer.Name("cache")),
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := vpc.NewSecurityGroupIngressRule(ctx, a.Namer.Name("cache-from-cluster"), &vpc.SecurityGroupIngressRuleArgs{
+		SecurityGroupId:           sg.ID(),
+		ReferencedSecurityGroupId: a.ClientSecurityGroupID,
+		IpProtocol:                pulumi.String("tcp"),
+		FromPort:                  pulumi.Int(Port),
+		ToPort:                    pulumi.Int(Port),
+		Description:               pulumi.String("Redis protocol from EKS pods"),
+		Tags:                      tags(a.Namer.Name("cache-from-cluster")),
+	}, parent); err != nil {
+		return nil, err
+	}
+
+	subnets, err := elasticache.NewSubnetGroup(ctx, a.Namer.Name("cache"), &elasticache.SubnetGroupArgs{
+		Description: pulumi.String("Private subnets of " + a.Namer.Prefix()),
+		SubnetIds:   a.SubnetIDs,
+		Tags:        tags(a.Namer.Name("cache")),
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+
+	// Our own group: the AWS defaults differ per engine and a default group
+	// cannot be changed later.
+	params, err := elasticache.NewParameterGroup(ctx, a.Namer.Name("cache", family), &elasticache.ParameterGroupArgs{
+		Family:      pulumi.String(family),
+		Description: pulumi.String("Cluster mode for " + a.Namer.Prefix()),
+		Parameters: elasticache.ParameterGroupParameterArray{
+			elasticache.ParameterGroupParameterArgs{Name: pulumi.String("cluster-enabled"), Value: pulumi.String("yes")},
+		},
+		Tags: tags(a.Namer.Name("cache", family)),
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+
+	// The token exists only in Pulumi state (encrypted) and Secrets Manager.
+	token, err := random.NewRandomPassword(ctx, a.Namer.Name("cache-auth"), &random.RandomPasswordArgs{
+		Length:          pulumi.Int(AuthTokenLength),
+		Special:         pulumi.Bool(true),
+		OverrideSpecial: pulumi.String(AuthTokenSpecials),
+		MinSpecial:      pulumi.Int(2),
+		MinUpper:        pulumi.Int(2),
+		MinLower:        pulumi.Int(2),
+		MinNumeric:      pulumi.Int(2),
+	}, parent, keep)
+	if err != nil {
+		return nil, err
+	}
+	authToken := pulumi.ToSecret(token.Result).(pulumi.StringOutput)
+
+	groupID := ReplicationGroupID(a.Namer)
+	rgArgs := &elasticache.ReplicationGroupArgs{
+		ReplicationGroupId:   pulumi.String(groupID),
+		Description:          pulumi.String("Auth sessions of " + a.Namer.Prefix()),
+		Engine:               pulumi.String(a.Engine),
+		EngineVersion:        pulumi.String(a.EngineVersion),
+		NodeType:             pulumi.String(a.NodeType),
+		ClusterMode:          pulumi.String("enabled"),
+		NumNodeGroups:        pulumi.Int(a.Shards),
+		ReplicasPerNodeGroup: pulumi.Int(*a.ReplicasPerShard),
+		// Cluster mode requires automatic failover.
+		AutomaticFailoverEnabled: pulumi.Bool(true),
+		MultiAzEnabled:           pulumi.Bool(*a.MultiAZ),
+		ParameterGroupName:       params.Name,
+		Port:                     pulumi.Int(Port),
+		SubnetGroupName:          subnets.Name,
+		SecurityGroupIds:         pulumi.StringArray{sg.ID()},
+		// TLS from creation; the mode then defaults to "required" (the
+		// preferred->required dance is only for turning TLS on later).
+		TransitEncryptionEnabled: pulumi.Bool(true),
+		AuthToken:                authToken,
+		AtRestEncryptionEnabled:  pulumi.Bool(*a.AtRestEncryption),
+		DataTieringEnabled:       pulumi.Bool(DataTiering(a.NodeType)),
+		SnapshotRetentionLimit:   pulumi.Int(*a.SnapshotRetentionDays),
+		// Without it, node type changes wait for the maintenance window and
+		// the state shows a size the cluster does not have yet.
+		ApplyImmediately: pulumi.Bool(true),
+		Tags:             tags(groupID),
+	}
+	if *a.AtRestEncryption {
+		rgArgs.KmsKeyId = keyArn
+	}
+	if a.SnapshotWindow != "" {
+		rgArgs.SnapshotWindow = pulumi.String(a.SnapshotWindow)
+	}
+	if a.MaintenanceWindow != "" {
+		rgArgs.MaintenanceWindow = pulumi.String(a.MaintenanceWindow)
+	}
+	rg, err := elasticache.NewReplicationGroup(ctx, a.Namer.Name("sessions"), rgArgs, parent, keep,
+		// The ID is fixed, so a replacement must delete first.
+		pulumi.DeleteBeforeReplace(true),
+		pulumi.Timeouts(&pulumi.CustomTimeouts{Create: "60m", Update: "40m", Delete: "45m"}))
+	if err != nil {
+		return nil, err
+	}
+
+	recovery := 7
+	if a.Protect {
+		recovery = 30
+	}
+	secret, err := secretsmanager.NewSecret(ctx, a.Namer.Name("cache-auth"), &secretsmanager.SecretArgs{
+		Description:          pulumi.String("AUTH token and endpoint of ElastiCache group " + groupID),
+		KmsKeyId:             keyArn,
+		RecoveryWindowInDays: pulumi.Int(recovery),
+		Tags:                 tags(a.Namer.Name("cache-auth")),
+	}, parent, keep)
+	if err != nil {
+		return nil, err
+	}
+	secretString := pulumi.All(authToken, rg.ConfigurationEndpointAddress).ApplyT(func(v []interface{}) (string, error) {
+		b, err := json.Marshal(map[string]interface{}{
+			"authToken": v[0].(string),
+			"host":      v[1].(string),
+			"port":      Port,
+			"tls":       true,
+		})
+		return string(b), err
+	}).(pulumi.StringOutput)
+	if _, err := secretsmanager.NewSecretVersion(ctx, a.Namer.Name("cache-auth"), &secretsmanager.SecretVersionArgs{
+		SecretId:     secret.ID(),
+		SecretString: pulumi.ToSecret(secretString).(pulumi.StringOutput),
+	}, parent); err != nil {
+		return nil, err
+	}
+
+	c.ConfigurationEndpoint = rg.ConfigurationEndpointAddress
+	c.Port = rg.Port.Elem()
+	c.AuthSecretArn = secret.Arn
+	c.ReplicationGroupID = rg.ID().ToStringOutput()
+	c.SecurityGroupID = sg.ID().ToStringOutput()
+	c.KmsKeyArn = keyArn
+	if err := ctx.RegisterResourceOutputs(c, pulumi.Map{
+		"configurationEndpoint": c.ConfigurationEndpoint,
+		"port":                  c.Port,
+		"authSecretArn":         c.AuthSecretArn,
+		"replicationGroupId":    c.ReplicationGroupID,
+		"securityGroupId":       c.SecurityGroupID,
+		"kmsKeyArn":             c.KmsKeyArn,
+	}); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// withDefaults fills the defaults and returns every problem at once.
+func (args *Args) withDefaults() (*Args, error) {
+	if args == nil {
+		return nil, fmt.Errorf("args are required")
+	}
+	a := *args
+	if a.Engine == "" {
+		a.Engine = DefaultEngine
+	}
+	if a.EngineVersion == "" {
+		a.EngineVersion = DefaultValkeyVersion
+		if a.Engine == EngineRedis {
+			a.EngineVersion = DefaultRedisVersion
+		}
+	}
+	if a.Shards == 0 {
+		a.Shards = DefaultShards
+	}
+	if a.ReplicasPerShard == nil {
+		a.ReplicasPerShard = pulumi.IntRef(DefaultReplicasPerShard)
+	}
+	if a.MultiAZ == nil {
+		a.MultiAZ = pulumi.BoolRef(true)
+	}
+	if a.AtRestEncryption == nil {
+		a.AtRestEncryption = pulumi.BoolRef(true)
+	}
+	if a.SnapshotRetentionDays == nil {
+		a.SnapshotRetentionDays = pulumi.IntRef(DefaultSnapshotRetention)
+	}
+
+	var problems []string
+	add := func(format string, v ...interface{}) { problems = append(problems, fmt.Sprintf(format, v...)) }
+	if _, err := ParameterFamily(a.Engine, a.EngineVersion); err != nil {
+		add("Engine %q EngineVersion %q: %v", a.Engine, a.EngineVersion, err)
+	}
+	if err := CheckNodeType(a.NodeType); err != nil {
+		add("NodeType %q: %v", a.NodeType, err)
+	}
+	if a.Shards < 1 || a.Shards > MaxShards {
+		add("Shards is %d, want 1-%d", a.Shards, MaxShards)
+	}
+	r := *a.ReplicasPerShard
+	if r < 0 || r > MaxReplicasPerShard {
+		add("ReplicasPerShard is %d, want 0-%d", r, MaxReplicasPerShard)
+	}
+	if *a.MultiAZ && r < 1 {
+		add("MultiAZ needs at least 1 replica per shard, ReplicasPerShard is %d", r)
+	}
+	if n := a.Shards * (r + 1); n > MaxNodes {
+		add("%d shards x %d nodes = %d nodes, above the %d-node quota", a.Shards, r+1, n, MaxNodes)
+	}
+	if a.KmsKeyArn != "" {
+		if !*a.AtRestEncryption {
+			add("KmsKeyArn needs AtRestEncryption")
+		}
+		if _, err := KmsKeyRegion(a.KmsKeyArn); err != nil {
+			add("KmsKeyArn %q: %v", a.KmsKeyArn, err)
+		}
+	}
+	if s := *a.SnapshotRetentionDays; s < 0 || s > MaxSnapshotRetention {
+		add("SnapshotRetentionDays is %d, want 0-%d", s, MaxSnapshotRetention)
+	}
+	var snap *timewindow.Daily
+	if a.SnapshotWindow != "" {
+		if w, err := timewindow.ParseDaily(a.SnapshotWindow); err != nil {
+			add("SnapshotWindow %q: %v", a.SnapshotWindow, err)
+		} else if w.Minutes() < MinSnapshotWindowMinutes {
+			add("SnapshotWindow %q is shorter than %d minutes", a.SnapshotWindow, MinSnapshotWindowMinutes)
+		} else {
+			snap = &w
+		}
+	}
+	if a.MaintenanceWindow != "" {
+		if w, err := timewindow.ParseWeekly(a.MaintenanceWindow); err != nil {
+			add("MaintenanceWindow %q: %v", a.MaintenanceWindow, err)
+		} else if w.Minutes() < MinMaintenanceWindowMinutes {
+			add("MaintenanceWindow %q is shorter than %d minutes", a.MaintenanceWindow, MinMaintenanceWindowMinutes)
+		} else if snap != nil && timewindow.Overlaps(*snap, w) {
+			add("SnapshotWindow %q overlaps MaintenanceWindow %q", a.SnapshotWindow, a.MaintenanceWindow)
+		}
+	}
+	if a.VpcID == nil || a.SubnetIDs == nil || a.ClientSecurityGroupID == nil {
+		add("VpcID, SubnetIDs and ClientSecurityGroupID are required")
+	}
+	if a.Namer.App == "" {
+		add("Namer is required")
+	} else if id := ReplicationGroupID(a.Namer); len(id) > ReplicationGroupIDMax || !rgIDPattern.MatchString(id) {
+		add("replication group ID %q: want 1-%d lowercase letters, digits and single hyphens, starting with a letter", id, ReplicationGroupIDMax)
+	}
+	if len(problems) > 0 {
+		return nil, fmt.Errorf("%s", strings.Join(problems, "; "))
+	}
+	return &a, nil
+}

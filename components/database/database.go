@@ -1,0 +1,466 @@
+// Package database builds the relational store: an Aurora PostgreSQL
+// cluster over exactly three AZs with a writer and readers in distinct AZs,
+// storage, Performance Insights and the RDS-managed master password
+// encrypted with a KMS key of its own, IAM database authentication, TLS
+// enforced, and 5432 open only to the EKS cluster security group.
+// Provisioned instances or Serverless v2.
+package database
+
+import (
+	"fmt"
+	"math"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/kms"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/rds"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/vpc"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/authplatform/auth-platform/components/naming"
+	"github.com/authplatform/auth-platform/components/timewindow"
+)
+
+// Engine is the only engine this component deploys.
+const Engine = "aurora-postgresql"
+
+// Defaults and limits.
+const (
+	DefaultEngineVersion  = "16.6"
+	DefaultInstanceClass  = "db.r7g.large"
+	ServerlessClass       = "db.serverless"
+	DefaultDatabaseName   = "auth"
+	DefaultMasterUsername = "authadmin"
+	Port                  = 5432
+	// ZoneCount is what RDS fills in when given fewer; anything else makes
+	// every later preview want to replace the cluster.
+	ZoneCount              = 3
+	DefaultReaders         = 1
+	MaxReaders             = 15
+	DefaultBackupRetention = 7
+	MinBackupRetention     = 7 // our floor; AWS allows 1
+	MaxBackupRetention     = 35
+	MinWindowMinutes       = 30
+	DefaultPIRetention     = 7
+	MinServerlessACU       = 0.5 // 0 would auto-pause: cold logins
+	MaxServerlessACU       = 256
+	MinMajor, MaxMajor     = 13, 17
+)
+
+var (
+	versionPattern  = regexp.MustCompile(`^(\d+)\.(\d+)$`)
+	classPattern    = regexp.MustCompile(`^db\.[a-z0-9]+\.[a-z0-9]+$`)
+	identPattern    = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9_]{0,62}$`)
+	reservedDBNames = map[string]bool{"postgres": true, "template0": true, "template1": true, "rdsadmin": true}
+	reservedUsers   = map[string]bool{"rdsadmin": true, "rdsrepladmin": true, "rds_superuser": true, "rds_iam": true, "user": true, "public": true}
+)
+
+// Serverless configures Aurora Serverless v2 capacity in ACUs.
+type Serverless struct {
+	// MinACU, 0.5-256 in 0.5 steps.
+	MinACU float64
+	// MaxACU, at least MinACU and 1, at most 256, in 0.5 steps.
+	MaxACU float64
+}
+
+// Args configures a Database.
+type Args struct {
+	// EngineVersion is "major.minor", e.g. "16.6". Default "16.6".
+	EngineVersion string
+	// InstanceClass of provisioned instances. Default "db.r7g.large".
+	// Ignored with Serverless.
+	InstanceClass string
+	// Serverless switches every instance to Serverless v2 with this
+	// capacity. Default nil: provisioned instances.
+	Serverless *Serverless
+	// Readers besides the writer, 1-15; they spread over the zones after the
+	// writer's. Default 1.
+	Readers int
+	// AvailabilityZones are exactly three zones of the region; the writer
+	// goes in the first. Required.
+	AvailabilityZones []string
+	// DatabaseName is created at launch. Default "auth".
+	DatabaseName string
+	// MasterUsername; its password is generated and rotated by RDS in
+	// Secrets Manager. Default "authadmin".
+	MasterUsername string
+	// BackupRetentionDays, 7-35. Default 7.
+	BackupRetentionDays int
+	// BackupWindow "hh24:mi-hh24:mi" UTC, at least 30 minutes, and
+	// MaintenanceWindow "ddd:hh24:mi-ddd:hh24:mi" UTC, at least 30 minutes;
+	// they must not overlap. Default "": RDS picks.
+	BackupWindow      string
+	MaintenanceWindow string
+	// PerformanceInsightsRetentionDays: 7, 731 or a multiple of 31.
+	// Default 7 (free tier).
+	PerformanceInsightsRetentionDays int
+	// DeletionProtection makes AWS refuse to delete the cluster. Default
+	// false.
+	DeletionProtection bool
+	// FinalSnapshot takes a snapshot when the cluster is deleted. Default
+	// false: `pulumi destroy` skips it, which is what makes a dev stack
+	// removable (RDS otherwise demands a snapshot identifier).
+	FinalSnapshot bool
+	// VpcID, SubnetIDs (private) and ClientSecurityGroupID (the only source
+	// admitted on 5432, the EKS cluster security group). Required.
+	VpcID                 pulumi.StringInput
+	SubnetIDs             pulumi.StringArrayInput
+	ClientSecurityGroupID pulumi.StringInput
+	// Protect guards the cluster, its instances and key against
+	// `pulumi destroy`. Default false.
+	Protect bool
+	// Namer and Tags name and tag the AWS objects. Required.
+	Namer naming.Namer
+	Tags  naming.Tags
+}
+
+// Database is the Aurora component.
+type Database struct {
+	pulumi.ResourceState
+
+	WriterEndpoint pulumi.StringOutput `pulumi:"writerEndpoint"`
+	ReaderEndpoint pulumi.StringOutput `pulumi:"readerEndpoint"`
+	Port           pulumi.IntOutput    `pulumi:"port"`
+	// SecretArn is the RDS-managed secret with the master credentials.
+	SecretArn         pulumi.StringOutput `pulumi:"secretArn"`
+	ClusterIdentifier pulumi.StringOutput `pulumi:"clusterIdentifier"`
+	// ClusterResourceID goes into rds-db:connect policies for IAM auth.
+	ClusterResourceID pulumi.StringOutput `pulumi:"clusterResourceId"`
+	SecurityGroupID   pulumi.StringOutput `pulumi:"securityGroupId"`
+	KmsKeyArn         pulumi.StringOutput `pulumi:"kmsKeyArn"`
+	// Instances are the writer first, then the readers.
+	Instances []*rds.ClusterInstance
+}
+
+// MajorVersion returns the major of "major.minor" and checks the range.
+func MajorVersion(version string) (int, error) {
+	m := versionPattern.FindStringSubmatch(version)
+	if m == nil {
+		return 0, fmt.Errorf("want major.minor, e.g. %s", DefaultEngineVersion)
+	}
+	major, _ := strconv.Atoi(m[1])
+	if major < MinMajor || major > MaxMajor {
+		return 0, fmt.Errorf("Aurora PostgreSQL majors %d-%d are supported", MinMajor, MaxMajor)
+	}
+	return major, nil
+}
+
+// ValidInstanceClass reports whether class looks like "db.r7g.large".
+func ValidInstanceClass(class string) bool { return classPattern.MatchString(class) }
+
+// ValidPIRetention reports whether Performance Insights accepts the days.
+func ValidPIRetention(days int) bool {
+	return days == 7 || days == 731 || (days > 0 && days%31 == 0 && days/31 <= 23)
+}
+
+// ValidACU reports whether v is a capacity Serverless v2 accepts here.
+func ValidACU(v float64) bool {
+	return v >= MinServerlessACU && v <= MaxServerlessACU && math.Mod(v*2, 1) == 0
+}
+
+// CheckIdentifier validates a database or user name.
+func CheckIdentifier(kind, v string) error {
+	if !identPattern.MatchString(v) {
+		return fmt.Errorf("%s must be 1-63 letters, digits or _, starting with a letter", kind)
+	}
+	lv := strings.ToLower(v)
+	if (kind == "database name" && reservedDBNames[lv]) || (kind == "master username" && reservedUsers[lv]) {
+		return fmt.Errorf("%s %q is reserved", kind, v)
+	}
+	return nil
+}
+
+// InstanceZones places the writer in the first zone and the readers round
+// robin over the others first, so the first two readers never share a zone
+// with the writer or each other.
+func InstanceZones(zones []string, readers int) []string {
+	out := make([]string, 0, readers+1)
+	for i := 0; i <= readers; i++ {
+		out = append(out, zones[i%len(zones)])
+	}
+	return out
+}
+
+// NewDatabase creates the cluster, its instances and what they need.
+func NewDatabase(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOption) (*Database, error) {
+	a, err := args.withDefaults()
+	if err != nil {
+		return nil, fmt.Errorf("database %s: %w", name, err)
+	}
+	major, _ := MajorVersion(a.EngineVersion)
+	family := fmt.Sprintf("%s%d", Engine, major)
+
+	d := &Database{}
+	if err := ctx.RegisterComponentResource("authplatform:database:Database", name, d, opts...); err != nil {
+		return nil, err
+	}
+	parent := pulumi.Parent(d)
+	// Only state that cannot be recreated is protected (see cache).
+	keep := pulumi.Protect(a.Protect)
+	tags := func(objName string) pulumi.StringMap { return pulumi.ToStringMap(a.Tags.WithName(objName)) }
+
+	key, err := kms.NewKey(ctx, a.Namer.Name("db"), &kms.KeyArgs{
+		Description:          pulumi.String("Aurora storage, Performance Insights and master secret for " + a.Namer.Prefix()),
+		EnableKeyRotation:    pulumi.Bool(true),
+		DeletionWindowInDays: pulumi.Int(30),
+		Tags:                 tags(a.Namer.Name("db")),
+	}, parent, keep)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := kms.NewAlias(ctx, a.Namer.Name("db"), &kms.AliasArgs{
+		Name:        pulumi.String("alias/" + a.Namer.Name("db")),
+		TargetKeyId: key.KeyId,
+	}, parent); err != nil {
+		return nil, err
+	}
+
+	sg, err := ec2.NewSecurityGroup(ctx, a.Namer.Name("db"), &ec2.SecurityGroupArgs{
+		Description: pulumi.String("Aurora " + a.Namer.Prefix() + ": 5432 from the EKS cluster only"),
+		VpcId:       a.VpcID,
+		// No egress rule: the database never opens connections.
+		Tags: tags(a.Namer.Name("db")),
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := vpc.NewSecurityGroupIngressRule(ctx, a.Namer.Name("db-from-cluster"), &vpc.SecurityGroupIngressRuleArgs{
+		SecurityGroupId:           sg.ID(),
+		ReferencedSecurityGroupId: a.ClientSecurityGroupID,
+		IpProtocol:                pulumi.String("tcp"),
+		FromPort:                  pulumi.Int(Port),
+		ToPort:                    pulumi.Int(Port),
+		Description:               pulumi.String("PostgreSQL from EKS pods"),
+		Tags:                      tags(a.Namer.Name("db-from-cluster")),
+	}, parent); err != nil {
+		return nil, err
+	}
+
+	subnets, err := rds.NewSubnetGroup(ctx, a.Namer.Name("db"), &rds.SubnetGroupArgs{
+		Description: pulumi.String("Private subnets of " + a.Namer.Prefix()),
+		SubnetIds:   a.SubnetIDs,
+		Tags:        tags(a.Namer.Name("db")),
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+
+	// The default group lets clients connect without TLS.
+	params, err := rds.NewClusterParameterGroup(ctx, a.Namer.Name("db", family), &rds.ClusterParameterGroupArgs{
+		Family:      pulumi.String(family),
+		Description: pulumi.String("TLS-only connections for " + a.Namer.Prefix()),
+		Parameters: rds.ClusterParameterGroupParameterArray{
+			rds.ClusterParameterGroupParameterArgs{Name: pulumi.String("rds.force_ssl"), Value: pulumi.String("1"), ApplyMethod: pulumi.String("immediate")},
+		},
+		Tags: tags(a.Namer.Name("db", family)),
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+
+	clusterArgs := &rds.ClusterArgs{
+		Engine:        pulumi.String(Engine),
+		EngineVersion: pulumi.String(a.EngineVersion),
+		// Serverless v2 runs in provisioned mode too.
+		EngineMode:                  pulumi.String("provisioned"),
+		AvailabilityZones:           pulumi.ToStringArray(a.AvailabilityZones),
+		DatabaseName:                pulumi.String(a.DatabaseName),
+		MasterUsername:              pulumi.String(a.MasterUsername),
+		ManageMasterUserPassword:    pulumi.Bool(true),
+		MasterUserSecretKmsKeyId:    key.Arn,
+		StorageEncrypted:            pulumi.Bool(true),
+		KmsKeyId:                    key.Arn,
+		DbSubnetGroupName:           subnets.Name,
+		VpcSecurityGroupIds:         pulumi.StringArray{sg.ID()},
+		DbClusterParameterGroupName: params.Name,
+		Port:                        pulumi.Int(Port),
+		// Applications connect with short-lived IAM tokens, not the master
+		// password.
+		IamDatabaseAuthenticationEnabled: pulumi.Bool(true),
+		BackupRetentionPeriod:            pulumi.Int(a.BackupRetentionDays),
+		CopyTagsToSnapshot:               pulumi.Bool(true),
+		EnabledCloudwatchLogsExports:     pulumi.StringArray{pulumi.String("postgresql")},
+		DeletionProtection:               pulumi.Bool(a.DeletionProtection),
+		SkipFinalSnapshot:                pulumi.Bool(!a.FinalSnapshot),
+		// Deletion protection is lifted on destroy only when applied at once.
+		ApplyImmediately: pulumi.Bool(true),
+		Tags:             tags(a.Namer.Name("aurora")),
+	}
+	if a.FinalSnapshot {
+		clusterArgs.FinalSnapshotIdentifier = pulumi.String(a.Namer.Limited(255, "aurora", "final"))
+	}
+	if a.BackupWindow != "" {
+		clusterArgs.PreferredBackupWindow = pulumi.String(a.BackupWindow)
+	}
+	if a.MaintenanceWindow != "" {
+		clusterArgs.PreferredMaintenanceWindow = pulumi.String(a.MaintenanceWindow)
+	}
+	class := a.InstanceClass
+	if a.Serverless != nil {
+		class = ServerlessClass
+		clusterArgs.Serverlessv2ScalingConfiguration = &rds.ClusterServerlessv2ScalingConfigurationArgs{
+			MinCapacity: pulumi.Float64(a.Serverless.MinACU),
+			MaxCapacity: pulumi.Float64(a.Serverless.MaxACU),
+		}
+	}
+	cluster, err := rds.NewCluster(ctx, a.Namer.Name("aurora"), clusterArgs, parent, keep,
+		pulumi.Timeouts(&pulumi.CustomTimeouts{Create: "120m", Update: "120m", Delete: "120m"}))
+	if err != nil {
+		return nil, err
+	}
+
+	var writer pulumi.Resource
+	for i, az := range InstanceZones(a.AvailabilityZones, a.Readers) {
+		role := "writer"
+		if i > 0 {
+			role = fmt.Sprintf("reader-%d", i)
+		}
+		instOpts := []pulumi.ResourceOption{parent, keep,
+			pulumi.Timeouts(&pulumi.CustomTimeouts{Create: "90m", Update: "90m", Delete: "90m"})}
+		if writer != nil {
+			// The first instance becomes the writer; readers must not race it.
+			instOpts = append(instOpts, pulumi.DependsOn([]pulumi.Resource{writer}))
+		}
+		inst, err := rds.NewClusterInstance(ctx, a.Namer.Name("aurora", role), &rds.ClusterInstanceArgs{
+			ClusterIdentifier: cluster.ID(),
+			Engine:            pulumi.String(Engine),
+			EngineVersion:     cluster.EngineVersion,
+			InstanceClass:     pulumi.String(class),
+			AvailabilityZone:  pulumi.String(az),
+			// Lowest tier is promoted first: the first reader takes over.
+			PromotionTier:                      pulumi.Int(min(i, 15)),
+			DbSubnetGroupName:                  subnets.Name,
+			PubliclyAccessible:                 pulumi.Bool(false),
+			PerformanceInsightsEnabled:         pulumi.Bool(true),
+			PerformanceInsightsKmsKeyId:        key.Arn,
+			PerformanceInsightsRetentionPeriod: pulumi.Int(a.PerformanceInsightsRetentionDays),
+			CopyTagsToSnapshot:                 pulumi.Bool(true),
+			ApplyImmediately:                   pulumi.Bool(true),
+			Tags:                               tags(a.Namer.Name("aurora", role)),
+		}, instOpts...)
+		if err != nil {
+			return nil, err
+		}
+		if writer == nil {
+			writer = inst
+		}
+		d.Instances = append(d.Instances, inst)
+	}
+
+	d.WriterEndpoint = cluster.Endpoint
+	d.ReaderEndpoint = cluster.ReaderEndpoint
+	d.Port = cluster.Port
+	d.SecretArn = cluster.MasterUserSecrets.Index(pulumi.Int(0)).SecretArn().Elem()
+	d.ClusterIdentifier = cluster.ClusterIdentifier
+	d.ClusterResourceID = cluster.ClusterResourceId
+	d.SecurityGroupID = sg.ID().ToStringOutput()
+	d.KmsKeyArn = key.Arn
+	if err := ctx.RegisterResourceOutputs(d, pulumi.Map{
+		"writerEndpoint":    d.WriterEndpoint,
+		"readerEndpoint":    d.ReaderEndpoint,
+		"port":              d.Port,
+		"secretArn":         d.SecretArn,
+		"clusterIdentifier": d.ClusterIdentifier,
+		"clusterResourceId": d.ClusterResourceID,
+		"securityGroupId":   d.SecurityGroupID,
+		"kmsKeyArn":         d.KmsKeyArn,
+	}); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// withDefaults fills the defaults and returns every problem at once.
+func (args *Args) withDefaults() (*Args, error) {
+	if args == nil {
+		return nil, fmt.Errorf("args are required")
+	}
+	a := *args
+	if a.EngineVersion == "" {
+		a.EngineVersion = DefaultEngineVersion
+	}
+	if a.InstanceClass == "" {
+		a.InstanceClass = DefaultInstanceClass
+	}
+	if a.Readers == 0 {
+		a.Readers = DefaultReaders
+	}
+	if a.DatabaseName == "" {
+		a.DatabaseName = DefaultDatabaseName
+	}
+	if a.MasterUsername == "" {
+		a.MasterUsername = DefaultMasterUsername
+	}
+	if a.BackupRetentionDays == 0 {
+		a.BackupRetentionDays = DefaultBackupRetention
+	}
+	if a.PerformanceInsightsRetentionDays == 0 {
+		a.PerformanceInsightsRetentionDays = DefaultPIRetention
+	}
+
+	var problems []string
+	add := func(format string, v ...interface{}) { problems = append(problems, fmt.Sprintf(format, v...)) }
+	if _, err := MajorVersion(a.EngineVersion); err != nil {
+		add("EngineVersion %q: %v", a.EngineVersion, err)
+	}
+	if a.Serverless == nil && !ValidInstanceClass(a.InstanceClass) {
+		add("InstanceClass %q: not a class like db.r7g.large", a.InstanceClass)
+	}
+	if s := a.Serverless; s != nil {
+		if !ValidACU(s.MinACU) {
+			add("Serverless.MinACU %v: want %v-%d in 0.5 steps", s.MinACU, MinServerlessACU, MaxServerlessACU)
+		}
+		if !ValidACU(s.MaxACU) || s.MaxACU < 1 || s.MaxACU < s.MinACU {
+			add("Serverless.MaxACU %v: want at least 1 and MinACU, at most %d, in 0.5 steps", s.MaxACU, MaxServerlessACU)
+		}
+	}
+	if a.Readers < 1 || a.Readers > MaxReaders {
+		add("Readers is %d, want 1-%d", a.Readers, MaxReaders)
+	}
+	if len(a.AvailabilityZones) != ZoneCount {
+		add("AvailabilityZones has %d zones, want exactly %d", len(a.AvailabilityZones), ZoneCount)
+	}
+	if err := CheckIdentifier("database name", a.DatabaseName); err != nil {
+		add("DatabaseName: %v", err)
+	}
+	if err := CheckIdentifier("master username", a.MasterUsername); err != nil {
+		add("MasterUsername: %v", err)
+	}
+	if a.BackupRetentionDays < MinBackupRetention || a.BackupRetentionDays > MaxBackupRetention {
+		add("BackupRetentionDays is %d, want %d-%d", a.BackupRetentionDays, MinBackupRetention, MaxBackupRetention)
+	}
+	if !ValidPIRetention(a.PerformanceInsightsRetentionDays) {
+		add("PerformanceInsightsRetentionDays is %d, want 7, 731 or a multiple of 31", a.PerformanceInsightsRetentionDays)
+	}
+	var backup *timewindow.Daily
+	if a.BackupWindow != "" {
+		if w, err := timewindow.ParseDaily(a.BackupWindow); err != nil {
+			add("BackupWindow %q: %v", a.BackupWindow, err)
+		} else if w.Minutes() < MinWindowMinutes {
+			add("BackupWindow %q is shorter than %d minutes", a.BackupWindow, MinWindowMinutes)
+		} else {
+			backup = &w
+		}
+	}
+	if a.MaintenanceWindow != "" {
+		if w, err := timewindow.ParseWeekly(a.MaintenanceWindow); err != nil {
+			add("MaintenanceWindow %q: %v", a.MaintenanceWindow, err)
+		} else if w.Minutes() < MinWindowMinutes {
+			add("MaintenanceWindow %q is shorter than %d minutes", a.MaintenanceWindow, MinWindowMinutes)
+		} else if backup != nil && timewindow.Overlaps(*backup, w) {
+			add("BackupWindow %q overlaps MaintenanceWindow %q", a.BackupWindow, a.MaintenanceWindow)
+		}
+	}
+	if a.VpcID == nil || a.SubnetIDs == nil || a.ClientSecurityGroupID == nil {
+		add("VpcID, SubnetIDs and ClientSecurityGroupID are required")
+	}
+	if a.Namer.App == "" {
+		add("Namer is required")
+	}
+	if len(problems) > 0 {
+		return nil, fmt.Errorf("%s", strings.Join(problems, "; "))
+	}
+	return &a, nil
+}
