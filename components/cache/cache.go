@@ -11,14 +11,12 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/elasticache"
-	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/kms"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/secretsmanager"
-	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/vpc"
 	"github.com/pulumi/pulumi-random/sdk/v4/go/random"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/authplatform/auth-platform/components/datastore"
 	"github.com/authplatform/auth-platform/components/naming"
 	"github.com/authplatform/auth-platform/components/timewindow"
 )
@@ -203,43 +201,23 @@ func NewCache(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Resou
 	if a.KmsKeyArn != "" {
 		keyArn = pulumi.String(a.KmsKeyArn).ToStringOutput()
 	} else {
-		key, err := kms.NewKey(ctx, a.Namer.Name("cache"), &kms.KeyArgs{
-			Description:       pulumi.String("ElastiCache at-rest encryption and AUTH token secret for " + a.Namer.Prefix()),
-			EnableKeyRotation: pulumi.Bool(true),
-			// 30 days leaves time to notice a mistaken destroy.
-			DeletionWindowInDays: pulumi.Int(30),
-			Tags:                 tags(a.Namer.Name("cache")),
-		}, parent, keep)
+		key, err := datastore.NewKey(ctx, c, a.Namer.Name("cache"),
+			"ElastiCache at-rest encryption and AUTH token secret for "+a.Namer.Prefix(), a.Tags, a.Protect)
 		if err != nil {
-			return nil, err
-		}
-		if _, err := kms.NewAlias(ctx, a.Namer.Name("cache"), &kms.AliasArgs{
-			Name:        pulumi.String("alias/" + a.Namer.Name("cache")),
-			TargetKeyId: key.KeyId,
-		}, parent); err != nil {
 			return nil, err
 		}
 		keyArn = key.Arn
 	}
 
-	sg, err := ec2.NewSecurityGroup(ctx, a.Namer.Name("cache"), &ec2.SecurityGroupArgs{
-		Description: pulumi.String("ElastiCache " + a.Namer.Prefix() + ": 6379 from the EKS cluster only"),
-		VpcId:       a.VpcID,
-		// No egress rule: the cache never opens connections.
-		Tags: tags(a.Namer.Name("cache")),
-	}, parent)
+	sg, err := datastore.NewClientOnlySecurityGroup(ctx, c, a.Namer.Name("cache"), datastore.ClientOnlyArgs{
+		Description:           "ElastiCache " + a.Namer.Prefix() + ": 6379 from the EKS cluster only",
+		RuleDescription:       "Redis protocol from EKS pods",
+		VpcID:                 a.VpcID,
+		ClientSecurityGroupID: a.ClientSecurityGroupID,
+		Port:                  Port,
+		Tags:                  a.Tags,
+	})
 	if err != nil {
-		return nil, err
-	}
-	if _, err := vpc.NewSecurityGroupIngressRule(ctx, a.Namer.Name("cache-from-cluster"), &vpc.SecurityGroupIngressRuleArgs{
-		SecurityGroupId:           sg.ID(),
-		ReferencedSecurityGroupId: a.ClientSecurityGroupID,
-		IpProtocol:                pulumi.String("tcp"),
-		FromPort:                  pulumi.Int(Port),
-		ToPort:                    pulumi.Int(Port),
-		Description:               pulumi.String("Redis protocol from EKS pods"),
-		Tags:                      tags(a.Namer.Name("cache-from-cluster")),
-	}, parent); err != nil {
 		return nil, err
 	}
 

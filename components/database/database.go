@@ -13,12 +13,10 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
-	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/kms"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/rds"
-	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/vpc"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/authplatform/auth-platform/components/datastore"
 	"github.com/authplatform/auth-platform/components/naming"
 	"github.com/authplatform/auth-platform/components/timewindow"
 )
@@ -201,40 +199,20 @@ func NewDatabase(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Re
 	keep := pulumi.Protect(a.Protect)
 	tags := func(objName string) pulumi.StringMap { return pulumi.ToStringMap(a.Tags.WithName(objName)) }
 
-	key, err := kms.NewKey(ctx, a.Namer.Name("db"), &kms.KeyArgs{
-		Description:          pulumi.String("Aurora storage, Performance Insights and master secret for " + a.Namer.Prefix()),
-		EnableKeyRotation:    pulumi.Bool(true),
-		DeletionWindowInDays: pulumi.Int(30),
-		Tags:                 tags(a.Namer.Name("db")),
-	}, parent, keep)
+	key, err := datastore.NewKey(ctx, d, a.Namer.Name("db"),
+		"Aurora storage, Performance Insights and master secret for "+a.Namer.Prefix(), a.Tags, a.Protect)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := kms.NewAlias(ctx, a.Namer.Name("db"), &kms.AliasArgs{
-		Name:        pulumi.String("alias/" + a.Namer.Name("db")),
-		TargetKeyId: key.KeyId,
-	}, parent); err != nil {
-		return nil, err
-	}
-
-	sg, err := ec2.NewSecurityGroup(ctx, a.Namer.Name("db"), &ec2.SecurityGroupArgs{
-		Description: pulumi.String("Aurora " + a.Namer.Prefix() + ": 5432 from the EKS cluster only"),
-		VpcId:       a.VpcID,
-		// No egress rule: the database never opens connections.
-		Tags: tags(a.Namer.Name("db")),
-	}, parent)
+	sg, err := datastore.NewClientOnlySecurityGroup(ctx, d, a.Namer.Name("db"), datastore.ClientOnlyArgs{
+		Description:           "Aurora " + a.Namer.Prefix() + ": 5432 from the EKS cluster only",
+		RuleDescription:       "PostgreSQL from EKS pods",
+		VpcID:                 a.VpcID,
+		ClientSecurityGroupID: a.ClientSecurityGroupID,
+		Port:                  Port,
+		Tags:                  a.Tags,
+	})
 	if err != nil {
-		return nil, err
-	}
-	if _, err := vpc.NewSecurityGroupIngressRule(ctx, a.Namer.Name("db-from-cluster"), &vpc.SecurityGroupIngressRuleArgs{
-		SecurityGroupId:           sg.ID(),
-		ReferencedSecurityGroupId: a.ClientSecurityGroupID,
-		IpProtocol:                pulumi.String("tcp"),
-		FromPort:                  pulumi.Int(Port),
-		ToPort:                    pulumi.Int(Port),
-		Description:               pulumi.String("PostgreSQL from EKS pods"),
-		Tags:                      tags(a.Namer.Name("db-from-cluster")),
-	}, parent); err != nil {
 		return nil, err
 	}
 

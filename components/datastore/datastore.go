@@ -1,0 +1,75 @@
+// Package datastore holds what every data store of the platform shares: a
+// customer-managed KMS key of its own, and a security group that admits one
+// port from the cluster's pods and nothing else.
+package datastore
+
+import (
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/kms"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/vpc"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/authplatform/auth-platform/components/naming"
+)
+
+// NewKey creates a rotating KMS key named name with the alias
+// "alias/<name>". Only the key is protected: an alias can be recreated.
+func NewKey(ctx *pulumi.Context, parent pulumi.Resource, name, description string, tags naming.Tags, protect bool) (*kms.Key, error) {
+	key, err := kms.NewKey(ctx, name, &kms.KeyArgs{
+		Description:       pulumi.String(description),
+		EnableKeyRotation: pulumi.Bool(true),
+		// 30 days leaves time to notice a mistaken destroy.
+		DeletionWindowInDays: pulumi.Int(30),
+		Tags:                 pulumi.ToStringMap(tags.WithName(name)),
+	}, pulumi.Parent(parent), pulumi.Protect(protect))
+	if err != nil {
+		return nil, err
+	}
+	if _, err := kms.NewAlias(ctx, name, &kms.AliasArgs{
+		Name:        pulumi.String("alias/" + name),
+		TargetKeyId: key.KeyId,
+	}, pulumi.Parent(parent)); err != nil {
+		return nil, err
+	}
+	return key, nil
+}
+
+// ClientOnlyArgs describes a security group for a data store.
+type ClientOnlyArgs struct {
+	// Description of the group and of its one ingress rule.
+	Description     string
+	RuleDescription string
+	VpcID           pulumi.StringInput
+	// ClientSecurityGroupID is the only source admitted: the EKS cluster
+	// security group that every Fargate pod carries.
+	ClientSecurityGroupID pulumi.StringInput
+	Port                  int
+	Tags                  naming.Tags
+}
+
+// NewClientOnlySecurityGroup creates the group named name and its ingress
+// rule "<name>-from-cluster". It has no egress rule: a data store never
+// opens connections.
+func NewClientOnlySecurityGroup(ctx *pulumi.Context, parent pulumi.Resource, name string, args ClientOnlyArgs) (*ec2.SecurityGroup, error) {
+	sg, err := ec2.NewSecurityGroup(ctx, name, &ec2.SecurityGroupArgs{
+		Description: pulumi.String(args.Description),
+		VpcId:       args.VpcID,
+		Tags:        pulumi.ToStringMap(args.Tags.WithName(name)),
+	}, pulumi.Parent(parent))
+	if err != nil {
+		return nil, err
+	}
+	rule := name + "-from-cluster"
+	if _, err := vpc.NewSecurityGroupIngressRule(ctx, rule, &vpc.SecurityGroupIngressRuleArgs{
+		SecurityGroupId:           sg.ID(),
+		ReferencedSecurityGroupId: args.ClientSecurityGroupID,
+		IpProtocol:                pulumi.String("tcp"),
+		FromPort:                  pulumi.Int(args.Port),
+		ToPort:                    pulumi.Int(args.Port),
+		Description:               pulumi.String(args.RuleDescription),
+		Tags:                      pulumi.ToStringMap(args.Tags.WithName(rule)),
+	}, pulumi.Parent(parent)); err != nil {
+		return nil, err
+	}
+	return sg, nil
+}
