@@ -199,7 +199,7 @@ const MinKubernetesMinor = 30
 func (c *Config) validateZones(p *problems) {
 	if len(c.AvailabilityZones) == 0 {
 		if c.AZCount < 2 || c.AZCount > network.MaxAZs {
-			p.add(q("azCount"), strconv.Itoa(c.AZCount), fmt.Sprintf("set azCount between 2 and %d (3 recommended)", network.MaxAZs),
+			p.add(q("azCount"), strconv.Itoa(c.AZCount), fmt.Sprintf("set azCount between 3 and %d (Aurora is given exactly three zones)", network.MaxAZs),
 				"the platform needs at least 2 AZs to survive a zone outage")
 		}
 		return

@@ -189,22 +189,19 @@ func (c *Config) validateDataTierZones(p *problems) {
 }
 
 func dailyWindow(p *problems, key, v string, minMinutes int) (timewindow.Daily, bool) {
-	w, err := timewindow.ParseDaily(v)
-	if err != nil {
-		p.add(q(key), v, "set hh24:mi-hh24:mi in UTC, e.g. 03:00-04:00", "%v", err)
-		return w, false
-	}
-	if w.Minutes() < minMinutes {
-		p.add(q(key), v, fmt.Sprintf("make it at least %d minutes long", minMinutes), "the window is %d minutes", w.Minutes())
-		return w, false
-	}
-	return w, true
+	return window(p, key, v, "set hh24:mi-hh24:mi in UTC, e.g. 03:00-04:00", minMinutes, timewindow.ParseDaily)
 }
 
 func weeklyWindow(p *problems, key, v string, minMinutes int) (timewindow.Weekly, bool) {
-	w, err := timewindow.ParseWeekly(v)
+	return window(p, key, v, "set ddd:hh24:mi-ddd:hh24:mi in UTC, e.g. sun:05:00-sun:06:00", minMinutes, timewindow.ParseWeekly)
+}
+
+// window parses a maintenance, backup or snapshot window and checks its
+// length, recording a problem for the key when either fails.
+func window[W interface{ Minutes() int }](p *problems, key, v, formatFix string, minMinutes int, parse func(string) (W, error)) (W, bool) {
+	w, err := parse(v)
 	if err != nil {
-		p.add(q(key), v, "set ddd:hh24:mi-ddd:hh24:mi in UTC, e.g. sun:05:00-sun:06:00", "%v", err)
+		p.add(q(key), v, formatFix, "%v", err)
 		return w, false
 	}
 	if w.Minutes() < minMinutes {
