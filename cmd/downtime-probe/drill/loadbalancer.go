@@ -6,7 +6,6 @@
 package drill
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -141,16 +140,17 @@ func (lb *LoadBalancer) Stats(addr string) TargetStats {
 	return TargetStats{Forwarded: t.forwarded, AfterDeregistration: t.afterDereg}
 }
 
-// Close stops the listener, pending removals and open connections.
+// Close stops the listener, pending removals and every connection. It
+// closes rather than drains: the drill ends after the probe has stopped, and
+// http.Server.Shutdown would wait up to 5s for connections the probe opened
+// but never used (net/http treats a new connection as idle only after 5s).
 func (lb *LoadBalancer) Close() error {
 	lb.mu.Lock()
 	for _, tm := range lb.timers {
 		tm.Stop()
 	}
 	lb.mu.Unlock()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	err := lb.server.Shutdown(ctx)
+	err := lb.server.Close()
 	lb.transport.CloseIdleConnections()
 	if err != nil {
 		return fmt.Errorf("closing the load balancer: %w", err)

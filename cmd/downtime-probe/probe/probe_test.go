@@ -89,7 +89,10 @@ func TestRunFixedRate(t *testing.T) {
 	// timer jitters.
 	assert.Equal(t, Counts{Scheduled: 50, Sent: 50, Succeeded: 50}, r.Requests)
 	assert.EqualValues(t, 50, hits.Load())
-	assert.InDelta(t, 1.0, r.ElapsedSeconds, 0.25, "a run lasts its duration")
+	// Lower bound exact, upper bound loose: CI runs packages in parallel on
+	// two cores, so a scheduler stall may stretch the run but never shorten it.
+	assert.GreaterOrEqual(t, r.ElapsedSeconds, 0.95, "a run lasts its duration")
+	assert.Less(t, r.ElapsedSeconds, 2.0, "a run ends after its duration")
 	assert.False(t, r.Interrupted)
 	assert.Equal(t, 1.0, r.SuccessRatio)
 	assert.Equal(t, map[string]int{"200": 50}, r.StatusCodes)
@@ -140,8 +143,8 @@ func TestRunDropsWhenConcurrencyIsExhausted(t *testing.T) {
 	// and the rest dropped, not queued behind the slow ones.
 	assert.Equal(t, 50, r.Requests.Scheduled)
 	assert.Equal(t, r.Requests.Scheduled, r.Requests.Sent+r.Requests.Dropped)
-	assert.LessOrEqual(t, r.Requests.Sent, 14)
-	assert.GreaterOrEqual(t, r.Requests.Sent, 6)
+	assert.LessOrEqual(t, r.Requests.Sent, 20, "most requests are dropped, not queued")
+	assert.GreaterOrEqual(t, r.Requests.Sent, 4)
 	assert.Zero(t, r.Requests.Failed, "slow is not failed")
 	assert.False(t, r.Verdict.Pass, "drops exceed -drop-budget 0")
 	assert.Contains(t, r.Verdict.Reason, "dropped")
@@ -159,7 +162,10 @@ func TestRunTimeout(t *testing.T) {
 	assert.Equal(t, Counts{Scheduled: 4, Sent: 4, Failed: 4}, r.Requests)
 	assert.Equal(t, map[Class]int{ClassTimeout: 4}, r.ErrorsByClass)
 	for _, f := range r.Failures {
-		assert.InDelta(t, 100, f.LatencyMS, 50, "a timeout fails at -timeout")
+		// Never before -timeout; the upper bound only proves the request was
+		// abandoned, not waited on (the server never answers).
+		assert.GreaterOrEqual(t, f.LatencyMS, 95.0, "a timeout fails at -timeout")
+		assert.Less(t, f.LatencyMS, 1000.0, "a timeout fails at -timeout")
 	}
 }
 
@@ -173,7 +179,9 @@ func TestRunUntilCancelled(t *testing.T) {
 	r, err := Run(ctx, cfg)
 	require.NoError(t, err)
 	assert.True(t, r.Interrupted)
-	assert.InDelta(t, 30, r.Requests.Sent, 8)
+	// 100/s for 300ms schedules at most 31 slots; a loaded machine may send fewer.
+	assert.LessOrEqual(t, r.Requests.Sent, 31)
+	assert.GreaterOrEqual(t, r.Requests.Sent, 10)
 	assert.Zero(t, r.Requests.Failed)
 	assert.True(t, r.Verdict.Pass)
 }
