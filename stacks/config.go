@@ -82,6 +82,7 @@ type Config struct {
 
 	Cache    CacheConfig
 	Database DatabaseConfig
+	Service  ServiceConfig
 }
 
 // CacheConfig is the ElastiCache part of Config.
@@ -139,6 +140,7 @@ func Load(project, stack string, src Source) (*Config, error) {
 	c.AuthNamespace = r.str("authNamespace")
 	c.ProtectStatefulResources = r.boolean("protectStatefulResources")
 	c.readDataTier(&r)
+	c.readService(&r)
 	r.unknownKeys()
 
 	p := &r.problems
@@ -164,6 +166,7 @@ func Load(project, stack string, src Source) (*Config, error) {
 	}
 	c.validateCluster(p)
 	c.validateDataTier(p)
+	c.validateService(p)
 	if !dnsLabel.MatchString(c.AuthNamespace) || len(c.AuthNamespace) > 63 {
 		p.add(q("authNamespace"), c.AuthNamespace, "use a DNS label: lowercase letters, digits and '-', e.g. auth", "not a valid Kubernetes namespace name")
 	} else if c.AuthNamespace == "kube-system" || c.AuthNamespace == "default" || strings.HasPrefix(c.AuthNamespace, "kube-") {

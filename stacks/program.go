@@ -9,9 +9,12 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/authplatform/auth-platform/components/alarms"
+	"github.com/authplatform/auth-platform/components/authservice"
 	"github.com/authplatform/auth-platform/components/cache"
 	"github.com/authplatform/auth-platform/components/cluster"
 	"github.com/authplatform/auth-platform/components/database"
+	"github.com/authplatform/auth-platform/components/ingress"
 	"github.com/authplatform/auth-platform/components/lbcontroller"
 	"github.com/authplatform/auth-platform/components/naming"
 	"github.com/authplatform/auth-platform/components/network"
@@ -73,6 +76,17 @@ func Deploy(ctx *pulumi.Context, cfg *Config) (Exports, error) {
 		"dbReaderEndpoint":           region.Database.ReaderEndpoint,
 		"dbPort":                     region.Database.Port,
 		"dbSecretArn":                region.Database.SecretArn,
+
+		"authUrl":             region.Ingress.URL,
+		"albDnsName":          region.Ingress.DNSName,
+		"albZoneId":           region.Ingress.ZoneID,
+		"targetGroupArn":      region.Ingress.TargetGroupArn,
+		"authNamespace":       region.Auth.Namespace,
+		"authRoleArn":         region.Auth.RoleArn,
+		"alarmTopicArn":       region.Alarms.TopicArn,
+		"deregistrationDelay": pulumi.Int(cfg.Service.Timing.DeregistrationDelaySeconds).ToIntOutput(),
+		"preStopSleepSeconds": pulumi.Int(cfg.Service.Timing.PreStopSleepSeconds).ToIntOutput(),
+		"gracePeriodSeconds":  pulumi.Int(cfg.Service.Timing.TerminationGracePeriodSeconds).ToIntOutput(),
 	}, nil
 }
 
@@ -88,6 +102,9 @@ type Region struct {
 	LBController *lbcontroller.Controller
 	Cache        *cache.Cache
 	Database     *database.Database
+	Ingress      *ingress.Ingress
+	Auth         *authservice.Service
+	Alarms       *alarms.Alarms
 }
 
 // NewRegion builds the regional platform for cfg.Region.
@@ -142,7 +159,7 @@ func NewRegion(ctx *pulumi.Context, cfg *Config) (*Region, error) {
 		LogTypes:              cfg.ClusterLogTypes,
 		Profiles: []cluster.ProfileSpec{
 			lbcProfile,
-			{Name: "auth", Selectors: []cluster.Selector{{Namespace: cfg.AuthNamespace}}},
+			{Name: AuthProfile, Selectors: []cluster.Selector{{Namespace: cfg.AuthNamespace}}},
 		},
 		Provider: r.Provider,
 		Protect:  cfg.ProtectStatefulResources,
@@ -170,6 +187,10 @@ func NewRegion(ctx *pulumi.Context, cfg *Config) (*Region, error) {
 
 	// Data tier: needs the private subnets and the cluster security group.
 	if err := r.buildDataTier(ctx, cfg); err != nil {
+		return nil, err
+	}
+	// The auth service: needs the data tier's endpoints and secrets.
+	if err := r.buildService(ctx, cfg); err != nil {
 		return nil, err
 	}
 	return r, nil

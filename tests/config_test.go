@@ -16,7 +16,12 @@ import (
 )
 
 // validBase is a minimal valid configuration.
-var validBase = map[string]string{"aws:region": "us-east-1"}
+// validBase is the smallest valid configuration: a region and the one
+// required key.
+var validBase = map[string]string{
+	"aws:region":              "us-east-1",
+	"auth-platform:authImage": "ghcr.io/authplatform/auth-service:1.0.0",
+}
 
 func TestInvalidConfigurationsAreRejectedNamingTheKey(t *testing.T) {
 	for _, tc := range []struct {

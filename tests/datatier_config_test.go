@@ -14,15 +14,17 @@ import (
 
 // dataTierProd is a valid production configuration to break one key at a
 // time.
-var dataTierProd = map[string]string{
-	"aws:region":                             "us-east-1",
+var dataTierProd = withConfig(validBase, map[string]string{
 	"auth-platform:environment":              "prod",
 	"auth-platform:protectStatefulResources": "true",
-}
+	"auth-platform:certificateArn":           testCertificateArn,
+})
+
+const testCertificateArn = "arn:aws:acm:us-east-1:123456789012:certificate/0f6d3c0e-8a54-4c2b-9a5e-2f1e6b7c9d10"
 
 func TestDataTierInvalidConfigurationsAreRejectedNamingTheKey(t *testing.T) {
 	const ns = "auth-platform:"
-	dev := map[string]string{"aws:region": "us-east-1"}
+	dev := validBase
 	for _, tc := range []struct {
 		name      string
 		base      map[string]string
@@ -88,24 +90,7 @@ func TestDataTierInvalidConfigurationsAreRejectedNamingTheKey(t *testing.T) {
 		{"data tier key typo", dev, map[string]string{ns + "cacheShard": "3"}, "cacheShard", "did you mean cacheShards?"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg := withConfig(tc.base, tc.overrides)
-			_, err := stacks.Load(project, "test", stacks.MapSource(cfg))
-			var cerr *stacks.ConfigError
-			require.True(t, errors.As(err, &cerr), "want a configuration error, got %v", err)
-			var named []string
-			for _, p := range cerr.Problems {
-				if p.Key == ns+tc.key {
-					assert.NotEmpty(t, p.Fix, "every problem says how to fix it")
-					named = append(named, p.String())
-				}
-			}
-			require.NotEmpty(t, named, "no problem names %s in:\n%v", tc.key, err)
-			assert.Contains(t, strings.Join(named, "\n"), tc.message)
-
-			// The program refuses before registering anything.
-			res, runErr := runProgram(t, "test", cfg, nil)
-			require.Error(t, runErr)
-			assert.Nil(t, res)
+			assertRejected(t, withConfig(tc.base, tc.overrides), ns+tc.key, tc.message)
 		})
 	}
 }
@@ -133,7 +118,7 @@ func TestDataTierProblemsAreReportedAtOnce(t *testing.T) {
 }
 
 func TestDataTierDefaultsAreValidAndMatchTheKeys(t *testing.T) {
-	for _, base := range []map[string]string{{"aws:region": "us-east-1"}, dataTierProd} {
+	for _, base := range []map[string]string{validBase, dataTierProd} {
 		cfg, err := stacks.Load(project, "test", stacks.MapSource(base))
 		require.NoError(t, err)
 		assert.Equal(t, stacks.CacheConfig{
@@ -152,10 +137,10 @@ func TestDataTierDefaultsAreValidAndMatchTheKeys(t *testing.T) {
 		require.NoError(t, err, stack)
 	}
 	// Serverless capacities are read as decimals.
-	cfg, err := stacks.Load(project, "test", stacks.MapSource(map[string]string{
-		"aws:region": "us-east-1", "auth-platform:dbServerless": "true",
+	cfg, err := stacks.Load(project, "test", stacks.MapSource(withConfig(validBase, map[string]string{
+		"auth-platform:dbServerless":       "true",
 		"auth-platform:dbServerlessMinAcu": "1.5", "auth-platform:dbServerlessMaxAcu": "64",
-	}))
+	})))
 	require.NoError(t, err)
 	assert.Equal(t, 1.5, cfg.Database.ServerlessMinACU)
 	assert.Equal(t, 64.0, cfg.Database.ServerlessMaxACU)

@@ -5,6 +5,7 @@ package tests
 
 import (
 	"encoding/json"
+	"errors"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/authplatform/auth-platform/cmd/plan"
@@ -178,4 +180,27 @@ func sorted(s []string) []string {
 	out := append([]string(nil), s...)
 	sort.Strings(out)
 	return out
+}
+
+// assertRejected loads cfg and requires a configuration error with a
+// problem on key whose text contains message and that says how to fix it;
+// the program must then refuse before registering anything.
+func assertRejected(t *testing.T, cfg map[string]string, key, message string) {
+	t.Helper()
+	_, err := stacks.Load(project, "test", stacks.MapSource(cfg))
+	var cerr *stacks.ConfigError
+	require.True(t, errors.As(err, &cerr), "want a configuration error, got %v", err)
+	var named []string
+	for _, p := range cerr.Problems {
+		if p.Key == key {
+			assert.NotEmpty(t, p.Fix, "every problem says how to fix it")
+			named = append(named, p.String())
+		}
+	}
+	require.NotEmpty(t, named, "no problem names %s in:\n%v", key, err)
+	assert.Contains(t, strings.Join(named, "\n"), message)
+
+	res, runErr := runProgram(t, "test", cfg, nil)
+	require.Error(t, runErr)
+	assert.Nil(t, res, "nothing is registered")
 }

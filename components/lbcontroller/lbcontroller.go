@@ -200,6 +200,12 @@ func Values(clusterName pulumi.StringInput, region string, vpcID, roleARN pulumi
 		// We bind target groups explicitly; no Service of type LoadBalancer
 		// should be claimed behind our back, and it avoids a webhook race.
 		"enableServiceMutatorWebhook": pulumi.Bool(false),
+		// Refuse to create a pod in a readiness-gated namespace while the
+		// controller is down, rather than create it without its gate (which
+		// lets a rollout retire old pods before the new targets are
+		// healthy). The webhook's namespace selector limits this to the
+		// labelled auth namespace, never kube-system.
+		"podMutatorWebhookConfig": pulumi.Map{"failurePolicy": pulumi.String("Fail")},
 		// Requests equal limits so Fargate sizes the pod predictably
 		// (0.25 vCPU, 0.5 GiB + Fargate's own 256 MiB -> the 1 GiB size).
 		"resources": pulumi.Map{

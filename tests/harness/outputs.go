@@ -144,6 +144,46 @@ func (m *Mocks) outputs(r *Resource) (string, resource.PropertyMap) {
 			"appVersion": "", "status": "deployed", "revision": 1,
 		})
 		return ns + "/" + name, state
+	case "aws:lb/loadBalancer:LoadBalancer":
+		// Auto-named like the provider does it: at most 32 characters.
+		name := autoname("name")
+		suffix := "app/" + name + "/" + h(16)
+		arn := ARN(region, "elasticloadbalancing", region, "loadbalancer/"+suffix)
+		set("arn", arn)
+		set("arnSuffix", suffix)
+		set("dnsName", fmt.Sprintf("%s-%d.%s.elb.amazonaws.com", name, 1000000000+int(hexNumber(h(8))%900000000), region))
+		set("zoneId", albZoneID(region))
+		set("vpcId", get("vpcId"))
+		return arn, state
+	case "aws:lb/targetGroup:TargetGroup":
+		name := autoname("name")
+		suffix := "targetgroup/" + name + "/" + h(16)
+		arn := ARN(region, "elasticloadbalancing", region, suffix)
+		set("arn", arn)
+		set("arnSuffix", suffix)
+		return arn, state
+	case "aws:lb/listener:Listener":
+		// Listener ARNs extend their load balancer's.
+		lbArn := get("loadBalancerArn")
+		arn := strings.Replace(lbArn, ":loadbalancer/", ":listener/", 1) + "/" + h(16)
+		set("arn", arn)
+		return arn, state
+	case "aws:sns/topic:Topic":
+		arn := ARN(region, "sns", region, autoname("name"))
+		set("arn", arn)
+		set("owner", AccountID)
+		return arn, state
+	case "aws:sns/topicPolicy:TopicPolicy":
+		return get("arn"), state
+	case "aws:sns/topicSubscription:TopicSubscription":
+		arn := get("topic") + ":" + uuid(r.Type, r.Name)
+		set("arn", arn)
+		set("pendingConfirmation", true)
+		return arn, state
+	case "aws:cloudwatch/metricAlarm:MetricAlarm":
+		name := autoname("name")
+		set("arn", ARN(region, "cloudwatch", region, "alarm:"+name))
+		return name, state
 	case "aws:elasticache/replicationGroup:ReplicationGroup":
 		id := autoname("replicationGroupId")
 		set("arn", ARN(region, "elasticache", region, "replicationgroup:"+id))
@@ -239,14 +279,21 @@ func (m *Mocks) outputs(r *Resource) (string, resource.PropertyMap) {
 	// Kubernetes objects are identified by namespace/name.
 	if strings.HasPrefix(r.Type, "kubernetes:") {
 		meta := state["metadata"]
-		name, ns := r.Name, ""
+		// The Kubernetes provider auto-names an object without
+		// metadata.name: the logical name plus 8 random characters.
+		name, ns := r.Name+"-"+h(8), ""
 		if meta.IsObject() {
-			if v, ok := meta.ObjectValue()["name"]; ok && v.IsString() {
+			obj := meta.ObjectValue().Copy()
+			if v, ok := obj["name"]; ok && v.IsString() {
 				name = v.StringValue()
+			} else {
+				obj["name"] = resource.NewStringProperty(name)
 			}
-			if v, ok := meta.ObjectValue()["namespace"]; ok && v.IsString() {
+			if v, ok := obj["namespace"]; ok && v.IsString() {
 				ns = v.StringValue()
 			}
+			obj["uid"] = resource.NewStringProperty(uuid(r.Type, r.Name, r.Parent))
+			state["metadata"] = resource.NewObjectProperty(obj)
 		}
 		if ns != "" {
 			return ns + "/" + name, state
@@ -364,4 +411,38 @@ func password(n int, specials, seed string) string {
 		out[i] = set[(int(seed[i%len(seed)])*7+i*13)%len(set)]
 	}
 	return string(out)
+}
+
+// albZoneID is the Route 53 hosted zone of ALBs in a region (the real IDs
+// of the regions the stacks use, a stable stand-in elsewhere).
+func albZoneID(region string) string {
+	switch region {
+	case "us-east-1":
+		return "Z35SXDOTRQ7X7K"
+	case "us-east-2":
+		return "Z3AADJGX6KTTL2"
+	case "us-west-2":
+		return "Z1H1FL5HABSF5"
+	case "eu-west-1":
+		return "Z32O12XQLNTSW2"
+	}
+	return "Z" + strings.ToUpper(hexID(13, "alb-zone", region))
+}
+
+// hexNumber reads a hex string as a number (0 when it is not one).
+func hexNumber(s string) uint64 {
+	var n uint64
+	for _, c := range s {
+		var d uint64
+		switch {
+		case c >= '0' && c <= '9':
+			d = uint64(c - '0')
+		case c >= 'a' && c <= 'f':
+			d = uint64(c-'a') + 10
+		default:
+			return 0
+		}
+		n = n*16 + d
+	}
+	return n
 }

@@ -1,0 +1,325 @@
+// Package alarms watches what the platform promises: enough healthy auth
+// targets behind the ALB, few 5XX answers, fast responses, and healthy data
+// stores. Every alarm notifies one SNS topic, which can mail an operator.
+package alarms
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/sns"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/authplatform/auth-platform/components/iamdoc"
+	"github.com/authplatform/auth-platform/components/naming"
+)
+
+// Defaults for Args.
+const (
+	// DefaultMinHealthyTargets: below two healthy auth pods one more
+	// eviction or crash is an outage.
+	DefaultMinHealthyTargets = 2
+	// DefaultMax5xxPercent of requests answered 5XX, by the targets or by
+	// the ALB itself (502/503/504 during a bad rollout), over a minute.
+	DefaultMax5xxPercent = 1.0
+	// DefaultMaxP99ResponseSeconds of the targets.
+	DefaultMaxP99ResponseSeconds = 1.0
+	// DefaultMaxCPUPercent of cache engines and the database writer.
+	DefaultMaxCPUPercent = 80.0
+	// DefaultMaxCacheMemoryPercent of a cache node's maxmemory.
+	DefaultMaxCacheMemoryPercent = 80.0
+	// DefaultMaxReplicaLagMillis of Aurora readers.
+	DefaultMaxReplicaLagMillis = 2000.0
+	// DefaultMaxACUPercent of Serverless v2 maximum capacity.
+	DefaultMaxACUPercent = 90.0
+)
+
+// CacheNodes describes the replication group's member clusters, whose IDs
+// ElastiCache derives as "<group>-<shard:4>-<node:3>".
+type CacheNodes struct {
+	ReplicationGroupID pulumi.StringInput
+	Shards             int
+	ReplicasPerShard   int
+}
+
+// Args configures Alarms. Thresholds at zero take their defaults.
+type Args struct {
+	// Email, when set, subscribes an operator to the topic (AWS mails a
+	// confirmation first). Default none.
+	Email string
+	// AccountID and Partition scope who may publish to the topic. Required.
+	AccountID string
+	Partition string
+	Region    string
+
+	// LoadBalancerArnSuffix and TargetGroupArnSuffix are the ALB metric
+	// dimensions. Required.
+	LoadBalancerArnSuffix pulumi.StringInput
+	TargetGroupArnSuffix  pulumi.StringInput
+	// Cache and DatabaseClusterID identify the data stores. Required.
+	Cache              CacheNodes
+	DatabaseClusterID  pulumi.StringInput
+	DatabaseServerless bool
+
+	MinHealthyTargets     int
+	Max5xxPercent         float64
+	MaxP99ResponseSeconds float64
+	MaxCPUPercent         float64
+	MaxCacheMemoryPercent float64
+	MaxReplicaLagMillis   float64
+	MaxACUPercent         float64
+
+	Namer naming.Namer
+	Tags  naming.Tags
+}
+
+// Alarms is the alarms component.
+type Alarms struct {
+	pulumi.ResourceState
+
+	TopicArn pulumi.StringOutput `pulumi:"topicArn"`
+	// AlarmNames lists every alarm created, known before deployment.
+	AlarmNames []string
+}
+
+// NewAlarms creates the topic and the alarms. Pass the regional AWS
+// provider.
+func NewAlarms(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOption) (*Alarms, error) {
+	if args == nil || args.Region == "" {
+		return nil, fmt.Errorf("alarms %s: Region is required", name)
+	}
+	a := *args
+	def := func(v *float64, d float64) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	if a.MinHealthyTargets == 0 {
+		a.MinHealthyTargets = DefaultMinHealthyTargets
+	}
+	def(&a.Max5xxPercent, DefaultMax5xxPercent)
+	def(&a.MaxP99ResponseSeconds, DefaultMaxP99ResponseSeconds)
+	def(&a.MaxCPUPercent, DefaultMaxCPUPercent)
+	def(&a.MaxCacheMemoryPercent, DefaultMaxCacheMemoryPercent)
+	def(&a.MaxReplicaLagMillis, DefaultMaxReplicaLagMillis)
+	def(&a.MaxACUPercent, DefaultMaxACUPercent)
+	if a.Cache.Shards < 1 || a.Cache.ReplicasPerShard < 0 {
+		return nil, fmt.Errorf("alarms %s: Cache needs at least one shard", name)
+	}
+
+	al := &Alarms{}
+	if err := ctx.RegisterComponentResource("authplatform:alarms:Alarms", name, al, opts...); err != nil {
+		return nil, err
+	}
+	parent := pulumi.Parent(al)
+
+	topicName := a.Namer.Name("alarms")
+	topic, err := sns.NewTopic(ctx, topicName, &sns.TopicArgs{
+		Name:        pulumi.String(topicName),
+		DisplayName: pulumi.String("Auth platform alarms " + a.Namer.Prefix()),
+		Tags:        pulumi.ToStringMap(a.Tags.WithName(topicName)),
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+	// Only this account's CloudWatch alarms may publish. (Alarm messages
+	// carry no secrets; an SSE-KMS topic would need a key policy for
+	// CloudWatch, and the AWS-managed SNS key refuses CloudWatch outright.)
+	policy := topic.Arn.ApplyT(func(arn string) (string, error) {
+		return TopicPolicy(arn, a.Partition, a.Region, a.AccountID).JSON()
+	}).(pulumi.StringOutput)
+	if _, err := sns.NewTopicPolicy(ctx, topicName, &sns.TopicPolicyArgs{Arn: topic.Arn, Policy: policy}, parent); err != nil {
+		return nil, err
+	}
+	if a.Email != "" {
+		if _, err := sns.NewTopicSubscription(ctx, a.Namer.Name("alarms", "email"), &sns.TopicSubscriptionArgs{
+			Topic:    topic.Arn,
+			Protocol: pulumi.String("email"),
+			Endpoint: pulumi.String(a.Email),
+		}, parent); err != nil {
+			return nil, err
+		}
+	}
+
+	b := builder{ctx: ctx, parent: parent, topic: topic.Arn, namer: a.Namer, tags: a.Tags}
+	alb := pulumi.StringMap{"LoadBalancer": a.LoadBalancerArnSuffix}
+	tg := pulumi.StringMap{"LoadBalancer": a.LoadBalancerArnSuffix, "TargetGroup": a.TargetGroupArnSuffix}
+
+	b.add(spec{
+		name:      "auth-healthy-targets",
+		desc:      fmt.Sprintf("Fewer than %d healthy auth targets: one more eviction or crash is an outage. Check pods, readiness gates and the target group.", a.MinHealthyTargets),
+		namespace: "AWS/ApplicationELB", metric: "HealthyHostCount", dims: tg, stat: "Minimum",
+		op: "LessThanThreshold", threshold: float64(a.MinHealthyTargets), periods: 2, period: 60,
+		// No data means no targets reported: as bad as zero.
+		missing: "breaching",
+	})
+	b.ratio(spec{
+		name: "auth-target-5xx",
+		desc: fmt.Sprintf("More than %g%% of auth requests answered 5XX by the service itself.", a.Max5xxPercent),
+		op:   "GreaterThanThreshold", threshold: a.Max5xxPercent, periods: 3, period: 60, missing: "notBreaching",
+	}, "HTTPCode_Target_5XX_Count", tg)
+	b.ratio(spec{
+		name: "auth-elb-5xx",
+		desc: fmt.Sprintf("More than %g%% of auth requests answered 5XX by the ALB (no healthy target, reset or timed-out connections: typical of a rollout losing requests).", a.Max5xxPercent),
+		op:   "GreaterThanThreshold", threshold: a.Max5xxPercent, periods: 3, period: 60, missing: "notBreaching",
+	}, "HTTPCode_ELB_5XX_Count", alb)
+	b.add(spec{
+		name:      "auth-response-time-p99",
+		desc:      fmt.Sprintf("p99 auth response time above %g s.", a.MaxP99ResponseSeconds),
+		namespace: "AWS/ApplicationELB", metric: "TargetResponseTime", dims: tg, extended: "p99",
+		op: "GreaterThanThreshold", threshold: a.MaxP99ResponseSeconds, periods: 3, period: 60, missing: "notBreaching",
+	})
+
+	for shard := 1; shard <= a.Cache.Shards; shard++ {
+		for node := 1; node <= a.Cache.ReplicasPerShard+1; node++ {
+			id := pulumi.Sprintf("%s-%04d-%03d", a.Cache.ReplicationGroupID, shard, node)
+			dims := pulumi.StringMap{"CacheClusterId": id}
+			suffix := fmt.Sprintf("%04d-%03d", shard, node)
+			b.add(spec{
+				name:      "cache-cpu-" + suffix,
+				desc:      fmt.Sprintf("Session store node %s: engine CPU above %g%%, or the node stopped reporting.", suffix, a.MaxCPUPercent),
+				namespace: "AWS/ElastiCache", metric: "EngineCPUUtilization", dims: dims, stat: "Average",
+				op: "GreaterThanThreshold", threshold: a.MaxCPUPercent, periods: 3, period: 300, missing: "breaching",
+			})
+			b.add(spec{
+				name:      "cache-memory-" + suffix,
+				desc:      fmt.Sprintf("Session store node %s: memory above %g%% of maxmemory; sessions will be evicted.", suffix, a.MaxCacheMemoryPercent),
+				namespace: "AWS/ElastiCache", metric: "DatabaseMemoryUsagePercentage", dims: dims, stat: "Maximum",
+				op: "GreaterThanThreshold", threshold: a.MaxCacheMemoryPercent, periods: 3, period: 300, missing: "notBreaching",
+			})
+		}
+	}
+
+	writer := pulumi.StringMap{"DBClusterIdentifier": a.DatabaseClusterID, "Role": pulumi.String("WRITER")}
+	cluster := pulumi.StringMap{"DBClusterIdentifier": a.DatabaseClusterID}
+	b.add(spec{
+		name:      "db-writer-cpu",
+		desc:      fmt.Sprintf("Aurora writer CPU above %g%%, or the writer stopped reporting (failover or outage).", a.MaxCPUPercent),
+		namespace: "AWS/RDS", metric: "CPUUtilization", dims: writer, stat: "Average",
+		op: "GreaterThanThreshold", threshold: a.MaxCPUPercent, periods: 3, period: 300, missing: "breaching",
+	})
+	b.add(spec{
+		name:      "db-replica-lag",
+		desc:      fmt.Sprintf("Aurora reader lag above %g ms: readers serve stale users and roles.", a.MaxReplicaLagMillis),
+		namespace: "AWS/RDS", metric: "AuroraReplicaLagMaximum", dims: cluster, stat: "Maximum",
+		op: "GreaterThanThreshold", threshold: a.MaxReplicaLagMillis, periods: 3, period: 60, missing: "notBreaching",
+	})
+	if a.DatabaseServerless {
+		b.add(spec{
+			name:      "db-acu-utilization",
+			desc:      fmt.Sprintf("Aurora Serverless v2 above %g%% of its maximum capacity: raise dbServerlessMaxAcu.", a.MaxACUPercent),
+			namespace: "AWS/RDS", metric: "ACUUtilization", dims: cluster, stat: "Maximum",
+			op: "GreaterThanThreshold", threshold: a.MaxACUPercent, periods: 3, period: 300, missing: "notBreaching",
+		})
+	}
+	if b.err != nil {
+		return nil, b.err
+	}
+
+	al.TopicArn = topic.Arn
+	al.AlarmNames = b.names
+	if err := ctx.RegisterResourceOutputs(al, pulumi.Map{
+		"topicArn":   al.TopicArn,
+		"alarmNames": pulumi.ToStringArray(al.AlarmNames),
+	}); err != nil {
+		return nil, err
+	}
+	return al, nil
+}
+
+// TopicPolicy lets only CloudWatch alarms of one account and region
+// publish to the topic.
+func TopicPolicy(topicArn, partition, region, accountID string) iamdoc.Document {
+	st := iamdoc.Allow("CloudWatchAlarms", []string{"sns:Publish"}, topicArn).
+		When("StringEquals", "aws:SourceAccount", accountID).
+		When("ArnLike", "aws:SourceArn", fmt.Sprintf("arn:%s:cloudwatch:%s:%s:alarm:*", partition, region, accountID))
+	st.Principal = &iamdoc.Principal{Service: []string{"cloudwatch.amazonaws.com"}}
+	return iamdoc.New(st)
+}
+
+// spec is one alarm: a metric (or a ratio of two) against a threshold.
+type spec struct {
+	name, desc        string
+	namespace, metric string
+	dims              pulumi.StringMap
+	stat, extended    string
+	op                string
+	threshold         float64
+	periods, period   int
+	missing           string
+	queries           cloudwatch.MetricAlarmMetricQueryArray
+}
+
+type builder struct {
+	ctx    *pulumi.Context
+	parent pulumi.ResourceOption
+	topic  pulumi.StringOutput
+	namer  naming.Namer
+	tags   naming.Tags
+	names  []string
+	err    error
+}
+
+// ratio alarms on 100 * count / RequestCount over the same dimensions; a
+// minute without requests counts as 0%.
+func (b *builder) ratio(s spec, countMetric string, dims pulumi.StringMap) {
+	query := func(id, metric string) cloudwatch.MetricAlarmMetricQueryArgs {
+		return cloudwatch.MetricAlarmMetricQueryArgs{
+			Id: pulumi.String(id),
+			Metric: &cloudwatch.MetricAlarmMetricQueryMetricArgs{
+				Namespace: pulumi.String("AWS/ApplicationELB"), MetricName: pulumi.String(metric),
+				Dimensions: dims, Period: pulumi.Int(s.period), Stat: pulumi.String("Sum"),
+			},
+			ReturnData: pulumi.Bool(false),
+		}
+	}
+	s.queries = cloudwatch.MetricAlarmMetricQueryArray{
+		query("errors", countMetric),
+		query("requests", "RequestCount"),
+		cloudwatch.MetricAlarmMetricQueryArgs{
+			Id:         pulumi.String("percent"),
+			Expression: pulumi.String("100 * FILL(errors, 0) / FILL(requests, 1)"),
+			Label:      pulumi.String(strings.TrimSuffix(countMetric, "_Count") + " %"),
+			ReturnData: pulumi.Bool(true),
+		},
+	}
+	b.add(s)
+}
+
+func (b *builder) add(s spec) {
+	if b.err != nil {
+		return
+	}
+	name := b.namer.Name(s.name)
+	args := &cloudwatch.MetricAlarmArgs{
+		Name:               pulumi.String(name),
+		AlarmDescription:   pulumi.String(s.desc),
+		ComparisonOperator: pulumi.String(s.op),
+		Threshold:          pulumi.Float64(s.threshold),
+		EvaluationPeriods:  pulumi.Int(s.periods),
+		DatapointsToAlarm:  pulumi.Int(s.periods),
+		TreatMissingData:   pulumi.String(s.missing),
+		AlarmActions:       pulumi.Array{b.topic},
+		OkActions:          pulumi.Array{b.topic},
+		Tags:               pulumi.ToStringMap(b.tags.WithName(name)),
+	}
+	if s.queries != nil {
+		args.MetricQueries = s.queries
+	} else {
+		args.Namespace = pulumi.String(s.namespace)
+		args.MetricName = pulumi.String(s.metric)
+		args.Dimensions = s.dims
+		args.Period = pulumi.Int(s.period)
+		if s.extended != "" {
+			args.ExtendedStatistic = pulumi.String(s.extended)
+		} else {
+			args.Statistic = pulumi.String(s.stat)
+		}
+	}
+	if _, err := cloudwatch.NewMetricAlarm(b.ctx, name, args, b.parent); err != nil {
+		b.err = err
+		return
+	}
+	b.names = append(b.names, name)
+}

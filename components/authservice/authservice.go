@@ -1,0 +1,510 @@
+// Package authservice runs the auth service on the cluster so that Fargate
+// patching and rollouts never fail a request: a namespace with readiness-gate
+// injection, an IRSA service account that may read exactly its two secrets,
+// the Deployment (probes, preStop sleep and grace period from the timing
+// budget, zero-unavailable rollouts), a Service, a PodDisruptionBudget, and
+// the TargetGroupBinding that puts the pods into the ALB's target group.
+package authservice
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
+	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
+	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apiextensions"
+	appsv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apps/v1"
+	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
+	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
+	policyv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/policy/v1"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/authplatform/auth-platform/components/iamdoc"
+	"github.com/authplatform/auth-platform/components/ingress"
+	"github.com/authplatform/auth-platform/components/naming"
+	"github.com/authplatform/auth-platform/components/timing"
+)
+
+// Fixed parts of the contract with the image (README: "the auth image
+// contract").
+const (
+	// Name is the name of the Deployment, Service, PDB, ServiceAccount and
+	// TargetGroupBinding, and the pods' app.kubernetes.io/name.
+	Name = "auth"
+	// ContainerPort is where the image listens; the target group and its
+	// health check use the same port.
+	ContainerPort = ingress.TargetPort
+	// ServicePort is the ClusterIP Service's port, the one the
+	// TargetGroupBinding's serviceRef names.
+	ServicePort = 80
+	// ReadinessPath is shared with the ALB health check: a pod takes
+	// traffic when its database and Redis are reachable.
+	ReadinessPath = ingress.HealthCheckPath
+	// LivenessPath only says the process is not wedged; it must not check
+	// dependencies, or a database blip restarts every pod.
+	LivenessPath = "/health/live"
+	// RunAsUser is the non-root UID the image must run as.
+	RunAsUser = 10001
+
+	// ReadinessGateLabel makes the LB controller inject a readiness gate:
+	// a new pod turns Ready only once its target is healthy in the ALB.
+	ReadinessGateLabel = "elbv2.k8s.aws/pod-readiness-gate-inject"
+	// TargetGroupBindingAPIVersion and Kind of the controller's CRD.
+	TargetGroupBindingAPIVersion = "elbv2.k8s.aws/v1beta1"
+	TargetGroupBindingKind       = "TargetGroupBinding"
+	// ZoneKey is the topology key pods are spread over.
+	ZoneKey = "topology.kubernetes.io/zone"
+
+	DefaultReplicas   = 3
+	MinReplicas       = 2
+	DefaultSessionTTL = 3600
+	// RolloutTimeout covers Fargate's slow pod starts plus the readiness
+	// gate for each surge pod of a rolling update.
+	RolloutTimeout = "20m"
+)
+
+// Args configures a Service.
+type Args struct {
+	// Namespace of every object; the cluster must have a Fargate profile
+	// for it. Required.
+	Namespace string
+	// Image is the auth image, pinned by tag or digest. Required.
+	Image string
+	// Replicas of the Deployment, at least 2. Default 3.
+	Replicas int
+	// Size is the Fargate size of each pod; containers request and are
+	// limited to it minus Fargate's overhead. Default 0.5 vCPU / 1 GiB.
+	Size FargateSize
+	// Timing gives the preStop sleep and the grace period. Required, and
+	// it must satisfy timing.Check.
+	Timing timing.Timing
+	// SessionTTLSeconds is handed to the service. Default 3600.
+	SessionTTLSeconds int
+
+	// TargetGroupArn and ALBSecurityGroupID come from the ingress.
+	// Required.
+	TargetGroupArn     pulumi.StringInput
+	ALBSecurityGroupID pulumi.StringInput
+
+	// Data tier endpoints and the secrets the service may read. Required,
+	// except DatabaseReaderHost (default: the writer).
+	DatabaseHost       pulumi.StringInput
+	DatabaseReaderHost pulumi.StringInput
+	DatabasePort       pulumi.IntInput
+	DatabaseName       string
+	DatabaseSecretArn  pulumi.StringInput
+	DatabaseKmsKeyArn  pulumi.StringInput
+	RedisEndpoint      pulumi.StringInput
+	RedisPort          pulumi.IntInput
+	RedisSecretArn     pulumi.StringInput
+	RedisKmsKeyArn     pulumi.StringInput
+
+	// OIDCProviderARN and OIDCIssuerURL of the cluster, for IRSA. Required.
+	OIDCProviderARN pulumi.StringInput
+	OIDCIssuerURL   pulumi.StringInput
+	// Region is handed to the service (Fargate has no instance metadata)
+	// and scopes the KMS condition. Required.
+	Region string
+
+	// ControllerRelease is the LB controller's Helm release: its webhook
+	// must be serving before the TargetGroupBinding is created. Required.
+	ControllerRelease pulumi.Resource
+	// PodsWaitFor must exist before any pod is created: the namespace's
+	// Fargate profile (pods created earlier stay Pending forever) and
+	// CoreDNS. Default none.
+	PodsWaitFor []pulumi.Resource
+
+	Namer naming.Namer
+	Tags  naming.Tags
+}
+
+// Service is the auth-service component.
+type Service struct {
+	pulumi.ResourceState
+
+	Namespace      pulumi.StringOutput `pulumi:"namespace"`
+	RoleArn        pulumi.StringOutput `pulumi:"roleArn"`
+	DeploymentName pulumi.StringOutput `pulumi:"deploymentName"`
+	ServiceName    pulumi.StringOutput `pulumi:"serviceName"`
+	ConfigMapName  pulumi.StringOutput `pulumi:"configMapName"`
+	BindingName    pulumi.StringOutput `pulumi:"targetGroupBindingName"`
+
+	// Labels select the pods: Service, PDB and spread constraint use them.
+	Labels map[string]string
+	// Timing as applied.
+	Timing timing.Timing
+}
+
+// PodLabels are the labels of the auth pods of one stack and region.
+func PodLabels(namer naming.Namer) map[string]string {
+	return map[string]string{
+		"app.kubernetes.io/name":     Name,
+		"app.kubernetes.io/instance": namer.Prefix(),
+	}
+}
+
+// NewService creates the Kubernetes objects and the IRSA role. Pass the
+// regional AWS provider and the cluster's Kubernetes provider with
+// pulumi.Providers.
+func NewService(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOption) (*Service, error) {
+	if args == nil {
+		return nil, fmt.Errorf("authservice %s: args are required", name)
+	}
+	a := *args
+	if a.Replicas == 0 {
+		a.Replicas = DefaultReplicas
+	}
+	if a.Size == (FargateSize{}) {
+		a.Size = FargateSize{VCPU: 0.5, MemoryGiB: 1}
+	}
+	if a.SessionTTLSeconds == 0 {
+		a.SessionTTLSeconds = DefaultSessionTTL
+	}
+	if a.DatabaseReaderHost == nil {
+		a.DatabaseReaderHost = a.DatabaseHost
+	}
+	switch {
+	case a.Namespace == "" || a.Image == "" || a.Region == "":
+		return nil, fmt.Errorf("authservice %s: Namespace, Image and Region are required", name)
+	case a.Replicas < MinReplicas:
+		return nil, fmt.Errorf("authservice %s: Replicas is %d; at least %d keep the service up while a pod is evicted", name, a.Replicas, MinReplicas)
+	case a.ControllerRelease == nil:
+		return nil, fmt.Errorf("authservice %s: ControllerRelease is required: the TargetGroupBinding must wait for the controller", name)
+	}
+	if err := a.Size.Check(); err != nil {
+		return nil, fmt.Errorf("authservice %s: %w", name, err)
+	}
+	if err := a.Timing.Check(); err != nil {
+		return nil, fmt.Errorf("authservice %s: timing: %w", name, err)
+	}
+
+	s := &Service{Labels: PodLabels(a.Namer), Timing: a.Timing}
+	if err := ctx.RegisterComponentResource("authplatform:authservice:Service", name, s, opts...); err != nil {
+		return nil, err
+	}
+	parent := pulumi.Parent(s)
+	n := func(part string) string { return a.Namer.Name("auth", part) }
+	labels := pulumi.ToStringMap(s.Labels)
+	common := pulumi.StringMap{
+		"app.kubernetes.io/part-of":    pulumi.String(a.Namer.App),
+		"app.kubernetes.io/managed-by": pulumi.String("pulumi"),
+	}
+	objectLabels := mergeLabels(common, labels)
+
+	ns, err := corev1.NewNamespace(ctx, n("ns"), &corev1.NamespaceArgs{
+		Metadata: &metav1.ObjectMetaArgs{
+			Name: pulumi.String(a.Namespace),
+			Labels: mergeLabels(common, pulumi.StringMap{
+				// Set before any pod exists: the label only affects pods
+				// created after it.
+				ReadinessGateLabel: pulumi.String("enabled"),
+				// The pods meet the restricted Pod Security Standard.
+				"pod-security.kubernetes.io/enforce": pulumi.String("restricted"),
+				"pod-security.kubernetes.io/warn":    pulumi.String("restricted"),
+			}),
+		},
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+	namespace := ns.Metadata.Name().Elem()
+
+	role, err := s.irsaRole(ctx, &a, n("irsa"), parent)
+	if err != nil {
+		return nil, err
+	}
+	sa, err := corev1.NewServiceAccount(ctx, n("sa"), &corev1.ServiceAccountArgs{
+		Metadata: &metav1.ObjectMetaArgs{
+			Name:      pulumi.String(Name),
+			Namespace: namespace,
+			Labels:    objectLabels,
+			Annotations: pulumi.StringMap{
+				"eks.amazonaws.com/role-arn":               role.Arn,
+				"eks.amazonaws.com/sts-regional-endpoints": pulumi.String("true"),
+			},
+		},
+		// The service never talks to the Kubernetes API; IRSA projects its
+		// own token.
+		AutomountServiceAccountToken: pulumi.Bool(false),
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+
+	// Immutable and auto-named: a change creates a new ConfigMap and the
+	// Deployment rolls onto it, instead of pods silently keeping old values.
+	cm, err := corev1.NewConfigMap(ctx, n("config"), &corev1.ConfigMapArgs{
+		Metadata:  &metav1.ObjectMetaArgs{Namespace: namespace, Labels: objectLabels},
+		Immutable: pulumi.Bool(true),
+		Data:      configData(&a),
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+
+	svc, err := corev1.NewService(ctx, n("svc"), &corev1.ServiceArgs{
+		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(Name), Namespace: namespace, Labels: objectLabels},
+		Spec: &corev1.ServiceSpecArgs{
+			Type:     pulumi.String("ClusterIP"),
+			Selector: labels,
+			Ports: corev1.ServicePortArray{corev1.ServicePortArgs{
+				Name:       pulumi.String("http"),
+				Protocol:   pulumi.String("TCP"),
+				Port:       pulumi.Int(ServicePort),
+				TargetPort: pulumi.Int(ContainerPort),
+			}},
+		},
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+
+	tgb, err := apiextensions.NewCustomResource(ctx, n("tgb"), &apiextensions.CustomResourceArgs{
+		ApiVersion: pulumi.String(TargetGroupBindingAPIVersion),
+		Kind:       pulumi.String(TargetGroupBindingKind),
+		Metadata:   &metav1.ObjectMetaArgs{Name: pulumi.String(Name), Namespace: namespace, Labels: objectLabels},
+		OtherFields: kubernetes.UntypedArgs{
+			"spec": pulumi.Map{
+				"targetGroupARN": a.TargetGroupArn,
+				"targetType":     pulumi.String("ip"),
+				"ipAddressType":  pulumi.String("ipv4"),
+				"serviceRef": pulumi.Map{
+					"name": svc.Metadata.Name().Elem(),
+					"port": pulumi.Int(ServicePort),
+				},
+				// The controller opens the pods' security group to the ALB
+				// on the container port, and only to it.
+				"networking": pulumi.Map{
+					"ingress": pulumi.Array{pulumi.Map{
+						"from": pulumi.Array{pulumi.Map{
+							"securityGroup": pulumi.Map{"groupID": a.ALBSecurityGroupID},
+						}},
+						"ports": pulumi.Array{pulumi.Map{
+							"protocol": pulumi.String("TCP"),
+							"port":     pulumi.Int(ContainerPort),
+						}},
+					}},
+				},
+			},
+		},
+	}, parent, pulumi.DependsOn([]pulumi.Resource{a.ControllerRelease}))
+	if err != nil {
+		return nil, err
+	}
+
+	dep, err := appsv1.NewDeployment(ctx, n("deploy"), &appsv1.DeploymentArgs{
+		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(Name), Namespace: namespace, Labels: objectLabels},
+		Spec:     deploymentSpec(&a, labels, objectLabels, sa.Metadata.Name().Elem(), cm.Metadata.Name().Elem()),
+	}, parent,
+		// The Service, the binding and the namespace label must exist
+		// before the first pod, or it gets no readiness gate.
+		pulumi.DependsOn(append([]pulumi.Resource{tgb, svc}, a.PodsWaitFor...)),
+		pulumi.Timeouts(&pulumi.CustomTimeouts{Create: RolloutTimeout, Update: RolloutTimeout}))
+	if err != nil {
+		return nil, err
+	}
+
+	if _, err := policyv1.NewPodDisruptionBudget(ctx, n("pdb"), &policyv1.PodDisruptionBudgetArgs{
+		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(Name), Namespace: namespace, Labels: objectLabels},
+		Spec: &policyv1.PodDisruptionBudgetSpecArgs{
+			// Fargate patching evicts one pod at a time; 0 would block it.
+			MaxUnavailable: pulumi.Int(1),
+			Selector:       &metav1.LabelSelectorArgs{MatchLabels: labels},
+			// A pod that never turned Ready must not block a drain.
+			UnhealthyPodEvictionPolicy: pulumi.String("AlwaysAllow"),
+		},
+	}, parent); err != nil {
+		return nil, err
+	}
+
+	s.Namespace = namespace
+	s.RoleArn = role.Arn
+	s.DeploymentName = dep.Metadata.Name().Elem()
+	s.ServiceName = svc.Metadata.Name().Elem()
+	s.ConfigMapName = cm.Metadata.Name().Elem()
+	s.BindingName = pulumi.String(Name).ToStringOutput()
+	if err := ctx.RegisterResourceOutputs(s, pulumi.Map{
+		"namespace":              s.Namespace,
+		"roleArn":                s.RoleArn,
+		"deploymentName":         s.DeploymentName,
+		"serviceName":            s.ServiceName,
+		"configMapName":          s.ConfigMapName,
+		"targetGroupBindingName": s.BindingName,
+	}); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// irsaRole may read exactly the database and cache secrets, and decrypt
+// them only through Secrets Manager.
+func (s *Service) irsaRole(ctx *pulumi.Context, a *Args, name string, parent pulumi.ResourceOption) (*iam.Role, error) {
+	role, err := iam.NewRole(ctx, name, &iam.RoleArgs{
+		Description:      pulumi.String("Auth service (IRSA): reads its database and cache secrets"),
+		AssumeRolePolicy: iamdoc.IRSATrustOutput(a.OIDCProviderARN, a.OIDCIssuerURL, a.Namespace, Name),
+		Tags:             pulumi.ToStringMap(a.Tags.WithName(name)),
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+	policy := pulumi.All(a.DatabaseSecretArn, a.RedisSecretArn, a.DatabaseKmsKeyArn, a.RedisKmsKeyArn).ApplyT(
+		func(v []interface{}) (string, error) {
+			return SecretsPolicy(a.Region, v[0].(string), v[1].(string), v[2].(string), v[3].(string)).JSON()
+		}).(pulumi.StringOutput)
+	if _, err := iam.NewRolePolicy(ctx, name, &iam.RolePolicyArgs{
+		Role:   role.Name,
+		Policy: policy,
+	}, parent); err != nil {
+		return nil, err
+	}
+	return role, nil
+}
+
+// SecretsPolicy grants read access to two secrets and decryption with
+// their keys when Secrets Manager asks on the service's behalf.
+func SecretsPolicy(region, dbSecretArn, cacheSecretArn string, kmsKeyArns ...string) iamdoc.Document {
+	keys := uniqueSorted(kmsKeyArns)
+	return iamdoc.New(
+		iamdoc.Allow("ReadOwnSecrets",
+			[]string{"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"},
+			uniqueSorted([]string{dbSecretArn, cacheSecretArn})...),
+		iamdoc.Allow("DecryptOwnSecrets", []string{"kms:Decrypt"}, keys...).
+			When("StringEquals", "kms:ViaService", "secretsmanager."+region+".amazonaws.com"),
+	)
+}
+
+func configData(a *Args) pulumi.StringMap {
+	t := a.Timing
+	return pulumi.StringMap{
+		"AWS_REGION":       pulumi.String(a.Region),
+		"PORT":             pulumi.String(strconv.Itoa(ContainerPort)),
+		"DB_HOST":          a.DatabaseHost,
+		"DB_READER_HOST":   a.DatabaseReaderHost,
+		"DB_PORT":          pulumi.Sprintf("%d", a.DatabasePort),
+		"DB_NAME":          pulumi.String(a.DatabaseName),
+		"DB_SECRET_ARN":    a.DatabaseSecretArn,
+		"REDIS_HOSTS":      pulumi.Sprintf("%s:%d", a.RedisEndpoint, a.RedisPort),
+		"REDIS_SECRET_ARN": a.RedisSecretArn,
+		"CLUSTER_ENABLED":  pulumi.String("true"),
+		"REDIS_TLS":        pulumi.String("true"),
+		// Sessions live in Redis with this TTL.
+		"SESSION_TTL_SECONDS": pulumi.String(strconv.Itoa(a.SessionTTLSeconds)),
+		// The service's own deadlines, from the same budget as the pod's.
+		"REQUEST_TIMEOUT_SECONDS":  pulumi.String(strconv.Itoa(t.MaxRequestSeconds)),
+		"SHUTDOWN_TIMEOUT_SECONDS": pulumi.String(strconv.Itoa(t.ShutdownSeconds)),
+	}
+}
+
+func deploymentSpec(a *Args, selector, podLabels pulumi.StringMap, serviceAccount, configMap pulumi.StringOutput) *appsv1.DeploymentSpecArgs {
+	t := a.Timing
+	httpGet := func(path string) *corev1.HTTPGetActionArgs {
+		return &corev1.HTTPGetActionArgs{Path: pulumi.String(path), Port: pulumi.Int(ContainerPort), Scheme: pulumi.String("HTTP")}
+	}
+	resources := pulumi.StringMap{"cpu": pulumi.String(a.Size.CPU()), "memory": pulumi.String(a.Size.Memory())}
+	return &appsv1.DeploymentSpecArgs{
+		Replicas: pulumi.Int(a.Replicas),
+		Selector: &metav1.LabelSelectorArgs{MatchLabels: selector},
+		// A new pod must be Ready (target healthy, via the readiness gate)
+		// before an old one goes.
+		Strategy: &appsv1.DeploymentStrategyArgs{
+			Type: pulumi.String("RollingUpdate"),
+			RollingUpdate: &appsv1.RollingUpdateDeploymentArgs{
+				MaxUnavailable: pulumi.Int(0),
+				MaxSurge:       pulumi.Int(1),
+			},
+		},
+		MinReadySeconds:         pulumi.Int(5),
+		ProgressDeadlineSeconds: pulumi.Int(900),
+		RevisionHistoryLimit:    pulumi.Int(5),
+		Template: &corev1.PodTemplateSpecArgs{
+			Metadata: &metav1.ObjectMetaArgs{Labels: podLabels},
+			Spec: &corev1.PodSpecArgs{
+				ServiceAccountName:            serviceAccount,
+				AutomountServiceAccountToken:  pulumi.Bool(false),
+				TerminationGracePeriodSeconds: pulumi.Int(t.TerminationGracePeriodSeconds),
+				// Fargate places pods by the profile's subnets and does not
+				// honour this yet; it still documents the intent, binds on
+				// EC2 capacity, and is what the policy pack checks.
+				TopologySpreadConstraints: corev1.TopologySpreadConstraintArray{corev1.TopologySpreadConstraintArgs{
+					MaxSkew:           pulumi.Int(1),
+					TopologyKey:       pulumi.String(ZoneKey),
+					WhenUnsatisfiable: pulumi.String("DoNotSchedule"),
+					LabelSelector:     &metav1.LabelSelectorArgs{MatchLabels: selector},
+					MatchLabelKeys:    pulumi.StringArray{pulumi.String("pod-template-hash")},
+				}},
+				SecurityContext: &corev1.PodSecurityContextArgs{
+					RunAsNonRoot: pulumi.Bool(true),
+					RunAsUser:    pulumi.Int(RunAsUser),
+					RunAsGroup:   pulumi.Int(RunAsUser),
+					// Lets the non-root process read the projected IRSA token.
+					FsGroup:        pulumi.Int(RunAsUser),
+					SeccompProfile: &corev1.SeccompProfileArgs{Type: pulumi.String("RuntimeDefault")},
+				},
+				Containers: corev1.ContainerArray{corev1.ContainerArgs{
+					Name:            pulumi.String(Name),
+					Image:           pulumi.String(a.Image),
+					ImagePullPolicy: pulumi.String("IfNotPresent"),
+					Ports: corev1.ContainerPortArray{corev1.ContainerPortArgs{
+						Name: pulumi.String("http"), ContainerPort: pulumi.Int(ContainerPort), Protocol: pulumi.String("TCP"),
+					}},
+					EnvFrom: corev1.EnvFromSourceArray{corev1.EnvFromSourceArgs{
+						ConfigMapRef: &corev1.ConfigMapEnvSourceArgs{Name: configMap},
+					}},
+					Resources: &corev1.ResourceRequirementsArgs{Requests: resources, Limits: resources},
+					// Gives a slow first start up to 2 minutes before the
+					// liveness probe may restart it.
+					StartupProbe: &corev1.ProbeArgs{
+						HttpGet: httpGet(LivenessPath), PeriodSeconds: pulumi.Int(5), TimeoutSeconds: pulumi.Int(2),
+						FailureThreshold: pulumi.Int(24),
+					},
+					ReadinessProbe: &corev1.ProbeArgs{
+						HttpGet: httpGet(ReadinessPath), PeriodSeconds: pulumi.Int(5), TimeoutSeconds: pulumi.Int(2),
+						SuccessThreshold: pulumi.Int(1), FailureThreshold: pulumi.Int(2),
+					},
+					LivenessProbe: &corev1.ProbeArgs{
+						HttpGet: httpGet(LivenessPath), PeriodSeconds: pulumi.Int(10), TimeoutSeconds: pulumi.Int(2),
+						FailureThreshold: pulumi.Int(3),
+					},
+					// Keeps serving while the ALB stops routing here and
+					// drains; SIGTERM comes after. The kubelet's own sleep
+					// needs no shell in the image (Kubernetes 1.30+).
+					Lifecycle: &corev1.LifecycleArgs{
+						PreStop: &corev1.LifecycleHandlerArgs{
+							Sleep: &corev1.SleepActionArgs{Seconds: pulumi.Int(t.PreStopSleepSeconds)},
+						},
+					},
+					SecurityContext: &corev1.SecurityContextArgs{
+						AllowPrivilegeEscalation: pulumi.Bool(false),
+						ReadOnlyRootFilesystem:   pulumi.Bool(true),
+						RunAsNonRoot:             pulumi.Bool(true),
+						Capabilities:             &corev1.CapabilitiesArgs{Drop: pulumi.StringArray{pulumi.String("ALL")}},
+					},
+				}},
+			},
+		},
+	}
+}
+
+func mergeLabels(maps ...pulumi.StringMap) pulumi.StringMap {
+	out := pulumi.StringMap{}
+	for _, m := range maps {
+		for k, v := range m {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+func uniqueSorted(in []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, s := range in {
+		if s != "" && !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,63 @@
+package authservice
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+)
+
+// FargateOverheadMiB is what Fargate adds to a pod's memory request for the
+// kubelet and friends before it picks a size; a pod whose container asks
+// for size-256 MiB gets exactly that size.
+const FargateOverheadMiB = 256
+
+// FargateSize is one of the vCPU/memory combinations EKS on Fargate runs.
+type FargateSize struct {
+	VCPU      float64
+	MemoryGiB float64
+}
+
+// fargateMemory lists, per vCPU, the memory sizes (GiB) EKS on Fargate
+// offers: the documented table up to 4 vCPU.
+var fargateMemory = map[float64][]float64{
+	0.25: {0.5, 1, 2},
+	0.5:  steps(1, 4, 1),
+	1:    steps(2, 8, 1),
+	2:    steps(4, 16, 1),
+	4:    steps(8, 30, 1),
+}
+
+func steps(from, to, by float64) []float64 {
+	var out []float64
+	for v := from; v <= to; v += by {
+		out = append(out, v)
+	}
+	return out
+}
+
+// Check reports whether s is an EKS Fargate size, explaining which memory
+// sizes go with the vCPU when it is not.
+func (s FargateSize) Check() error {
+	mems, ok := fargateMemory[s.VCPU]
+	if !ok {
+		return fmt.Errorf("%s vCPU is not a Fargate size (0.25, 0.5, 1, 2 or 4)", fmtNum(s.VCPU))
+	}
+	for _, m := range mems {
+		if m == s.MemoryGiB {
+			return nil
+		}
+	}
+	return fmt.Errorf("%s GiB does not go with %s vCPU on Fargate (%s to %s GiB)", fmtNum(s.MemoryGiB), fmtNum(s.VCPU),
+		fmtNum(mems[0]), fmtNum(mems[len(mems)-1]))
+}
+
+// CPU is the container's request and limit, e.g. "500m".
+func (s FargateSize) CPU() string { return strconv.Itoa(int(math.Round(s.VCPU*1000))) + "m" }
+
+// Memory is the container's request and limit: the size minus Fargate's
+// overhead, e.g. "768Mi" for 1 GiB.
+func (s FargateSize) Memory() string {
+	return strconv.Itoa(int(math.Round(s.MemoryGiB*1024))-FargateOverheadMiB) + "Mi"
+}
+
+func fmtNum(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }

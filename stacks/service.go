@@ -1,0 +1,205 @@
+package stacks
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/authplatform/auth-platform/components/alarms"
+	"github.com/authplatform/auth-platform/components/authservice"
+	"github.com/authplatform/auth-platform/components/ingress"
+	"github.com/authplatform/auth-platform/components/timing"
+)
+
+// ServiceConfig is the auth-service, ALB and alarm part of Config.
+type ServiceConfig struct {
+	Image             string
+	Replicas          int
+	Size              authservice.FargateSize
+	SessionTTLSeconds int
+	Budget            timing.Budget
+	Overrides         timing.Overrides
+	// Timing is derived from Budget and Overrides during validation.
+	Timing           timing.Timing
+	CertificateArn   string
+	AccessLogsBucket string
+	AlarmEmail       string
+}
+
+// Bounds of the service settings.
+const (
+	MaxAuthReplicas = 50
+	MinSessionTTL   = 60
+	MaxSessionTTL   = 7 * 24 * 3600
+)
+
+var (
+	// imageRef: registry/path[:tag][@sha256:digest], lowercase path.
+	imageRef = regexp.MustCompile(`^(?:[a-zA-Z0-9.-]+(?::[0-9]+)?/)?[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*(?::([\w][\w.-]{0,127}))?(@sha256:[a-f0-9]{64})?$`)
+	acmArn   = regexp.MustCompile(`^arn:aws(?:-cn|-us-gov)?:acm:([a-z0-9-]+):\d{12}:certificate/[0-9a-f-]{36}$`)
+	// S3 bucket names: 3-63 lowercase letters, digits, dots and hyphens.
+	bucketName = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
+	email      = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[a-zA-Z]{2,}$`)
+)
+
+// timingKeys maps timing fields to the configuration keys that set them.
+var timingKeys = map[string]string{
+	"PropagationSeconds":            "drainPropagationSeconds",
+	"MaxRequestSeconds":             "maxRequestSeconds",
+	"ShutdownSeconds":               "shutdownSeconds",
+	"DeregistrationDelaySeconds":    "deregistrationDelaySeconds",
+	"PreStopSleepSeconds":           "preStopSleepSeconds",
+	"TerminationGracePeriodSeconds": "terminationGracePeriodSeconds",
+}
+
+func (c *Config) readService(r *reader) {
+	c.Service = ServiceConfig{
+		Image:             r.str("authImage"),
+		Replicas:          r.integer("authReplicas"),
+		Size:              authservice.FargateSize{VCPU: r.decimal("authFargateCpu"), MemoryGiB: r.decimal("authFargateMemoryGb")},
+		SessionTTLSeconds: r.integer("sessionTtlSeconds"),
+		Budget: timing.Budget{
+			PropagationSeconds: r.integer("drainPropagationSeconds"),
+			MaxRequestSeconds:  r.integer("maxRequestSeconds"),
+			ShutdownSeconds:    r.integer("shutdownSeconds"),
+		},
+		Overrides: timing.Overrides{
+			DeregistrationDelaySeconds:    r.integer("deregistrationDelaySeconds"),
+			PreStopSleepSeconds:           r.integer("preStopSleepSeconds"),
+			TerminationGracePeriodSeconds: r.integer("terminationGracePeriodSeconds"),
+		},
+		CertificateArn:   r.str("certificateArn"),
+		AccessLogsBucket: r.str("albAccessLogsBucket"),
+		AlarmEmail:       r.str("alarmEmail"),
+	}
+}
+
+func (c *Config) validateService(p *problems) {
+	s := &c.Service
+	switch m := imageRef.FindStringSubmatch(s.Image); {
+	case s.Image == "":
+		p.add(q("authImage"), "", "set the auth image, e.g. ghcr.io/authplatform/auth-service:1.4.2", "the auth service image is required")
+	case m == nil:
+		p.add(q("authImage"), s.Image, "use registry/repository:tag or @sha256:<digest>, lowercase repository", "not an image reference")
+	case m[1] == "" && m[2] == "":
+		p.add(q("authImage"), s.Image, "pin a tag or a digest, e.g. "+s.Image+":1.4.2",
+			"an unpinned image resolves to :latest")
+	case m[1] == "latest" && m[2] == "":
+		p.add(q("authImage"), s.Image, "pin a version tag or a digest",
+			":latest lets pods of one rollout run different code, and a new push never rolls the Deployment")
+	}
+	if s.Replicas < authservice.MinReplicas || s.Replicas > MaxAuthReplicas {
+		p.add(q("authReplicas"), strconv.Itoa(s.Replicas), fmt.Sprintf("set %d to %d (3 recommended: one per zone)", authservice.MinReplicas, MaxAuthReplicas),
+			"at least %d pods keep the service up while Fargate evicts one", authservice.MinReplicas)
+	}
+	if err := s.Size.Check(); err != nil {
+		p.add(q("authFargateMemoryGb"), fmt.Sprintf("%g GiB with %g vCPU", s.Size.MemoryGiB, s.Size.VCPU),
+			"pick a pair from the Fargate table, e.g. authFargateCpu 0.5 with authFargateMemoryGb 1", "%v", err)
+	}
+	if s.SessionTTLSeconds < MinSessionTTL || s.SessionTTLSeconds > MaxSessionTTL {
+		p.add(q("sessionTtlSeconds"), strconv.Itoa(s.SessionTTLSeconds), fmt.Sprintf("set %d to %d", MinSessionTTL, MaxSessionTTL), "session lifetime out of range")
+	}
+	t, violations := timing.Derive(s.Budget, s.Overrides)
+	for _, v := range violations {
+		p.add(q(timingKeys[v.Field]), strconv.Itoa(v.Value), v.Fix, "%s", v.Message)
+	}
+	s.Timing = t
+
+	if s.CertificateArn != "" {
+		if m := acmArn.FindStringSubmatch(s.CertificateArn); m == nil {
+			p.add(q("certificateArn"), s.CertificateArn, "use the ARN of an ACM certificate, arn:aws:acm:<region>:<account>:certificate/<id>", "not an ACM certificate ARN")
+		} else if c.Region != "" && m[1] != c.Region {
+			p.add(q("certificateArn"), s.CertificateArn, fmt.Sprintf("request or import the certificate in %s", c.Region),
+				"the certificate is in %s; an ALB only uses certificates of its own region", m[1])
+		}
+	} else if c.Production() {
+		p.add(q("certificateArn"), "", "set the ARN of an ACM certificate for the auth hostname in production stacks",
+			"production credentials must not travel over plain HTTP")
+	}
+	if b := s.AccessLogsBucket; b != "" && (!bucketName.MatchString(b) || strings.Contains(b, "..")) {
+		p.add(q("albAccessLogsBucket"), b, "use an existing S3 bucket name (3-63 lowercase letters, digits, '.', '-')", "not an S3 bucket name")
+	}
+	if e := s.AlarmEmail; e != "" && !email.MatchString(e) {
+		p.add(q("alarmEmail"), e, "use an address such as oncall@example.com", "not an e-mail address")
+	}
+}
+
+// AuthProfile is the Fargate profile that selects the auth namespace.
+const AuthProfile = "auth"
+
+// buildService puts the auth service behind the ALB and watches it: the
+// ingress (ALB, target group), the Kubernetes side bound to it, and alarms.
+func (r *Region) buildService(ctx *pulumi.Context, cfg *Config) error {
+	s := cfg.Service
+	awsOnly := pulumi.Providers(r.Provider)
+	var err error
+	r.Ingress, err = ingress.NewIngress(ctx, r.Namer.Name("ingress"), &ingress.Args{
+		VpcID:                      r.Network.VpcID,
+		PublicSubnetIDs:            r.Network.PublicSubnetIDs,
+		PodSecurityGroupID:         r.Cluster.ClusterSecurityGroupID,
+		DeregistrationDelaySeconds: s.Timing.DeregistrationDelaySeconds,
+		CertificateArn:             s.CertificateArn,
+		AccessLogsBucket:           s.AccessLogsBucket,
+		AccessLogsPrefix:           r.Namer.Prefix(),
+		DeletionProtection:         cfg.ProtectStatefulResources,
+		Namer:                      r.Namer,
+		Tags:                       r.Tags,
+	}, awsOnly)
+	if err != nil {
+		return err
+	}
+
+	r.Auth, err = authservice.NewService(ctx, r.Namer.Name("auth"), &authservice.Args{
+		Namespace:          cfg.AuthNamespace,
+		Image:              s.Image,
+		Replicas:           s.Replicas,
+		Size:               s.Size,
+		Timing:             s.Timing,
+		SessionTTLSeconds:  s.SessionTTLSeconds,
+		TargetGroupArn:     r.Ingress.TargetGroupArn,
+		ALBSecurityGroupID: r.Ingress.SecurityGroupID,
+		DatabaseHost:       r.Database.WriterEndpoint,
+		DatabaseReaderHost: r.Database.ReaderEndpoint,
+		DatabasePort:       r.Database.Port,
+		DatabaseName:       cfg.Database.Name,
+		DatabaseSecretArn:  r.Database.SecretArn,
+		DatabaseKmsKeyArn:  r.Database.KmsKeyArn,
+		RedisEndpoint:      r.Cache.ConfigurationEndpoint,
+		RedisPort:          r.Cache.Port,
+		RedisSecretArn:     r.Cache.AuthSecretArn,
+		RedisKmsKeyArn:     r.Cache.KmsKeyArn,
+		OIDCProviderARN:    r.Cluster.OIDCProviderARN,
+		OIDCIssuerURL:      r.Cluster.OIDCIssuerURL,
+		Region:             cfg.Region,
+		ControllerRelease:  r.LBController.Release,
+		PodsWaitFor:        []pulumi.Resource{r.Cluster.Profile(AuthProfile), r.Cluster.CoreDNS},
+		Namer:              r.Namer,
+		Tags:               r.Tags,
+	}, pulumi.Providers(r.Provider, r.Cluster.Provider))
+	if err != nil {
+		return err
+	}
+
+	r.Alarms, err = alarms.NewAlarms(ctx, r.Namer.Name("alarms"), &alarms.Args{
+		Email:                 s.AlarmEmail,
+		AccountID:             r.Cluster.AccountID,
+		Partition:             r.Cluster.Partition,
+		Region:                cfg.Region,
+		LoadBalancerArnSuffix: r.Ingress.LoadBalancerArnSuffix,
+		TargetGroupArnSuffix:  r.Ingress.TargetGroupArnSuffix,
+		MinHealthyTargets:     alarms.DefaultMinHealthyTargets,
+		Cache: alarms.CacheNodes{
+			ReplicationGroupID: r.Cache.ReplicationGroupID,
+			Shards:             cfg.Cache.Shards,
+			ReplicasPerShard:   cfg.Cache.ReplicasPerShard,
+		},
+		DatabaseClusterID:  r.Database.ClusterIdentifier,
+		DatabaseServerless: cfg.Database.Serverless,
+		Namer:              r.Namer,
+		Tags:               r.Tags,
+	}, awsOnly)
+	return err
+}
