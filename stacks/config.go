@@ -83,7 +83,17 @@ type Config struct {
 	Cache    CacheConfig
 	Database DatabaseConfig
 	Service  ServiceConfig
+	DNS      DNSConfig
+
+	// Role is this region's part in a multi-region stack.
+	Role Role
+	// Regions holds every region's Config, primary first, in a
+	// multi-region stack (on the primary's Config); nil otherwise.
+	Regions []*Config
 }
+
+// MultiRegion reports whether the stack spans several regions.
+func (c *Config) MultiRegion() bool { return len(c.Regions) > 1 }
 
 // CacheConfig is the ElastiCache part of Config.
 type CacheConfig struct {
@@ -120,8 +130,31 @@ type DatabaseConfig struct {
 func (c *Config) Production() bool { return c.Environment == "prod" }
 
 // Load reads and validates the whole configuration. It reports every problem
-// at once and touches no resource.
+// at once and touches no resource. With `regions` set it loads every region
+// (its overrides over the top-level values) and checks them against each
+// other; the primary's Config is returned and holds them all.
 func Load(project, stack string, src Source) (*Config, error) {
+	var p problems
+	entries := readRegionEntries(src, &p)
+	if len(entries) == 0 {
+		cfg, err := loadOne(project, stack, src)
+		if len(p) == 0 {
+			return cfg, err
+		}
+		if cerr, ok := err.(*ConfigError); ok {
+			p = append(p, cerr.Problems...)
+		}
+		return nil, p.err()
+	}
+	cfg := loadMultiRegion(project, stack, src, entries, &p)
+	if err := p.unique().err(); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// loadOne reads and validates one region's configuration.
+func loadOne(project, stack string, src Source) (*Config, error) {
 	r := reader{src: src}
 	c := &Config{Project: project, Stack: stack}
 
@@ -141,6 +174,7 @@ func Load(project, stack string, src Source) (*Config, error) {
 	c.ProtectStatefulResources = r.boolean("protectStatefulResources")
 	c.readDataTier(&r)
 	c.readService(&r)
+	c.readDNS(&r)
 	r.unknownKeys()
 
 	p := &r.problems
@@ -167,6 +201,7 @@ func Load(project, stack string, src Source) (*Config, error) {
 	c.validateCluster(p)
 	c.validateDataTier(p)
 	c.validateService(p)
+	c.validateDNS(p)
 	if !dnsLabel.MatchString(c.AuthNamespace) || len(c.AuthNamespace) > 63 {
 		p.add(q("authNamespace"), c.AuthNamespace, "use a DNS label: lowercase letters, digits and '-', e.g. auth", "not a valid Kubernetes namespace name")
 	} else if c.AuthNamespace == "kube-system" || c.AuthNamespace == "default" || strings.HasPrefix(c.AuthNamespace, "kube-") {

@@ -238,6 +238,8 @@ func (r *Region) buildDataTier(ctx *pulumi.Context, cfg *Config) error {
 		VpcID:                 r.Network.VpcID,
 		SubnetIDs:             r.Network.PrivateSubnetIDs,
 		ClientSecurityGroupID: r.Cluster.ClusterSecurityGroupID,
+		GlobalPrimary:         r.member != nil && r.member.CachePrimary,
+		GlobalSecondary:       r.cacheSecondary(),
 		Protect:               cfg.ProtectStatefulResources,
 		Namer:                 r.Namer,
 		Tags:                  r.Tags,
@@ -269,9 +271,24 @@ func (r *Region) buildDataTier(ctx *pulumi.Context, cfg *Config) error {
 		VpcID:                 r.Network.VpcID,
 		SubnetIDs:             r.Network.PrivateSubnetIDs,
 		ClientSecurityGroupID: r.Cluster.ClusterSecurityGroupID,
+		Global:                r.databaseMember(),
 		Protect:               cfg.ProtectStatefulResources,
 		Namer:                 r.Namer,
 		Tags:                  r.Tags,
 	}, awsOnly)
 	return err
+}
+
+func (r *Region) cacheSecondary() *cache.GlobalSecondary {
+	if r.member == nil {
+		return nil
+	}
+	return r.member.CacheSecondary
+}
+
+func (r *Region) databaseMember() *database.GlobalMember {
+	if r.member == nil {
+		return nil
+	}
+	return r.member.Database
 }

@@ -66,3 +66,17 @@ func (ps problems) err() error {
 	}
 	return &ConfigError{Problems: ps}
 }
+
+// unique drops repeated problems: a top-level mistake shows up once per
+// region of a multi-region stack.
+func (ps problems) unique() problems {
+	seen := map[Problem]bool{}
+	var out problems
+	for _, p := range ps {
+		if !seen[p] {
+			seen[p] = true
+			out = append(out, p)
+		}
+	}
+	return out
+}

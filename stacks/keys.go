@@ -122,6 +122,30 @@ var Keys = []Key{
 		"S3 bucket for ALB access logs (its policy must admit ELB log delivery). Empty: no access logs."},
 	{"alarmEmail", "string", "",
 		"E-mail address subscribed to the alarm topic (AWS asks it to confirm). Empty: no subscription."},
+
+	// Multi-region and DNS.
+	{"regions", "array", []string{},
+		"Multi-region: a list of {region, <regional key>: value, ...}; the first is the primary. Empty: one region, aws:region."},
+	{"authHostname", "string", "",
+		"DNS name of the auth service, e.g. auth.example.com, in hostedZoneId. Required with regions; optional otherwise."},
+	{"hostedZoneId", "string", "",
+		"Route 53 public hosted zone that holds authHostname, e.g. Z0123456789ABCDEFGHIJ."},
+	{"dnsRoutingPolicy", "string", "failover",
+		"Multi-region routing: failover (primary first, secondaries when it is unhealthy) or latency (nearest healthy region)."},
+	{"healthCheckIntervalSeconds", "integer", 30,
+		"Route 53 health check interval: 10 or 30 seconds."},
+	{"healthCheckFailureThreshold", "integer", 3,
+		"Consecutive failed Route 53 checks before a region counts as down, 1-10."},
+	{"healthCheckRegions", "array", []string{},
+		"Route 53 checker regions (at least 3 when set), e.g. [us-east-1, us-west-2, eu-west-1]. Empty: AWS's default set."},
+}
+
+// ItemsType is the element type of an array key.
+func (k Key) ItemsType() string {
+	if k.Name == "regions" {
+		return "object"
+	}
+	return "string"
 }
 
 func keyByName(name string) Key {

@@ -14,6 +14,7 @@ import (
 	"github.com/authplatform/auth-platform/components/cache"
 	"github.com/authplatform/auth-platform/components/cluster"
 	"github.com/authplatform/auth-platform/components/database"
+	"github.com/authplatform/auth-platform/components/globalrouting"
 	"github.com/authplatform/auth-platform/components/ingress"
 	"github.com/authplatform/auth-platform/components/lbcontroller"
 	"github.com/authplatform/auth-platform/components/naming"
@@ -51,12 +52,39 @@ func Run(ctx *pulumi.Context) (Exports, error) {
 	return exports, nil
 }
 
-// Deploy builds the single-region platform for a validated configuration.
+// Deploy builds the platform for a validated configuration: one region, or
+// every region of a multi-region stack and what joins them.
 func Deploy(ctx *pulumi.Context, cfg *Config) (Exports, error) {
-	region, err := NewRegion(ctx, cfg)
+	if cfg.MultiRegion() {
+		return deployGlobal(ctx, cfg)
+	}
+	region, err := NewRegion(ctx, cfg, nil)
 	if err != nil {
 		return nil, err
 	}
+	exports := regionExports(cfg, region)
+	if cfg.DNS.Hostname != "" {
+		routing, err := globalrouting.NewRouting(ctx, region.Namer.Name("dns"), &globalrouting.Args{
+			ZoneID:   cfg.DNS.ZoneID,
+			Hostname: cfg.DNS.Hostname,
+			Policy:   globalrouting.PolicySimple,
+			Endpoints: []globalrouting.Endpoint{{
+				Region: cfg.Region, DNSName: region.Ingress.DNSName, ZoneID: region.Ingress.ZoneID,
+				HTTPS: region.Ingress.HTTPS,
+			}},
+			Namer: region.Namer,
+			Tags:  region.Tags,
+		}, pulumi.Providers(region.Provider))
+		if err != nil {
+			return nil, err
+		}
+		exports["authHostname"] = routing.FQDN
+	}
+	return exports, nil
+}
+
+// regionExports are the outputs of one regional platform.
+func regionExports(cfg *Config, region *Region) Exports {
 	return Exports{
 		"region":              pulumi.String(cfg.Region).ToStringOutput(),
 		"vpcId":               region.Network.VpcID,
@@ -87,7 +115,7 @@ func Deploy(ctx *pulumi.Context, cfg *Config) (Exports, error) {
 		"deregistrationDelay": pulumi.Int(cfg.Service.Timing.DeregistrationDelaySeconds).ToIntOutput(),
 		"preStopSleepSeconds": pulumi.Int(cfg.Service.Timing.PreStopSleepSeconds).ToIntOutput(),
 		"gracePeriodSeconds":  pulumi.Int(cfg.Service.Timing.TerminationGracePeriodSeconds).ToIntOutput(),
-	}, nil
+	}
 }
 
 // Region is one regional platform: network, cluster, load-balancer
@@ -105,23 +133,50 @@ type Region struct {
 	Ingress      *ingress.Ingress
 	Auth         *authservice.Service
 	Alarms       *alarms.Alarms
+
+	member *Member
 }
 
-// NewRegion builds the regional platform for cfg.Region.
-func NewRegion(ctx *pulumi.Context, cfg *Config) (*Region, error) {
-	namer := naming.Namer{App: cfg.App, Env: cfg.Environment, Region: cfg.Region}
-	r := &Region{
-		Name:  cfg.Region,
-		Namer: namer,
-		Tags:  naming.BaseTags(cfg.Project, cfg.Stack, namer),
-	}
-	var err error
-	// An explicit provider per region: nothing depends on the ambient
-	// AWS_REGION of whoever runs `pulumi up`.
-	r.Provider, err = aws.NewProvider(ctx, namer.Name("aws"), &aws.ProviderArgs{
+// Member makes a region part of a multi-region stack.
+type Member struct {
+	// Provider of the region, created before the global resources that
+	// need it. Required.
+	Provider *aws.Provider
+	// Database joins the Aurora Global Database. Required.
+	Database *database.GlobalMember
+	// CachePrimary marks the group a Global Datastore is built from;
+	// CacheSecondary joins one.
+	CachePrimary   bool
+	CacheSecondary *cache.GlobalSecondary
+}
+
+// RegionNamer names the resources of one region of the stack.
+func RegionNamer(cfg *Config, region string) naming.Namer {
+	return naming.Namer{App: cfg.App, Env: cfg.Environment, Region: region}
+}
+
+// NewRegionProvider is the explicit provider of one region: nothing depends
+// on the ambient AWS_REGION of whoever runs `pulumi up`.
+func NewRegionProvider(ctx *pulumi.Context, cfg *Config) (*aws.Provider, error) {
+	return aws.NewProvider(ctx, RegionNamer(cfg, cfg.Region).Name("aws"), &aws.ProviderArgs{
 		Region: pulumi.String(cfg.Region),
 	})
-	if err != nil {
+}
+
+// NewRegion builds the regional platform for cfg.Region; member is nil for
+// a single-region stack.
+func NewRegion(ctx *pulumi.Context, cfg *Config, member *Member) (*Region, error) {
+	namer := RegionNamer(cfg, cfg.Region)
+	r := &Region{
+		Name:   cfg.Region,
+		Namer:  namer,
+		Tags:   naming.BaseTags(cfg.Project, cfg.Stack, namer),
+		member: member,
+	}
+	var err error
+	if member != nil {
+		r.Provider = member.Provider
+	} else if r.Provider, err = NewRegionProvider(ctx, cfg); err != nil {
 		return nil, err
 	}
 	awsOnly := pulumi.Providers(r.Provider)

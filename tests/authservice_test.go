@@ -43,7 +43,12 @@ func planAuthChain(t *testing.T, stack string) authChain {
 	raw, _ := stackConfig(t, stack)
 	cfg, err := stacks.Load(project, stack, stacks.MapSource(raw))
 	require.NoError(t, err)
-	res := planStack(t, stack)
+	return authChainOf(t, regionPlan{name: stack, cfg: cfg, res: planStack(t, stack)})
+}
+
+func authChainOf(t *testing.T, rp regionPlan) authChain {
+	t.Helper()
+	res, cfg := rp.res, rp.cfg
 	return authChain{
 		res: res, cfg: cfg,
 		deploy: one(t, res, deploymentType, "-auth-deploy"),
@@ -76,9 +81,9 @@ func (c authChain) firstMap(t *testing.T, r *harness.Resource, path string) map[
 }
 
 func TestAuthChainIsWiredEndToEnd(t *testing.T) {
-	for _, stack := range stackFiles(t) {
-		t.Run(stack, func(t *testing.T) {
-			c := planAuthChain(t, stack)
+	for _, rp := range regionPlans(t) {
+		t.Run(rp.name, func(t *testing.T) {
+			c := authChainOf(t, rp)
 
 			// TGB → target group.
 			assert.Equal(t, c.tg.Outputs["arn"].StringValue(), str(t, c.tgb, "spec.targetGroupARN"))
@@ -164,9 +169,9 @@ func TestAuthObjectsWaitForWhatTheyNeed(t *testing.T) {
 }
 
 func TestAuthDeploymentIsBuiltForZeroDowntime(t *testing.T) {
-	for _, stack := range stackFiles(t) {
-		t.Run(stack, func(t *testing.T) {
-			c := planAuthChain(t, stack)
+	for _, rp := range regionPlans(t) {
+		t.Run(rp.name, func(t *testing.T) {
+			c := authChainOf(t, rp)
 			d, tm := c.deploy, c.cfg.Service.Timing
 
 			assert.Equal(t, float64(c.cfg.Service.Replicas), value(d.Inputs, "spec.replicas"))
@@ -223,9 +228,9 @@ func TestAuthDeploymentIsBuiltForZeroDowntime(t *testing.T) {
 }
 
 func TestAuthConfigMapPointsAtThisRegionsDataStores(t *testing.T) {
-	for _, stack := range stackFiles(t) {
-		t.Run(stack, func(t *testing.T) {
-			c := planAuthChain(t, stack)
+	for _, rp := range regionPlans(t) {
+		t.Run(rp.name, func(t *testing.T) {
+			c := authChainOf(t, rp)
 			data := value(c.cm.Inputs, "data").(map[string]interface{})
 			cluster := one(t, c.res, "aws:rds/cluster:Cluster", "-aurora")
 			rg := one(t, c.res, "aws:elasticache/replicationGroup:ReplicationGroup", "-sessions")
@@ -347,9 +352,9 @@ func TestALBListenersAndSecurityGroup(t *testing.T) {
 }
 
 func TestAlarmsWatchTheTargetGroupAndTheDataStores(t *testing.T) {
-	for _, stack := range stackFiles(t) {
-		t.Run(stack, func(t *testing.T) {
-			c := planAuthChain(t, stack)
+	for _, rp := range regionPlans(t) {
+		t.Run(rp.name, func(t *testing.T) {
+			c := authChainOf(t, rp)
 			topic := one(t, c.res, "aws:sns/topic:Topic", "-alarms")
 			topicArn := topic.Outputs["arn"].StringValue()
 			acu := false

@@ -51,7 +51,7 @@ func dataTierPlan(t *testing.T, stack string, overrides map[string]string) *data
 		if err != nil {
 			return nil, err
 		}
-		r, err := stacks.NewRegion(ctx, c)
+		r, err := stacks.NewRegion(ctx, c, nil)
 		if err != nil {
 			return nil, err
 		}

@@ -29,9 +29,9 @@ func privateSubnetIDs(res *harness.Result) []string {
 }
 
 func TestFargateProfilesRunOnlyOnPrivateSubnets(t *testing.T) {
-	for _, stack := range stackFiles(t) {
-		t.Run(stack, func(t *testing.T) {
-			res := planStack(t, stack)
+	for _, rp := range regionPlans(t) {
+		t.Run(rp.name, func(t *testing.T) {
+			res := rp.res
 			private := privateSubnetIDs(res)
 			require.NotEmpty(t, private)
 			profiles := ofType(res, profileType)

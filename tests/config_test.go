@@ -139,7 +139,7 @@ func TestPulumiYAMLSchemaMatchesTheConfigKeys(t *testing.T) {
 				"default of %s: Go %v, Pulumi.yaml %v", k.Name, k.Default, pc.Default)
 			if k.Type == "array" {
 				require.NotNil(t, pc.Items)
-				assert.Equal(t, "string", pc.Items.Type)
+				assert.Equal(t, k.ItemsType(), pc.Items.Type)
 			}
 			delete(declared, k.Name)
 		})

@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/authplatform/auth-platform/cmd/plan"
+	"github.com/authplatform/auth-platform/components/naming"
 	"github.com/authplatform/auth-platform/stacks"
 	"github.com/authplatform/auth-platform/tests/harness"
 )
@@ -203,4 +204,42 @@ func assertRejected(t *testing.T, cfg map[string]string, key, message string) {
 	res, runErr := runProgram(t, "test", cfg, nil)
 	require.Error(t, runErr)
 	assert.Nil(t, res, "nothing is registered")
+}
+
+// regionPlan is one region of a planned shipped stack: the whole plan of a
+// single-region stack, or the resources named for one region of a
+// multi-region stack (every regional name carries "-<region code>-").
+type regionPlan struct {
+	name string // "<stack>" or "<stack>/<region>"
+	cfg  *stacks.Config
+	res  *harness.Result
+}
+
+// regionPlans plans every shipped stack and splits it by region.
+func regionPlans(t *testing.T) []regionPlan {
+	t.Helper()
+	var out []regionPlan
+	for _, stack := range stackFiles(t) {
+		raw, _ := stackConfig(t, stack)
+		cfg, err := stacks.Load(project, stack, stacks.MapSource(raw))
+		require.NoError(t, err, stack)
+		res := planStack(t, stack)
+		if !cfg.MultiRegion() {
+			out = append(out, regionPlan{name: stack, cfg: cfg, res: res})
+			continue
+		}
+		regionOutputs, _ := res.Outputs["regions"].(map[string]interface{})
+		for _, rc := range cfg.Regions {
+			code := "-" + naming.RegionCode(rc.Region) + "-"
+			sub := &harness.Result{Project: res.Project, Stack: res.Stack, Mocks: res.Mocks}
+			for _, r := range res.Resources {
+				if strings.Contains(r.Name, code) && !strings.Contains(r.Name, "-global-") {
+					sub.Resources = append(sub.Resources, r)
+				}
+			}
+			sub.Outputs, _ = regionOutputs[rc.Region].(map[string]interface{})
+			out = append(out, regionPlan{name: stack + "/" + rc.Region, cfg: rc, res: sub})
+		}
+	}
+	return out
 }

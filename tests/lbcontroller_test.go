@@ -14,10 +14,10 @@ import (
 const releaseType = "kubernetes:helm.sh/v3:Release"
 
 func TestControllerHelmValuesCarryThisStacksRegionAndVPC(t *testing.T) {
-	for _, stack := range stackFiles(t) {
-		t.Run(stack, func(t *testing.T) {
-			res := planStack(t, stack)
-			cfg, _ := stackConfig(t, stack)
+	for _, rp := range regionPlans(t) {
+		t.Run(rp.name, func(t *testing.T) {
+			res := rp.res
+			cfg := map[string]string{"aws:region": rp.cfg.Region}
 			rel := one(t, res, releaseType, "-lbc")
 			vpcs := ofType(res, "aws:ec2/vpc:Vpc")
 			require.Len(t, vpcs, 1)

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/authplatform/auth-platform/cmd/plan"
+	"github.com/authplatform/auth-platform/tests/harness"
 )
 
 func TestEveryStackFileRunsTheWholeProgram(t *testing.T) {
@@ -23,10 +24,21 @@ func TestEveryStackFileRunsTheWholeProgram(t *testing.T) {
 			} {
 				assert.NotEmpty(t, ofType(res, typ), "no %s", typ)
 			}
-			for _, name := range []string{"vpcId", "clusterName", "oidcProviderArn", "lbControllerRoleArn", "kubeconfig"} {
-				assert.Contains(t, res.Outputs, name)
+			regional := []map[string]interface{}{res.Outputs}
+			if perRegion, ok := res.Outputs["regions"].(map[string]interface{}); ok {
+				regional = nil
+				for _, out := range perRegion {
+					regional = append(regional, out.(map[string]interface{}))
+				}
+				assert.Equal(t, "[secret]", res.Outputs["kubeconfigs"])
+			} else {
+				assert.Equal(t, "[secret]", res.Outputs["kubeconfig"])
 			}
-			assert.Equal(t, "[secret]", res.Outputs["kubeconfig"])
+			for _, out := range regional {
+				for _, name := range []string{"vpcId", "clusterName", "oidcProviderArn", "lbControllerRoleArn", "authUrl", "dbWriterEndpoint"} {
+					assert.Contains(t, out, name)
+				}
+			}
 		})
 	}
 }
@@ -46,7 +58,11 @@ func TestEveryAWSResourceAndLookupUsesTheRegionalProvider(t *testing.T) {
 				}
 				region, ok := providers[r.Provider]
 				assert.True(t, ok, "%s %s uses the default AWS provider", r.Type, r.Name)
-				assert.True(t, strings.Contains(r.Name, "-"+regionCodeOf(region)+"-"), "%s %s is not named for region %s", r.Type, r.Name, region)
+				// What spans regions is named "-global-" and lives in the
+				// primary region (the first provider created).
+				named := strings.Contains(r.Name, "-"+regionCodeOf(region)+"-") ||
+					(strings.Contains(r.Name, "-global-") && region == res.Resources[firstProvider(res)].Region)
+				assert.True(t, named, "%s %s is not named for region %s", r.Type, r.Name, region)
 			}
 			for _, c := range res.Mocks.Calls() {
 				_, ok := providers[c.Provider]
@@ -54,6 +70,17 @@ func TestEveryAWSResourceAndLookupUsesTheRegionalProvider(t *testing.T) {
 			}
 		})
 	}
+}
+
+// firstProvider is the index of the first AWS provider registered: the
+// primary region's.
+func firstProvider(res *harness.Result) int {
+	for i, r := range res.Resources {
+		if r.Type == "pulumi:providers:aws" {
+			return i
+		}
+	}
+	return -1
 }
 
 // regionCodeOf is the naming helper's region code, restated for the test.

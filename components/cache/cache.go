@@ -101,12 +101,29 @@ type Args struct {
 	VpcID                 pulumi.StringInput
 	SubnetIDs             pulumi.StringArrayInput
 	ClientSecurityGroupID pulumi.StringInput
+	// GlobalPrimary marks a group that a Global Datastore will be built
+	// from: the datastore then manages its engine version. Default false.
+	GlobalPrimary bool
+	// GlobalSecondary joins the group to a Global Datastore as a read-only
+	// member. Default nil: a standalone or primary group.
+	GlobalSecondary *GlobalSecondary
 	// Protect guards the replication group, its key, token and secret
 	// against `pulumi destroy`. Default false.
 	Protect bool
 	// Namer and Tags name and tag the AWS objects. Required.
 	Namer naming.Namer
 	Tags  naming.Tags
+}
+
+// GlobalSecondary is what a secondary member of a Global Datastore takes
+// from the primary.
+type GlobalSecondary struct {
+	// GlobalReplicationGroupID is the datastore's ID (AWS-prefixed).
+	// Required.
+	GlobalReplicationGroupID pulumi.StringInput
+	// AuthToken is the primary's token: members of one datastore answer to
+	// the same AUTH token. Required.
+	AuthToken pulumi.StringInput
 }
 
 // Cache is the ElastiCache component.
@@ -121,6 +138,8 @@ type Cache struct {
 	ReplicationGroupID pulumi.StringOutput `pulumi:"replicationGroupId"`
 	SecurityGroupID    pulumi.StringOutput `pulumi:"securityGroupId"`
 	KmsKeyArn          pulumi.StringOutput `pulumi:"kmsKeyArn"`
+	// AuthToken (a secret) is handed to Global Datastore secondaries.
+	AuthToken pulumi.StringOutput
 }
 
 // ReplicationGroupID derives the group's physical ID from the namer: at
@@ -231,33 +250,28 @@ func NewCache(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Resou
 	}
 
 	// Our own group: the AWS defaults differ per engine and a default group
-	// cannot be changed later.
-	params, err := elasticache.NewParameterGroup(ctx, a.Namer.Name("cache", family), &elasticache.ParameterGroupArgs{
-		Family:      pulumi.String(family),
-		Description: pulumi.String("Cluster mode for " + a.Namer.Prefix()),
-		Parameters: elasticache.ParameterGroupParameterArray{
-			elasticache.ParameterGroupParameterArgs{Name: pulumi.String("cluster-enabled"), Value: pulumi.String("yes")},
-		},
-		Tags: tags(a.Namer.Name("cache", family)),
-	}, parent)
-	if err != nil {
-		return nil, err
+	// cannot be changed later. A secondary inherits the primary's.
+	var params *elasticache.ParameterGroup
+	if a.GlobalSecondary == nil {
+		params, err = elasticache.NewParameterGroup(ctx, a.Namer.Name("cache", family), &elasticache.ParameterGroupArgs{
+			Family:      pulumi.String(family),
+			Description: pulumi.String("Cluster mode for " + a.Namer.Prefix()),
+			Parameters: elasticache.ParameterGroupParameterArray{
+				elasticache.ParameterGroupParameterArgs{Name: pulumi.String("cluster-enabled"), Value: pulumi.String("yes")},
+			},
+			Tags: tags(a.Namer.Name("cache", family)),
+		}, parent)
+		if err != nil {
+			return nil, err
+		}
 	}
 
-	// The token exists only in Pulumi state (encrypted) and Secrets Manager.
-	token, err := random.NewRandomPassword(ctx, a.Namer.Name("cache-auth"), &random.RandomPasswordArgs{
-		Length:          pulumi.Int(AuthTokenLength),
-		Special:         pulumi.Bool(true),
-		OverrideSpecial: pulumi.String(AuthTokenSpecials),
-		MinSpecial:      pulumi.Int(2),
-		MinUpper:        pulumi.Int(2),
-		MinLower:        pulumi.Int(2),
-		MinNumeric:      pulumi.Int(2),
-	}, parent, keep)
-	if err != nil {
+	var authToken pulumi.StringOutput
+	if g := a.GlobalSecondary; g != nil {
+		authToken = pulumi.ToSecret(g.AuthToken).(pulumi.StringOutput)
+	} else if authToken, err = newAuthToken(ctx, a.Namer.Name("cache-auth"), parent, keep); err != nil {
 		return nil, err
 	}
-	authToken := pulumi.ToSecret(token.Result).(pulumi.StringOutput)
 
 	groupID := ReplicationGroupID(a.Namer)
 	rgArgs := &elasticache.ReplicationGroupArgs{
@@ -272,7 +286,6 @@ func NewCache(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Resou
 		// Cluster mode requires automatic failover.
 		AutomaticFailoverEnabled: pulumi.Bool(true),
 		MultiAzEnabled:           pulumi.Bool(*a.MultiAZ),
-		ParameterGroupName:       params.Name,
 		Port:                     pulumi.Int(Port),
 		SubnetGroupName:          subnets.Name,
 		SecurityGroupIds:         pulumi.StringArray{sg.ID()},
@@ -291,16 +304,32 @@ func NewCache(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Resou
 	if *a.AtRestEncryption {
 		rgArgs.KmsKeyId = keyArn
 	}
+	rgOpts := []pulumi.ResourceOption{parent, keep,
+		// The ID is fixed, so a replacement must delete first.
+		pulumi.DeleteBeforeReplace(true),
+		pulumi.Timeouts(&pulumi.CustomTimeouts{Create: "60m", Update: "40m", Delete: "45m"})}
+	if g := a.GlobalSecondary; g != nil {
+		// Engine, version, node type, shards, parameters and encryption
+		// settings come from the primary; AWS rejects them on a secondary.
+		rgArgs.GlobalReplicationGroupId = g.GlobalReplicationGroupID
+		rgArgs.Engine, rgArgs.EngineVersion, rgArgs.NodeType = nil, nil, nil
+		rgArgs.ClusterMode, rgArgs.NumNodeGroups, rgArgs.DataTieringEnabled = nil, nil, nil
+		rgArgs.TransitEncryptionEnabled, rgArgs.AtRestEncryptionEnabled = nil, nil
+		rgOpts = append(rgOpts, pulumi.IgnoreChanges([]string{"engineVersion", "numNodeGroups"}))
+	} else {
+		rgArgs.ParameterGroupName = params.Name
+		if a.GlobalPrimary {
+			// The Global Datastore upgrades every member's engine.
+			rgOpts = append(rgOpts, pulumi.IgnoreChanges([]string{"engineVersion"}))
+		}
+	}
 	if a.SnapshotWindow != "" {
 		rgArgs.SnapshotWindow = pulumi.String(a.SnapshotWindow)
 	}
 	if a.MaintenanceWindow != "" {
 		rgArgs.MaintenanceWindow = pulumi.String(a.MaintenanceWindow)
 	}
-	rg, err := elasticache.NewReplicationGroup(ctx, a.Namer.Name("sessions"), rgArgs, parent, keep,
-		// The ID is fixed, so a replacement must delete first.
-		pulumi.DeleteBeforeReplace(true),
-		pulumi.Timeouts(&pulumi.CustomTimeouts{Create: "60m", Update: "40m", Delete: "45m"}))
+	rg, err := elasticache.NewReplicationGroup(ctx, a.Namer.Name("sessions"), rgArgs, rgOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -340,6 +369,7 @@ func NewCache(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Resou
 	c.ReplicationGroupID = rg.ID().ToStringOutput()
 	c.SecurityGroupID = sg.ID().ToStringOutput()
 	c.KmsKeyArn = keyArn
+	c.AuthToken = authToken
 	if err := ctx.RegisterResourceOutputs(c, pulumi.Map{
 		"configurationEndpoint": c.ConfigurationEndpoint,
 		"port":                  c.Port,
@@ -447,4 +477,22 @@ func (args *Args) withDefaults() (*Args, error) {
 		return nil, fmt.Errorf("%s", strings.Join(problems, "; "))
 	}
 	return &a, nil
+}
+
+// newAuthToken generates the AUTH token. It exists only in Pulumi state
+// (encrypted) and Secrets Manager.
+func newAuthToken(ctx *pulumi.Context, name string, opts ...pulumi.ResourceOption) (pulumi.StringOutput, error) {
+	token, err := random.NewRandomPassword(ctx, name, &random.RandomPasswordArgs{
+		Length:          pulumi.Int(AuthTokenLength),
+		Special:         pulumi.Bool(true),
+		OverrideSpecial: pulumi.String(AuthTokenSpecials),
+		MinSpecial:      pulumi.Int(2),
+		MinUpper:        pulumi.Int(2),
+		MinLower:        pulumi.Int(2),
+		MinNumeric:      pulumi.Int(2),
+	}, opts...)
+	if err != nil {
+		return pulumi.StringOutput{}, err
+	}
+	return pulumi.ToSecret(token.Result).(pulumi.StringOutput), nil
 }

@@ -106,6 +106,9 @@ type Args struct {
 	VpcID                 pulumi.StringInput
 	SubnetIDs             pulumi.StringArrayInput
 	ClientSecurityGroupID pulumi.StringInput
+	// Global makes the cluster a member of an Aurora Global Database.
+	// Default nil: a standalone cluster with an RDS-managed master password.
+	Global *GlobalMember
 	// Protect guards the cluster, its instances and key against
 	// `pulumi destroy`. Default false.
 	Protect bool
@@ -130,6 +133,33 @@ type Database struct {
 	KmsKeyArn         pulumi.StringOutput `pulumi:"kmsKeyArn"`
 	// Instances are the writer first, then the readers.
 	Instances []*rds.ClusterInstance
+	// Writer is the first instance: a global secondary must wait for it.
+	Writer *rds.ClusterInstance
+}
+
+// GlobalMember joins the cluster to an Aurora Global Database. Managed
+// master passwords are not supported there, so the master password is
+// explicit and its secret is kept by the caller (replicated to every
+// region).
+type GlobalMember struct {
+	// GlobalClusterIdentifier of the rds.GlobalCluster. Required.
+	GlobalClusterIdentifier pulumi.StringInput
+	// Primary is the one writable member; it alone carries the database
+	// name and master credentials. Secondaries must omit them (AWS: "Cannot
+	// specify user name for cross region replication cluster").
+	Primary bool
+	// MasterPassword, a Pulumi secret. Required for the primary only.
+	MasterPassword pulumi.StringInput
+	// SecretArn is this region's copy of the credentials secret. Required.
+	SecretArn pulumi.StringInput
+	// KmsKeyArn is a key of this member's region: an encrypted global
+	// database needs one per region, and the secret replica uses it too.
+	// Required.
+	KmsKeyArn pulumi.StringInput
+	// After holds back a secondary until the primary's writer instance
+	// exists; a secondary created before it fails with "MasterUsername must
+	// be provided". Required for secondaries.
+	After []pulumi.Resource
 }
 
 // MajorVersion returns the major of "major.minor" and checks the range.
@@ -199,10 +229,16 @@ func NewDatabase(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Re
 	keep := pulumi.Protect(a.Protect)
 	tags := func(objName string) pulumi.StringMap { return pulumi.ToStringMap(a.Tags.WithName(objName)) }
 
-	key, err := datastore.NewKey(ctx, d, a.Namer.Name("db"),
-		"Aurora storage, Performance Insights and master secret for "+a.Namer.Prefix(), a.Tags, a.Protect)
-	if err != nil {
-		return nil, err
+	var keyArn pulumi.StringOutput
+	if g := a.Global; g != nil {
+		keyArn = g.KmsKeyArn.ToStringOutput()
+	} else {
+		key, err := datastore.NewKey(ctx, d, a.Namer.Name("db"),
+			"Aurora storage, Performance Insights and master secret for "+a.Namer.Prefix(), a.Tags, a.Protect)
+		if err != nil {
+			return nil, err
+		}
+		keyArn = key.Arn
 	}
 	sg, err := datastore.NewClientOnlySecurityGroup(ctx, d, a.Namer.Name("db"), datastore.ClientOnlyArgs{
 		Description:           "Aurora " + a.Namer.Prefix() + ": 5432 from the EKS cluster only",
@@ -244,12 +280,8 @@ func NewDatabase(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Re
 		// Serverless v2 runs in provisioned mode too.
 		EngineMode:                  pulumi.String("provisioned"),
 		AvailabilityZones:           pulumi.ToStringArray(a.AvailabilityZones),
-		DatabaseName:                pulumi.String(a.DatabaseName),
-		MasterUsername:              pulumi.String(a.MasterUsername),
-		ManageMasterUserPassword:    pulumi.Bool(true),
-		MasterUserSecretKmsKeyId:    key.Arn,
 		StorageEncrypted:            pulumi.Bool(true),
-		KmsKeyId:                    key.Arn,
+		KmsKeyId:                    keyArn,
 		DbSubnetGroupName:           subnets.Name,
 		VpcSecurityGroupIds:         pulumi.StringArray{sg.ID()},
 		DbClusterParameterGroupName: params.Name,
@@ -265,6 +297,35 @@ func NewDatabase(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Re
 		// Deletion protection is lifted on destroy only when applied at once.
 		ApplyImmediately: pulumi.Bool(true),
 		Tags:             tags(a.Namer.Name("aurora")),
+	}
+	clusterOpts := []pulumi.ResourceOption{parent, keep,
+		pulumi.Timeouts(&pulumi.CustomTimeouts{Create: "120m", Update: "120m", Delete: "120m"})}
+	switch g := a.Global; {
+	case g == nil:
+		clusterArgs.DatabaseName = pulumi.String(a.DatabaseName)
+		clusterArgs.MasterUsername = pulumi.String(a.MasterUsername)
+		clusterArgs.ManageMasterUserPassword = pulumi.Bool(true)
+		clusterArgs.MasterUserSecretKmsKeyId = keyArn
+	case g.Primary:
+		clusterArgs.GlobalClusterIdentifier = g.GlobalClusterIdentifier
+		clusterArgs.DatabaseName = pulumi.String(a.DatabaseName)
+		clusterArgs.MasterUsername = pulumi.String(a.MasterUsername)
+		clusterArgs.MasterPassword = g.MasterPassword
+	default:
+		// A secondary inherits the database, its users and their passwords
+		// from the primary, and forwards writes to it until promoted.
+		clusterArgs.GlobalClusterIdentifier = g.GlobalClusterIdentifier
+		clusterArgs.EnableGlobalWriteForwarding = pulumi.Bool(true)
+		// Its data lives in the primary; a final snapshot would duplicate it.
+		a.FinalSnapshot = false
+		clusterArgs.SkipFinalSnapshot = pulumi.Bool(true)
+		clusterOpts = append(clusterOpts, pulumi.DependsOn(g.After))
+	}
+	if a.Global != nil {
+		// The global cluster upgrades its members, and a promotion rewrites
+		// replication source and membership outside Pulumi.
+		clusterOpts = append(clusterOpts, pulumi.IgnoreChanges([]string{
+			"engineVersion", "globalClusterIdentifier", "replicationSourceIdentifier"}))
 	}
 	if a.FinalSnapshot {
 		clusterArgs.FinalSnapshotIdentifier = pulumi.String(a.Namer.Limited(255, "aurora", "final"))
@@ -283,8 +344,7 @@ func NewDatabase(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Re
 			MaxCapacity: pulumi.Float64(a.Serverless.MaxACU),
 		}
 	}
-	cluster, err := rds.NewCluster(ctx, a.Namer.Name("aurora"), clusterArgs, parent, keep,
-		pulumi.Timeouts(&pulumi.CustomTimeouts{Create: "120m", Update: "120m", Delete: "120m"}))
+	cluster, err := rds.NewCluster(ctx, a.Namer.Name("aurora"), clusterArgs, clusterOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -312,7 +372,7 @@ func NewDatabase(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Re
 			DbSubnetGroupName:                  subnets.Name,
 			PubliclyAccessible:                 pulumi.Bool(false),
 			PerformanceInsightsEnabled:         pulumi.Bool(true),
-			PerformanceInsightsKmsKeyId:        key.Arn,
+			PerformanceInsightsKmsKeyId:        keyArn,
 			PerformanceInsightsRetentionPeriod: pulumi.Int(a.PerformanceInsightsRetentionDays),
 			CopyTagsToSnapshot:                 pulumi.Bool(true),
 			ApplyImmediately:                   pulumi.Bool(true),
@@ -330,11 +390,16 @@ func NewDatabase(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Re
 	d.WriterEndpoint = cluster.Endpoint
 	d.ReaderEndpoint = cluster.ReaderEndpoint
 	d.Port = cluster.Port
-	d.SecretArn = cluster.MasterUserSecrets.Index(pulumi.Int(0)).SecretArn().Elem()
+	if a.Global != nil {
+		d.SecretArn = a.Global.SecretArn.ToStringOutput()
+	} else {
+		d.SecretArn = cluster.MasterUserSecrets.Index(pulumi.Int(0)).SecretArn().Elem()
+	}
 	d.ClusterIdentifier = cluster.ClusterIdentifier
 	d.ClusterResourceID = cluster.ClusterResourceId
 	d.SecurityGroupID = sg.ID().ToStringOutput()
-	d.KmsKeyArn = key.Arn
+	d.KmsKeyArn = keyArn
+	d.Writer = d.Instances[0]
 	if err := ctx.RegisterResourceOutputs(d, pulumi.Map{
 		"writerEndpoint":    d.WriterEndpoint,
 		"readerEndpoint":    d.ReaderEndpoint,
@@ -436,6 +501,17 @@ func (args *Args) withDefaults() (*Args, error) {
 	}
 	if a.Namer.App == "" {
 		add("Namer is required")
+	}
+	if g := a.Global; g != nil {
+		if g.GlobalClusterIdentifier == nil || g.SecretArn == nil || g.KmsKeyArn == nil {
+			add("Global needs GlobalClusterIdentifier, SecretArn and KmsKeyArn")
+		}
+		if g.Primary && g.MasterPassword == nil {
+			add("the global primary needs MasterPassword: managed master passwords are not supported in global databases")
+		}
+		if !g.Primary && len(g.After) == 0 {
+			add("a global secondary must wait for the primary's writer instance (Global.After)")
+		}
 	}
 	if len(problems) > 0 {
 		return nil, fmt.Errorf("%s", strings.Join(problems, "; "))

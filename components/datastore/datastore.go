@@ -14,21 +14,22 @@ import (
 
 // NewKey creates a rotating KMS key named name with the alias
 // "alias/<name>". Only the key is protected: an alias can be recreated.
-func NewKey(ctx *pulumi.Context, parent pulumi.Resource, name, description string, tags naming.Tags, protect bool) (*kms.Key, error) {
+func NewKey(ctx *pulumi.Context, parent pulumi.Resource, name, description string, tags naming.Tags, protect bool, opts ...pulumi.ResourceOption) (*kms.Key, error) {
+	opts = append([]pulumi.ResourceOption{pulumi.Parent(parent)}, opts...)
 	key, err := kms.NewKey(ctx, name, &kms.KeyArgs{
 		Description:       pulumi.String(description),
 		EnableKeyRotation: pulumi.Bool(true),
 		// 30 days leaves time to notice a mistaken destroy.
 		DeletionWindowInDays: pulumi.Int(30),
 		Tags:                 pulumi.ToStringMap(tags.WithName(name)),
-	}, pulumi.Parent(parent), pulumi.Protect(protect))
+	}, append(opts, pulumi.Protect(protect))...)
 	if err != nil {
 		return nil, err
 	}
 	if _, err := kms.NewAlias(ctx, name, &kms.AliasArgs{
 		Name:        pulumi.String("alias/" + name),
 		TargetKeyId: key.KeyId,
-	}, pulumi.Parent(parent)); err != nil {
+	}, opts...); err != nil {
 		return nil, err
 	}
 	return key, nil

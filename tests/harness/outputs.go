@@ -180,6 +180,31 @@ func (m *Mocks) outputs(r *Resource) (string, resource.PropertyMap) {
 		set("arn", arn)
 		set("pendingConfirmation", true)
 		return arn, state
+	case "aws:rds/globalCluster:GlobalCluster":
+		id := autoname("globalClusterIdentifier")
+		resourceID := "cluster-" + h(26)
+		set("arn", ARN(region, "rds", "", "global-cluster:"+resourceID))
+		set("globalClusterResourceId", resourceID)
+		set("endpoint", id+".global-"+h(12)+".global.rds.amazonaws.com")
+		return id, state
+	case "aws:elasticache/globalReplicationGroup:GlobalReplicationGroup":
+		// AWS prefixes the suffix with a code of the primary's region.
+		id := globalDatastorePrefix(region) + "-" + get("globalReplicationGroupIdSuffix")
+		set("globalReplicationGroupId", id)
+		set("arn", ARN(region, "elasticache", "", "globalreplicationgroup:"+id))
+		set("clusterEnabled", true)
+		return id, state
+	case "aws:route53/healthCheck:HealthCheck":
+		id := uuid(r.Type, r.Name)
+		set("arn", ARN(region, "route53", "", "healthcheck/"+id))
+		return id, state
+	case "aws:route53/record:Record":
+		set("fqdn", get("name"))
+		id := get("zoneId") + "_" + get("name") + "_" + get("type")
+		if s := get("setIdentifier"); s != "" {
+			id += "_" + s
+		}
+		return id, state
 	case "aws:cloudwatch/metricAlarm:MetricAlarm":
 		name := autoname("name")
 		set("arn", ARN(region, "cloudwatch", region, "alarm:"+name))
@@ -193,6 +218,11 @@ func (m *Mocks) outputs(r *Resource) (string, resource.PropertyMap) {
 			set("port", 6379)
 		}
 		shards, replicas := number(r.Inputs, "numNodeGroups", 1), number(r.Inputs, "replicasPerNodeGroup", 0)
+		if g := get("globalReplicationGroupId"); g != "" {
+			// A Global Datastore secondary has the primary's shards.
+			shards = m.globalShards(g)
+			set("numNodeGroups", shards)
+		}
 		var members []interface{}
 		for s := 1; s <= shards; s++ {
 			for n := 1; n <= replicas+1; n++ {
@@ -445,4 +475,33 @@ func hexNumber(s string) uint64 {
 		n = n*16 + d
 	}
 	return n
+}
+
+// globalDatastorePrefix stands in for the code AWS puts before a Global
+// Datastore's ID suffix (per primary region).
+func globalDatastorePrefix(region string) string {
+	if region == "us-east-1" {
+		return "virxk"
+	}
+	return hexID(5, "gds", region)
+}
+
+// globalShards is the shard count of a Global Datastore's primary group.
+func (m *Mocks) globalShards(globalID string) int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var primaryID string
+	for _, r := range m.resources {
+		if r.Type == "aws:elasticache/globalReplicationGroup:GlobalReplicationGroup" && r.ID == globalID {
+			if v, ok := r.Inputs["primaryReplicationGroupId"]; ok && v.IsString() {
+				primaryID = v.StringValue()
+			}
+		}
+	}
+	for _, r := range m.resources {
+		if r.Type == "aws:elasticache/replicationGroup:ReplicationGroup" && r.ID == primaryID {
+			return number(r.Inputs, "numNodeGroups", 1)
+		}
+	}
+	return 1
 }

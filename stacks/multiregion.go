@@ -1,0 +1,355 @@
+package stacks
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/netip"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/authplatform/auth-platform/components/cache"
+)
+
+// RegionalKeys may be set per region in `regions`; every other key is the
+// same in all regions (Global Datastore and Aurora Global Database members
+// must share engine, version, node type and shard count, and one image runs
+// everywhere).
+var RegionalKeys = map[string]bool{
+	"vpcCidr": true, "availabilityZones": true, "azCount": true, "natGateways": true,
+	"kubernetesVersion": true, "endpointPublicAccess": true, "endpointPrivateAccess": true,
+	"publicAccessCidrs": true, "clusterLogTypes": true,
+	"cacheReplicasPerShard": true, "cacheKmsKeyArn": true, "cacheSnapshotWindow": true, "cacheMaintenanceWindow": true,
+	"dbInstanceClass": true, "dbServerless": true, "dbServerlessMinAcu": true, "dbServerlessMaxAcu": true,
+	"dbReaders": true, "dbBackupWindow": true, "dbMaintenanceWindow": true,
+	"authReplicas": true, "authFargateCpu": true, "authFargateMemoryGb": true,
+	"certificateArn": true, "albAccessLogsBucket": true, "alarmEmail": true,
+}
+
+// Limits of the global data tier.
+const (
+	// MaxRegions: a Global Datastore has a primary and at most two
+	// secondaries.
+	MaxRegions = 3
+)
+
+// Routing policies across regions.
+const (
+	RoutingFailover = "failover"
+	RoutingLatency  = "latency"
+)
+
+var (
+	hostnamePattern = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$`)
+	zoneIDPattern   = regexp.MustCompile(`^Z[A-Z0-9]{1,31}$`)
+	// Global Datastore runs on these families, large and up.
+	globalNodeFamily = regexp.MustCompile(`^cache\.(m5|m6g|m7g|r5|r6g|r6gd|r7g|c7gn)\.(large|[0-9]*xlarge)$`)
+	// Aurora global databases need memory-optimized (or Serverless v2) instances.
+	globalDBClass = regexp.MustCompile(`^db\.(r[0-9][a-z]*|x[0-9][a-z]*)\.`)
+)
+
+// Role of a region in a multi-region stack.
+type Role string
+
+// Roles. A single-region stack's Config has RoleSingle.
+const (
+	RoleSingle    Role = ""
+	RolePrimary   Role = "primary"
+	RoleSecondary Role = "secondary"
+)
+
+// DNSConfig routes the auth hostname to the regions' ALBs.
+type DNSConfig struct {
+	Hostname         string
+	ZoneID           string
+	Policy           string
+	IntervalSeconds  int
+	FailureThreshold int
+	CheckerRegions   []string
+}
+
+// regionEntry is one element of the `regions` key.
+type regionEntry struct {
+	Region string
+	Values map[string]string // unqualified regional key -> encoded value
+}
+
+func (c *Config) readDNS(r *reader) {
+	c.DNS = DNSConfig{
+		Hostname:         r.str("authHostname"),
+		ZoneID:           r.str("hostedZoneId"),
+		Policy:           r.str("dnsRoutingPolicy"),
+		IntervalSeconds:  r.integer("healthCheckIntervalSeconds"),
+		FailureThreshold: r.integer("healthCheckFailureThreshold"),
+		CheckerRegions:   r.list("healthCheckRegions"),
+	}
+}
+
+func (c *Config) validateDNS(p *problems) {
+	d := c.DNS
+	if d.Hostname != "" && (!hostnamePattern.MatchString(d.Hostname) || len(d.Hostname) > 253) {
+		p.add(q("authHostname"), d.Hostname, "use a lowercase DNS name such as auth.example.com", "not a DNS name")
+	}
+	if d.ZoneID != "" && !zoneIDPattern.MatchString(d.ZoneID) {
+		p.add(q("hostedZoneId"), d.ZoneID, "use the ID of a public hosted zone, e.g. Z0123456789ABCDEFGHIJ", "not a Route 53 hosted zone ID")
+	}
+	if (d.Hostname == "") != (d.ZoneID == "") {
+		key, value := "hostedZoneId", d.ZoneID
+		if d.Hostname == "" {
+			key, value = "authHostname", ""
+		}
+		p.add(q(key), value, "set both authHostname and hostedZoneId, or neither", "a DNS record needs a name and the zone that holds it")
+	}
+	switch d.Policy {
+	case RoutingFailover, RoutingLatency:
+	default:
+		p.add(q("dnsRoutingPolicy"), d.Policy, "set failover or latency", "unknown routing policy")
+	}
+	if d.IntervalSeconds != 10 && d.IntervalSeconds != 30 {
+		p.add(q("healthCheckIntervalSeconds"), strconv.Itoa(d.IntervalSeconds), "set 10 or 30", "Route 53 checks every 10 or 30 seconds, nothing else")
+	}
+	if d.FailureThreshold < 1 || d.FailureThreshold > 10 {
+		p.add(q("healthCheckFailureThreshold"), strconv.Itoa(d.FailureThreshold), "set 1 to 10", "failure threshold out of range")
+	}
+	if n := len(d.CheckerRegions); n > 0 && n < 3 {
+		p.add(q("healthCheckRegions"), strings.Join(d.CheckerRegions, ","), "list at least 3 checker regions, or none for AWS's default",
+			"Route 53 needs at least 3 checker regions")
+	}
+	for _, r := range d.CheckerRegions {
+		if !healthCheckerRegions[r] {
+			p.add(q("healthCheckRegions"), r, "use us-east-1, us-west-1, us-west-2, eu-west-1, ap-southeast-1, ap-southeast-2, ap-northeast-1 or sa-east-1",
+				"not a Route 53 health checker region")
+		}
+	}
+}
+
+// healthCheckerRegions are the regions Route 53 runs health checkers in.
+var healthCheckerRegions = map[string]bool{
+	"us-east-1": true, "us-west-1": true, "us-west-2": true, "eu-west-1": true,
+	"ap-southeast-1": true, "ap-southeast-2": true, "ap-northeast-1": true, "sa-east-1": true,
+}
+
+// readRegionEntries parses `regions`, recording malformed entries.
+func readRegionEntries(src Source, p *problems) []regionEntry {
+	raw, ok := src.Get(q("regions"))
+	if !ok || strings.TrimSpace(raw) == "" || strings.TrimSpace(raw) == "[]" {
+		return nil
+	}
+	var list []map[string]interface{}
+	if err := json.Unmarshal([]byte(raw), &list); err != nil {
+		p.add(q("regions"), raw, "set a list of objects, e.g. [{region: us-east-1, vpcCidr: 10.40.0.0/16}, {region: us-west-2, vpcCidr: 10.50.0.0/16}]",
+			"not a list of region objects")
+		return nil
+	}
+	var out []regionEntry
+	for i, m := range list {
+		e := regionEntry{Values: map[string]string{}}
+		at := func(k string) string { return fmt.Sprintf("%s[%d].%s", q("regions"), i, k) }
+		region, _ := m["region"].(string)
+		if region == "" {
+			p.add(at("region"), "", "give every entry its region, e.g. region: us-west-2", "the region is required")
+		}
+		e.Region = region
+		keys := make([]string, 0, len(m))
+		for k := range m {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			if k == "region" {
+				continue
+			}
+			switch {
+			case RegionalKeys[k]:
+				e.Values[k] = encodeValue(m[k])
+			case isKey(k):
+				p.add(at(k), encodeValue(m[k]), "set it once at the top level of the stack",
+					"%s is the same in every region and cannot be set per region", k)
+			default:
+				fix := "remove it"
+				if s := closest(k); s != "" {
+					fix = fmt.Sprintf("did you mean %s?", s)
+				}
+				p.add(at(k), "", fix, "unknown configuration key")
+			}
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+func isKey(name string) bool {
+	for _, k := range Keys {
+		if k.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// encodeValue renders a YAML value the way Pulumi hands config to programs.
+func encodeValue(v interface{}) string {
+	switch t := v.(type) {
+	case string:
+		return t
+	case bool:
+		return strconv.FormatBool(t)
+	case float64:
+		return strconv.FormatFloat(t, 'f', -1, 64)
+	case nil:
+		return ""
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+// regionSource is the stack's configuration seen from one region: its
+// overrides over the top-level values, its region as aws:region.
+type regionSource struct {
+	base  Source
+	entry regionEntry
+}
+
+func (s regionSource) Get(key string) (string, bool) {
+	if key == RegionKey {
+		return s.entry.Region, s.entry.Region != ""
+	}
+	if key == q("regions") {
+		return "", false
+	}
+	if name, ok := strings.CutPrefix(key, Namespace+":"); ok {
+		if v, ok := s.entry.Values[name]; ok {
+			return v, true
+		}
+	}
+	return s.base.Get(key)
+}
+
+func (s regionSource) Keys() []string {
+	keys := s.base.Keys()
+	if keys == nil {
+		return nil
+	}
+	var out []string
+	for _, k := range keys {
+		if k != q("regions") {
+			out = append(out, k)
+		}
+	}
+	for k := range s.entry.Values {
+		out = append(out, q(k))
+	}
+	sort.Strings(out)
+	return out
+}
+
+// loadMultiRegion loads one Config per region and checks what must hold
+// between them. The primary's Config is returned, holding all of them.
+func loadMultiRegion(project, stack string, src Source, entries []regionEntry, p *problems) *Config {
+	if v, ok := src.Get(RegionKey); ok && v != "" && entries[0].Region != "" && v != entries[0].Region {
+		p.add(RegionKey, v, fmt.Sprintf("set aws:region to %s, the first (primary) region", entries[0].Region),
+			"aws:region must name the primary region of a multi-region stack")
+	}
+	if len(entries) < 2 {
+		p.add(q("regions"), fmt.Sprint(len(entries)), "list at least two regions, or remove regions for a single-region stack",
+			"a multi-region stack needs a primary and at least one secondary")
+	}
+	if len(entries) > MaxRegions {
+		p.add(q("regions"), fmt.Sprint(len(entries)), fmt.Sprintf("list at most %d regions", MaxRegions),
+			"a Global Datastore has one primary and at most two secondaries")
+	}
+	var cfgs []*Config
+	seen := map[string]int{}
+	for i, e := range entries {
+		if j, dup := seen[e.Region]; dup && e.Region != "" {
+			p.add(fmt.Sprintf("%s[%d].region", q("regions"), i), e.Region, "list each region once",
+				"%s is already regions[%d]", e.Region, j)
+		}
+		seen[e.Region] = i
+		cfg, err := loadOne(project, stack, regionSource{base: src, entry: e})
+		if cerr, ok := err.(*ConfigError); ok {
+			for _, prob := range cerr.Problems {
+				// A top-level mistake is reported once, not once per region.
+				key, label := regionalKey(i, e, prob.Key), ""
+				if key != prob.Key {
+					label = regionLabel(e)
+				}
+				p.add(key, prob.Value, prob.Fix, "%s%s", label, prob.Message)
+			}
+			continue
+		} else if err != nil {
+			p.add(q("regions"), "", "fix the entry", "%v", err)
+			continue
+		}
+		cfg.Role = RoleSecondary
+		if i == 0 {
+			cfg.Role = RolePrimary
+		}
+		cfgs = append(cfgs, cfg)
+	}
+	if len(cfgs) != len(entries) || len(entries) < 2 {
+		return nil
+	}
+	checkGlobalTier(cfgs, entries, p)
+	primary := cfgs[0]
+	if primary.DNS.Policy == RoutingFailover && len(cfgs) != 2 {
+		p.add(q("dnsRoutingPolicy"), primary.DNS.Policy, "use latency routing for three regions, or list two",
+			"failover routing has exactly one primary and one secondary record")
+	}
+	if primary.DNS.Hostname == "" {
+		p.add(q("authHostname"), "", "set authHostname and hostedZoneId: clients reach the regions through one name",
+			"a multi-region stack needs a DNS name to fail over")
+	}
+	primary.Regions = cfgs
+	return primary
+}
+
+// regionalKey names an overridden key by its place in `regions`.
+func regionalKey(i int, e regionEntry, key string) string {
+	if key == RegionKey {
+		return fmt.Sprintf("%s[%d].region", q("regions"), i)
+	}
+	if name, ok := strings.CutPrefix(key, Namespace+":"); ok {
+		if _, overridden := e.Values[name]; overridden {
+			return fmt.Sprintf("%s[%d].%s", q("regions"), i, name)
+		}
+	}
+	return key
+}
+
+func regionLabel(e regionEntry) string {
+	if e.Region == "" {
+		return ""
+	}
+	return "in " + e.Region + ": "
+}
+
+// checkGlobalTier holds the regions to what the global data tier and the
+// network between them need.
+func checkGlobalTier(cfgs []*Config, entries []regionEntry, p *problems) {
+	key := func(i int, name string) string { return regionalKey(i, entries[i], q(name)) }
+	for i, a := range cfgs {
+		pa, errA := netip.ParsePrefix(a.VpcCIDR)
+		for j := i + 1; j < len(cfgs); j++ {
+			b := cfgs[j]
+			pb, errB := netip.ParsePrefix(b.VpcCIDR)
+			if errA == nil && errB == nil && pa.Overlaps(pb) {
+				p.add(key(j, "vpcCidr"), b.VpcCIDR,
+					fmt.Sprintf("give %s a block that does not overlap %s's %s", b.Region, a.Region, a.VpcCIDR),
+					"regional VPCs must not overlap, or they can never be peered or routed to each other")
+			}
+		}
+	}
+	nodeType := cfgs[0].Cache.NodeType
+	if cache.CheckNodeType(nodeType) == nil && !globalNodeFamily.MatchString(nodeType) {
+		p.add(q("cacheNodeType"), nodeType, "use an m5, m6g, m7g, r5, r6g, r6gd, r7g or c7gn node of size large or bigger, e.g. cache.r7g.large",
+			"Global Datastore does not accept this node type")
+	}
+	for i, c := range cfgs {
+		if !c.Database.Serverless && !globalDBClass.MatchString(c.Database.InstanceClass) {
+			p.add(key(i, "dbInstanceClass"), c.Database.InstanceClass, "use a memory-optimized class such as db.r7g.large, or dbServerless: true",
+				"in %s: Aurora global databases need memory-optimized instances", c.Region)
+		}
+	}
+}
