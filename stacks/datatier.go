@@ -264,7 +264,9 @@ func (r *Region) buildDataTier(ctx *pulumi.Context, cfg *Config) error {
 		BackupWindow:                     dc.BackupWindow,
 		MaintenanceWindow:                dc.MaintenanceWindow,
 		PerformanceInsightsRetentionDays: dc.PIRetentionDays,
-		DeletionProtection:               cfg.Production(),
+		// Where the stack protects its stateful resources from `pulumi
+		// destroy`, AWS protects the cluster from any other deletion too.
+		DeletionProtection: cfg.ProtectStatefulResources,
 		// dev must stay removable by `pulumi destroy`; other stacks keep a
 		// last snapshot.
 		FinalSnapshot:         cfg.Environment != "dev",

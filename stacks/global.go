@@ -40,7 +40,7 @@ func deployGlobal(ctx *pulumi.Context, cfg *Config) (Exports, error) {
 		EngineVersion:      primary.Database.EngineVersion,
 		DatabaseName:       primary.Database.Name,
 		MasterUsername:     primary.Database.MasterUsername,
-		DeletionProtection: primary.Production(),
+		DeletionProtection: primary.ProtectStatefulResources,
 		Protect:            primary.ProtectStatefulResources,
 		Namer:              global,
 		Regional:           func(region string) naming.Namer { return RegionNamer(primary, region) },

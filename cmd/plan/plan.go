@@ -159,18 +159,26 @@ func Plan(project, stack string, config map[string]string, secretKeys []string) 
 	if err != nil {
 		return nil, err
 	}
-	doc := &Document{Project: project, Stack: stack, Outputs: res.Outputs, Resources: []Resource{}, Violations: []Violation{}}
+	doc := &Document{Project: project, Stack: stack, Outputs: res.Outputs, Resources: ResourcesOf(res)}
+	doc.Violations = Evaluate(doc.Resources)
+	return doc, nil
+}
+
+// ResourcesOf turns the resources one mocked run recorded into plan
+// resources, sorted by URN.
+func ResourcesOf(res *harness.Result) []Resource {
+	out := []Resource{}
 	for _, r := range res.Resources {
 		deps := r.DependsOn
 		if deps == nil {
 			deps = []string{}
 		}
-		doc.Resources = append(doc.Resources, Resource{
+		out = append(out, Resource{
 			URN: r.URN, Type: r.Type, Name: r.Name, ID: r.ID, Parent: r.Parent, Provider: r.Provider,
 			DependsOn: deps, Protect: r.Protect, Inputs: harness.PlainMap(r.Inputs),
 		})
 	}
-	return doc, nil
+	return out
 }
 
 // ProjectRoot finds the directory holding Pulumi.yaml, from the working
