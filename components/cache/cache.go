@@ -216,16 +216,14 @@ func NewCache(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Resou
 	keep := pulumi.Protect(a.Protect)
 	tags := func(objName string) pulumi.StringMap { return pulumi.ToStringMap(a.Tags.WithName(objName)) }
 
-	var keyArn pulumi.StringOutput
+	var existingKey pulumi.StringInput
 	if a.KmsKeyArn != "" {
-		keyArn = pulumi.String(a.KmsKeyArn).ToStringOutput()
-	} else {
-		key, err := datastore.NewKey(ctx, c, a.Namer.Name("cache"),
-			"ElastiCache at-rest encryption and AUTH token secret for "+a.Namer.Prefix(), a.Tags, a.Protect)
-		if err != nil {
-			return nil, err
-		}
-		keyArn = key.Arn
+		existingKey = pulumi.String(a.KmsKeyArn)
+	}
+	keyArn, err := datastore.KeyArn(ctx, c, existingKey, a.Namer.Name("cache"),
+		"ElastiCache at-rest encryption and AUTH token secret for "+a.Namer.Prefix(), a.Tags, a.Protect)
+	if err != nil {
+		return nil, err
 	}
 
 	sg, err := datastore.NewClientOnlySecurityGroup(ctx, c, a.Namer.Name("cache"), datastore.ClientOnlyArgs{

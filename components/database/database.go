@@ -229,16 +229,16 @@ func NewDatabase(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Re
 	keep := pulumi.Protect(a.Protect)
 	tags := func(objName string) pulumi.StringMap { return pulumi.ToStringMap(a.Tags.WithName(objName)) }
 
-	var keyArn pulumi.StringOutput
-	if g := a.Global; g != nil {
-		keyArn = g.KmsKeyArn.ToStringOutput()
-	} else {
-		key, err := datastore.NewKey(ctx, d, a.Namer.Name("db"),
-			"Aurora storage, Performance Insights and master secret for "+a.Namer.Prefix(), a.Tags, a.Protect)
-		if err != nil {
-			return nil, err
-		}
-		keyArn = key.Arn
+	// A global member's key is made with the global database: the
+	// replicated secret needs it first.
+	var existingKey pulumi.StringInput
+	if a.Global != nil {
+		existingKey = a.Global.KmsKeyArn
+	}
+	keyArn, err := datastore.KeyArn(ctx, d, existingKey, a.Namer.Name("db"),
+		"Aurora storage, Performance Insights and master secret for "+a.Namer.Prefix(), a.Tags, a.Protect)
+	if err != nil {
+		return nil, err
 	}
 	sg, err := datastore.NewClientOnlySecurityGroup(ctx, d, a.Namer.Name("db"), datastore.ClientOnlyArgs{
 		Description:           "Aurora " + a.Namer.Prefix() + ": 5432 from the EKS cluster only",

@@ -35,6 +35,19 @@ func NewKey(ctx *pulumi.Context, parent pulumi.Resource, name, description strin
 	return key, nil
 }
 
+// KeyArn returns existing when given, or creates a key with NewKey and
+// returns its ARN: every data store takes a caller's key or makes its own.
+func KeyArn(ctx *pulumi.Context, parent pulumi.Resource, existing pulumi.StringInput, name, description string, tags naming.Tags, protect bool) (pulumi.StringOutput, error) {
+	if existing != nil {
+		return existing.ToStringOutput(), nil
+	}
+	key, err := NewKey(ctx, parent, name, description, tags, protect)
+	if err != nil {
+		return pulumi.StringOutput{}, err
+	}
+	return key.Arn, nil
+}
+
 // ClientOnlyArgs describes a security group for a data store.
 type ClientOnlyArgs struct {
 	// Description of the group and of its one ingress rule.
