@@ -9,11 +9,11 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/authplatform/auth-platform/cmd/plan/mocks"
 	"github.com/authplatform/auth-platform/components/authservice"
 	"github.com/authplatform/auth-platform/components/iamdoc"
 	"github.com/authplatform/auth-platform/components/ingress"
 	"github.com/authplatform/auth-platform/stacks"
-	"github.com/authplatform/auth-platform/tests/harness"
 )
 
 const (
@@ -32,10 +32,10 @@ const (
 
 // authChain is the auth service's objects in one planned stack.
 type authChain struct {
-	res                                   *harness.Result
+	res                                   *mocks.Result
 	cfg                                   *stacks.Config
-	deploy, svc, pdb, tgb, ns, cm, sa, tg *harness.Resource
-	alb, albSG                            *harness.Resource
+	deploy, svc, pdb, tgb, ns, cm, sa, tg *mocks.Resource
+	alb, albSG                            *mocks.Resource
 }
 
 func planAuthChain(t *testing.T, stack string) authChain {
@@ -72,7 +72,7 @@ func (c authChain) container(t *testing.T) map[string]interface{} {
 	return cs[0].(map[string]interface{})
 }
 
-func (c authChain) firstMap(t *testing.T, r *harness.Resource, path string) map[string]interface{} {
+func (c authChain) firstMap(t *testing.T, r *mocks.Resource, path string) map[string]interface{} {
 	t.Helper()
 	list, ok := value(r.Inputs, path).([]interface{})
 	require.True(t, ok, "%s: %s is not a list", r.Name, path)
@@ -141,7 +141,7 @@ func TestAuthChainIsWiredEndToEnd(t *testing.T) {
 			ns := str(t, c.ns, "metadata.name")
 			assert.Equal(t, c.cfg.AuthNamespace, ns)
 			assert.Equal(t, "enabled", value(c.ns.Inputs, "metadata.labels").(map[string]interface{})[authservice.ReadinessGateLabel])
-			for _, r := range []*harness.Resource{c.deploy, c.svc, c.pdb, c.tgb, c.cm, c.sa} {
+			for _, r := range []*mocks.Resource{c.deploy, c.svc, c.pdb, c.tgb, c.cm, c.sa} {
 				assert.Equal(t, ns, str(t, r, "metadata.namespace"), r.Name)
 			}
 		})
@@ -155,15 +155,15 @@ func TestAuthObjectsWaitForWhatTheyNeed(t *testing.T) {
 	coredns := one(t, c.res, "aws:eks/addon:Addon", "-coredns")
 
 	assert.Contains(t, c.tgb.DependsOn, release.URN, "the controller's webhook must serve before the binding is created")
-	for _, dep := range []*harness.Resource{c.tgb, c.svc, profile, coredns} {
+	for _, dep := range []*mocks.Resource{c.tgb, c.svc, profile, coredns} {
 		assert.Contains(t, c.deploy.DependsOn, dep.URN, "pods must not start before %s", dep.Name)
 	}
 	k8s := one(t, c.res, "pulumi:providers:kubernetes", "-k8s")
-	for _, r := range []*harness.Resource{c.deploy, c.svc, c.pdb, c.tgb, c.ns, c.cm, c.sa} {
+	for _, r := range []*mocks.Resource{c.deploy, c.svc, c.pdb, c.tgb, c.ns, c.cm, c.sa} {
 		assert.Equal(t, k8s.URN, r.Provider, "%s uses the cluster's provider", r.Name)
 	}
 	aws := one(t, c.res, "pulumi:providers:aws", "-aws")
-	for _, r := range []*harness.Resource{c.tg, c.alb, one(t, c.res, "aws:iam/role:Role", "-auth-irsa")} {
+	for _, r := range []*mocks.Resource{c.tg, c.alb, one(t, c.res, "aws:iam/role:Role", "-auth-irsa")} {
 		assert.Equal(t, aws.URN, r.Provider, "%s uses the regional provider", r.Name)
 	}
 }
@@ -323,13 +323,13 @@ func TestALBListenersAndSecurityGroup(t *testing.T) {
 			}
 			assert.ElementsMatch(t, tc.ingressPorts, ports, "the ALB admits exactly these ports from anywhere")
 
-			listeners := map[float64]*harness.Resource{}
+			listeners := map[float64]*mocks.Resource{}
 			for _, l := range ofType(c.res, listenerType) {
 				assert.Equal(t, c.alb.ID, str(t, l, "loadBalancerArn"))
 				listeners[value(l.Inputs, "port").(float64)] = l
 			}
 			require.Len(t, listeners, len(tc.listenerPorts))
-			action := func(l *harness.Resource) map[string]interface{} {
+			action := func(l *mocks.Resource) map[string]interface{} {
 				return value(l.Inputs, "defaultActions").([]interface{})[0].(map[string]interface{})
 			}
 			if tc.https {
@@ -363,7 +363,7 @@ func TestAlarmsWatchTheTargetGroupAndTheDataStores(t *testing.T) {
 				assert.Equal(t, []interface{}{topicArn}, value(a.Inputs, "alarmActions"), a.Name)
 				assert.Equal(t, []interface{}{topicArn}, value(a.Inputs, "okActions"), a.Name)
 			}
-			find := func(suffix string) *harness.Resource {
+			find := func(suffix string) *mocks.Resource {
 				return one(t, c.res, alarmType, suffix)
 			}
 

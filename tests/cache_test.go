@@ -12,10 +12,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/authplatform/auth-platform/cmd/plan"
+	"github.com/authplatform/auth-platform/cmd/plan/mocks"
 	"github.com/authplatform/auth-platform/components/cache"
 	"github.com/authplatform/auth-platform/components/naming"
 	"github.com/authplatform/auth-platform/stacks"
-	"github.com/authplatform/auth-platform/tests/harness"
 )
 
 const (
@@ -33,7 +33,7 @@ const (
 // dataTierRun is one run of the regional platform with the values the data
 // tier is wired to.
 type dataTierRun struct {
-	res            *harness.Result
+	res            *mocks.Result
 	clusterSG      string
 	privateSubnets []string
 	zones          []string
@@ -46,7 +46,7 @@ func dataTierPlan(t *testing.T, stack string, overrides map[string]string) *data
 	cfg, secrets := stackConfig(t, stack)
 	cfg = withConfig(cfg, overrides)
 	var zones []string
-	res, err := harness.Run(project, stack, cfg, secrets, func(ctx *pulumi.Context) (map[string]pulumi.Output, error) {
+	res, err := mocks.Run(project, stack, cfg, secrets, func(ctx *pulumi.Context) (map[string]pulumi.Output, error) {
 		c, err := stacks.Load(ctx.Project(), ctx.Stack(), stacks.ContextSource(ctx))
 		if err != nil {
 			return nil, err
@@ -73,20 +73,20 @@ func dataTierPlan(t *testing.T, stack string, overrides map[string]string) *data
 }
 
 // dataTierOut reads a plain output of a resource.
-func dataTierOut(t *testing.T, r *harness.Resource, key string) interface{} {
+func dataTierOut(t *testing.T, r *mocks.Resource, key string) interface{} {
 	t.Helper()
 	v, ok := r.Outputs[resource.PropertyKey(key)]
 	require.True(t, ok, "%s %s has no output %s", r.Type, r.Name, key)
-	return harness.Plain(v)
+	return mocks.Plain(v)
 }
 
 // dataTierChildren returns the resources parented by the component of type
 // typ.
-func dataTierChildren(t *testing.T, res *harness.Result, typ string) (*harness.Resource, []*harness.Resource) {
+func dataTierChildren(t *testing.T, res *mocks.Result, typ string) (*mocks.Resource, []*mocks.Resource) {
 	t.Helper()
 	comps := ofType(res, typ)
 	require.Len(t, comps, 1, "want one %s", typ)
-	var kids []*harness.Resource
+	var kids []*mocks.Resource
 	for _, r := range res.Resources {
 		if r.Parent == comps[0].URN {
 			kids = append(kids, r)
@@ -100,7 +100,7 @@ func TestCacheIsAClusterModeReplicationGroupWithFailoverOverAZs(t *testing.T) {
 		t.Run(stack, func(t *testing.T) {
 			run := dataTierPlan(t, stack, nil)
 			rg := one(t, run.res, cacheRGType, "-sessions")
-			in := harness.PlainMap(rg.Inputs)
+			in := mocks.PlainMap(rg.Inputs)
 			assert.Equal(t, "enabled", in["clusterMode"])
 			assert.Equal(t, float64(3), in["numNodeGroups"])
 			assert.Equal(t, float64(1), in["replicasPerNodeGroup"])
@@ -143,14 +143,14 @@ func TestCacheIsAClusterModeReplicationGroupWithFailoverOverAZs(t *testing.T) {
 			sg := one(t, run.res, dataTierSGType, "-cache")
 			assert.Equal(t, []interface{}{sg.ID}, in["securityGroupIds"])
 			assert.Nil(t, value(sg.Inputs, "ingress"), "no inline rules")
-			var rules []*harness.Resource
+			var rules []*mocks.Resource
 			for _, r := range ofType(run.res, dataTierRuleType) {
 				if value(r.Inputs, "securityGroupId") == sg.ID {
 					rules = append(rules, r)
 				}
 			}
 			require.Len(t, rules, 1)
-			rule := harness.PlainMap(rules[0].Inputs)
+			rule := mocks.PlainMap(rules[0].Inputs)
 			assert.Equal(t, run.clusterSG, rule["referencedSecurityGroupId"])
 			assert.Equal(t, "tcp", rule["ipProtocol"])
 			assert.Equal(t, float64(6379), rule["fromPort"])
@@ -175,7 +175,7 @@ func TestCacheConfigurationReachesTheReplicationGroup(t *testing.T) {
 		"auth-platform:cacheSnapshotRetentionDays": "0",
 	})
 	rg := one(t, run.res, cacheRGType, "-sessions")
-	in := harness.PlainMap(rg.Inputs)
+	in := mocks.PlainMap(rg.Inputs)
 	assert.Equal(t, "redis", in["engine"])
 	assert.Equal(t, "7.1", in["engineVersion"])
 	assert.Equal(t, float64(5), in["numNodeGroups"])
@@ -187,7 +187,7 @@ func TestCacheConfigurationReachesTheReplicationGroup(t *testing.T) {
 	assert.Len(t, dataTierOut(t, rg, "memberClusters"), 15)
 
 	// Single-AZ outside prod: no Multi-AZ, but cluster mode keeps failover.
-	in = harness.PlainMap(one(t, dataTierPlan(t, "dev", map[string]string{
+	in = mocks.PlainMap(one(t, dataTierPlan(t, "dev", map[string]string{
 		"auth-platform:cacheReplicasPerShard": "0", "auth-platform:cacheMultiAz": "false",
 	}).res, cacheRGType, "-sessions").Inputs)
 	assert.Equal(t, false, in["multiAzEnabled"])
@@ -220,7 +220,7 @@ func TestCacheAuthTokenIsGeneratedSecretAndStoredEncrypted(t *testing.T) {
 
 	rg := one(t, run.res, cacheRGType, "-sessions")
 	assert.True(t, rg.Inputs["authToken"].IsSecret(), "authToken must reach the provider as a secret")
-	assert.Equal(t, harness.Secret, harness.Plain(rg.Inputs["authToken"]))
+	assert.Equal(t, mocks.Secret, mocks.Plain(rg.Inputs["authToken"]))
 	assert.Equal(t, plainToken, rg.Inputs["authToken"].SecretValue().Element.StringValue(), "the group uses the generated token")
 
 	secret := one(t, run.res, cacheSecretType, "-cache-auth")
@@ -257,9 +257,9 @@ func TestNoPlaintextSecretAppearsInThePlan(t *testing.T) {
 			for _, r := range doc.Resources {
 				switch r.Type {
 				case cacheRGType:
-					assert.Equal(t, harness.Secret, r.Inputs["authToken"])
+					assert.Equal(t, mocks.Secret, r.Inputs["authToken"])
 				case cacheVersionType:
-					assert.Equal(t, harness.Secret, r.Inputs["secretString"])
+					assert.Equal(t, mocks.Secret, r.Inputs["secretString"])
 				case "aws:rds/cluster:Cluster":
 					assert.NotContains(t, r.Inputs, "masterPassword", "RDS manages the master password")
 				}
@@ -345,8 +345,8 @@ func TestDataTierChildrenUseTheRegionalProviderAndCarryTags(t *testing.T) {
 }
 
 // dataTierComponentRun runs a single component under the mocks.
-func dataTierComponentRun(build func(ctx *pulumi.Context) error) (*harness.Result, error) {
-	return harness.Run(project, "unit", map[string]string{"aws:region": "us-east-1"}, nil,
+func dataTierComponentRun(build func(ctx *pulumi.Context) error) (*mocks.Result, error) {
+	return mocks.Run(project, "unit", map[string]string{"aws:region": "us-east-1"}, nil,
 		func(ctx *pulumi.Context) (map[string]pulumi.Output, error) { return nil, build(ctx) })
 }
 
@@ -368,7 +368,7 @@ func TestCacheComponentDefaultsAndInputs(t *testing.T) {
 		return err
 	})
 	require.NoError(t, err)
-	in := harness.PlainMap(one(t, res, cacheRGType, "-sessions").Inputs)
+	in := mocks.PlainMap(one(t, res, cacheRGType, "-sessions").Inputs)
 	assert.Equal(t, "valkey", in["engine"])
 	assert.Equal(t, float64(3), in["numNodeGroups"])
 	assert.Equal(t, float64(1), in["replicasPerNodeGroup"])

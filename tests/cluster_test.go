@@ -8,8 +8,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/authplatform/auth-platform/cmd/plan/mocks"
 	"github.com/authplatform/auth-platform/components/cluster"
-	"github.com/authplatform/auth-platform/tests/harness"
 )
 
 const (
@@ -18,8 +18,8 @@ const (
 )
 
 // privateSubnetIDs returns the IDs of the network's private subnets.
-func privateSubnetIDs(res *harness.Result) []string {
-	var out []*harness.Resource
+func privateSubnetIDs(res *mocks.Result) []string {
+	var out []*mocks.Resource
 	for _, s := range ofType(res, "aws:ec2/subnet:Subnet") {
 		if strings.Contains(s.Name, "-private-") {
 			out = append(out, s)
@@ -125,7 +125,7 @@ func TestPodExecutionRoleIsBoundToThisClusterAndRegion(t *testing.T) {
 	stmt := doc["Statement"].([]interface{})[0].(map[string]interface{})
 	assert.Equal(t, []interface{}{cluster.FargatePodsService}, stmt["Principal"].(map[string]interface{})["Service"])
 	cond := stmt["Condition"].(map[string]interface{})["ArnLike"].(map[string]interface{})
-	assert.Equal(t, []interface{}{"arn:aws:eks:us-east-1:" + harness.AccountID + ":fargateprofile/auth-prod-use1/*"}, cond["aws:SourceArn"])
+	assert.Equal(t, []interface{}{"arn:aws:eks:us-east-1:" + mocks.AccountID + ":fargateprofile/auth-prod-use1/*"}, cond["aws:SourceArn"])
 
 	attach := one(t, res, "aws:iam/rolePolicyAttachment:RolePolicyAttachment", "-fargate-pod-exec")
 	assert.Equal(t, role.ID, str(t, attach, "role"))
@@ -161,7 +161,7 @@ func TestOIDCProviderAndKubernetesProviderComeFromTheCluster(t *testing.T) {
 	assert.Equal(t, []string{"sts.amazonaws.com"}, stringList(t, oidc, "clientIdLists"))
 
 	k8s := one(t, res, "pulumi:providers:kubernetes", "-k8s")
-	assert.Equal(t, harness.Secret, value(k8s.Inputs, "kubeconfig"), "the kubeconfig is a secret")
+	assert.Equal(t, mocks.Secret, value(k8s.Inputs, "kubeconfig"), "the kubeconfig is a secret")
 	kubeconfig, err := cluster.Kubeconfig("auth-dev-use1", "us-east-1", "https://example", "Q0E=")
 	require.NoError(t, err)
 	assert.Contains(t, kubeconfig, `"--region","us-east-1"`, "the token is requested in the cluster's own region")

@@ -8,9 +8,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/authplatform/auth-platform/cmd/plan/mocks"
 	"github.com/authplatform/auth-platform/components/database"
 	"github.com/authplatform/auth-platform/components/naming"
-	"github.com/authplatform/auth-platform/tests/harness"
 )
 
 const (
@@ -21,12 +21,12 @@ const (
 )
 
 // dbInstances returns the cluster's instances, writer first.
-func dbInstances(t *testing.T, res *harness.Result) []*harness.Resource {
+func dbInstances(t *testing.T, res *mocks.Result) []*mocks.Resource {
 	t.Helper()
 	all := ofType(res, dbInstanceType)
 	require.NotEmpty(t, all)
-	var writer []*harness.Resource
-	var readers []*harness.Resource
+	var writer []*mocks.Resource
+	var readers []*mocks.Resource
 	for _, r := range all {
 		if strings.HasSuffix(r.Name, "-writer") {
 			writer = append(writer, r)
@@ -43,7 +43,7 @@ func TestDatabaseIsAnEncryptedAuroraPostgresClusterOverThreeAZs(t *testing.T) {
 		t.Run(stack, func(t *testing.T) {
 			run := dataTierPlan(t, stack, nil)
 			cl := one(t, run.res, dbClusterType, "-aurora")
-			in := harness.PlainMap(cl.Inputs)
+			in := mocks.PlainMap(cl.Inputs)
 			assert.Equal(t, "aurora-postgresql", in["engine"])
 			assert.Equal(t, "16.6", in["engineVersion"])
 			assert.Equal(t, "provisioned", in["engineMode"])
@@ -79,14 +79,14 @@ func TestDatabaseIsAnEncryptedAuroraPostgresClusterOverThreeAZs(t *testing.T) {
 			// 5432 only from the EKS cluster security group.
 			sg := one(t, run.res, dataTierSGType, "-db")
 			assert.Equal(t, []interface{}{sg.ID}, in["vpcSecurityGroupIds"])
-			var rules []*harness.Resource
+			var rules []*mocks.Resource
 			for _, r := range ofType(run.res, dataTierRuleType) {
 				if value(r.Inputs, "securityGroupId") == sg.ID {
 					rules = append(rules, r)
 				}
 			}
 			require.Len(t, rules, 1)
-			rule := harness.PlainMap(rules[0].Inputs)
+			rule := mocks.PlainMap(rules[0].Inputs)
 			assert.Equal(t, run.clusterSG, rule["referencedSecurityGroupId"])
 			assert.Equal(t, float64(5432), rule["fromPort"])
 			assert.Equal(t, float64(5432), rule["toPort"])
@@ -97,7 +97,7 @@ func TestDatabaseIsAnEncryptedAuroraPostgresClusterOverThreeAZs(t *testing.T) {
 			assert.GreaterOrEqual(t, len(insts), 2, "a writer and at least one reader")
 			seenAZ, seenTier := map[string]bool{}, map[float64]bool{}
 			for i, inst := range insts {
-				ii := harness.PlainMap(inst.Inputs)
+				ii := mocks.PlainMap(inst.Inputs)
 				az := ii["availabilityZone"].(string)
 				assert.Contains(t, run.zones[:3], az)
 				assert.False(t, seenAZ[az], "%s shares AZ %s", inst.Name, az)
@@ -125,12 +125,12 @@ func TestDatabaseIsAnEncryptedAuroraPostgresClusterOverThreeAZs(t *testing.T) {
 }
 
 func TestDatabaseDevIsDestroyableAndProdKeepsAFinalSnapshot(t *testing.T) {
-	dev := harness.PlainMap(one(t, planStack(t, "dev"), dbClusterType, "-aurora").Inputs)
+	dev := mocks.PlainMap(one(t, planStack(t, "dev"), dbClusterType, "-aurora").Inputs)
 	assert.Equal(t, true, dev["skipFinalSnapshot"], "RDS refuses to delete without a snapshot identifier otherwise")
 	assert.Equal(t, false, dev["deletionProtection"])
 	assert.NotContains(t, dev, "finalSnapshotIdentifier")
 
-	prod := harness.PlainMap(one(t, planStack(t, "prod-us-east-1"), dbClusterType, "-aurora").Inputs)
+	prod := mocks.PlainMap(one(t, planStack(t, "prod-us-east-1"), dbClusterType, "-aurora").Inputs)
 	assert.Equal(t, false, prod["skipFinalSnapshot"])
 	assert.Equal(t, "auth-prod-use1-aurora-final", prod["finalSnapshotIdentifier"])
 	assert.Equal(t, true, prod["deletionProtection"])
@@ -192,7 +192,7 @@ func TestDatabaseComponentDefaults(t *testing.T) {
 		return err
 	})
 	require.NoError(t, err)
-	in := harness.PlainMap(one(t, res, dbClusterType, "-aurora").Inputs)
+	in := mocks.PlainMap(one(t, res, dbClusterType, "-aurora").Inputs)
 	assert.Equal(t, "16.6", in["engineVersion"])
 	assert.Equal(t, float64(7), in["backupRetentionPeriod"])
 	assert.Equal(t, true, in["skipFinalSnapshot"], "destroyable unless FinalSnapshot is asked for")

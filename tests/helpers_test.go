@@ -1,6 +1,6 @@
 // Package tests holds the specifications of the platform: each test runs
 // the real program (or a component) under the shared mocks of
-// tests/harness and checks what it would register.
+// cmd/plan/mocks and checks what it would register.
 package tests
 
 import (
@@ -17,9 +17,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/authplatform/auth-platform/cmd/plan"
+	"github.com/authplatform/auth-platform/cmd/plan/mocks"
 	"github.com/authplatform/auth-platform/components/naming"
 	"github.com/authplatform/auth-platform/stacks"
-	"github.com/authplatform/auth-platform/tests/harness"
 )
 
 const project = "auth-platform"
@@ -58,15 +58,15 @@ func stackConfig(t *testing.T, stack string) (map[string]string, []string) {
 }
 
 // runProgram runs the whole program under mocks with cfg.
-func runProgram(t *testing.T, stack string, cfg map[string]string, secretKeys []string) (*harness.Result, error) {
+func runProgram(t *testing.T, stack string, cfg map[string]string, secretKeys []string) (*mocks.Result, error) {
 	t.Helper()
-	return harness.Run(project, stack, cfg, secretKeys, func(ctx *pulumi.Context) (map[string]pulumi.Output, error) {
+	return mocks.Run(project, stack, cfg, secretKeys, func(ctx *pulumi.Context) (map[string]pulumi.Output, error) {
 		return stacks.Run(ctx)
 	})
 }
 
 // planStack runs a shipped stack and fails the test on any error.
-func planStack(t *testing.T, stack string) *harness.Result {
+func planStack(t *testing.T, stack string) *mocks.Result {
 	t.Helper()
 	cfg, secrets := stackConfig(t, stack)
 	res, err := runProgram(t, stack, cfg, secrets)
@@ -92,8 +92,8 @@ func withConfig(base map[string]string, overrides map[string]string) map[string]
 }
 
 // ofType returns the recorded resources of one type.
-func ofType(res *harness.Result, typ string) []*harness.Resource {
-	var out []*harness.Resource
+func ofType(res *mocks.Result, typ string) []*mocks.Resource {
+	var out []*mocks.Resource
 	for _, r := range res.Resources {
 		if r.Type == typ {
 			out = append(out, r)
@@ -103,9 +103,9 @@ func ofType(res *harness.Result, typ string) []*harness.Resource {
 }
 
 // one returns the single resource of a type whose name ends with suffix.
-func one(t *testing.T, res *harness.Result, typ, suffix string) *harness.Resource {
+func one(t *testing.T, res *mocks.Result, typ, suffix string) *mocks.Resource {
 	t.Helper()
-	var found []*harness.Resource
+	var found []*mocks.Resource
 	for _, r := range ofType(res, typ) {
 		if strings.HasSuffix(r.Name, suffix) {
 			found = append(found, r)
@@ -116,8 +116,8 @@ func one(t *testing.T, res *harness.Result, typ, suffix string) *harness.Resourc
 }
 
 // byURN indexes the recorded resources.
-func byURN(res *harness.Result) map[string]*harness.Resource {
-	m := map[string]*harness.Resource{}
+func byURN(res *mocks.Result) map[string]*mocks.Resource {
+	m := map[string]*mocks.Resource{}
 	for _, r := range res.Resources {
 		m[r.URN] = r
 	}
@@ -125,7 +125,7 @@ func byURN(res *harness.Result) map[string]*harness.Resource {
 }
 
 // str reads a string input (dotted path through objects).
-func str(t *testing.T, r *harness.Resource, path string) string {
+func str(t *testing.T, r *mocks.Resource, path string) string {
 	t.Helper()
 	v := value(r.Inputs, path)
 	s, ok := v.(string)
@@ -135,7 +135,7 @@ func str(t *testing.T, r *harness.Resource, path string) string {
 
 // value reads an input as a plain value (dotted path through objects).
 func value(inputs resource.PropertyMap, path string) interface{} {
-	var cur interface{} = harness.PlainMap(inputs)
+	var cur interface{} = mocks.PlainMap(inputs)
 	for _, part := range strings.Split(path, ".") {
 		m, ok := cur.(map[string]interface{})
 		if !ok {
@@ -147,7 +147,7 @@ func value(inputs resource.PropertyMap, path string) interface{} {
 }
 
 // strings returns a list input as strings.
-func stringList(t *testing.T, r *harness.Resource, path string) []string {
+func stringList(t *testing.T, r *mocks.Resource, path string) []string {
 	t.Helper()
 	raw, ok := value(r.Inputs, path).([]interface{})
 	require.True(t, ok, "%s %s: input %s is not a list", r.Type, r.Name, path)
@@ -160,7 +160,7 @@ func stringList(t *testing.T, r *harness.Resource, path string) []string {
 }
 
 // policyDoc parses a JSON policy input.
-func policyDoc(t *testing.T, r *harness.Resource, path string) map[string]interface{} {
+func policyDoc(t *testing.T, r *mocks.Resource, path string) map[string]interface{} {
 	t.Helper()
 	var doc map[string]interface{}
 	require.NoError(t, json.Unmarshal([]byte(str(t, r, path)), &doc))
@@ -168,7 +168,7 @@ func policyDoc(t *testing.T, r *harness.Resource, path string) map[string]interf
 }
 
 // ids returns the IDs of resources.
-func ids(rs []*harness.Resource) []string {
+func ids(rs []*mocks.Resource) []string {
 	out := make([]string, len(rs))
 	for i, r := range rs {
 		out[i] = r.ID
@@ -212,7 +212,7 @@ func assertRejected(t *testing.T, cfg map[string]string, key, message string) {
 type regionPlan struct {
 	name string // "<stack>" or "<stack>/<region>"
 	cfg  *stacks.Config
-	res  *harness.Result
+	res  *mocks.Result
 }
 
 // regionPlans plans every shipped stack and splits it by region.
@@ -231,7 +231,7 @@ func regionPlans(t *testing.T) []regionPlan {
 		regionOutputs, _ := res.Outputs["regions"].(map[string]interface{})
 		for _, rc := range cfg.Regions {
 			code := "-" + naming.RegionCode(rc.Region) + "-"
-			sub := &harness.Result{Project: res.Project, Stack: res.Stack, Mocks: res.Mocks}
+			sub := &mocks.Result{Project: res.Project, Stack: res.Stack, Mocks: res.Mocks}
 			for _, r := range res.Resources {
 				if strings.Contains(r.Name, code) && !strings.Contains(r.Name, "-global-") {
 					sub.Resources = append(sub.Resources, r)

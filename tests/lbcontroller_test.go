@@ -6,9 +6,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/authplatform/auth-platform/cmd/plan/mocks"
 	"github.com/authplatform/auth-platform/components/iamdoc"
 	"github.com/authplatform/auth-platform/components/lbcontroller"
-	"github.com/authplatform/auth-platform/tests/harness"
 )
 
 const releaseType = "kubernetes:helm.sh/v3:Release"
@@ -95,7 +95,7 @@ func TestControllerPolicyMatchesTheInstalledVersion(t *testing.T) {
 func TestControllerReleaseWaitsForItsProfileDNSAndPolicy(t *testing.T) {
 	res := planStack(t, "dev")
 	rel := one(t, res, releaseType, "-lbc")
-	for _, dep := range []*harness.Resource{
+	for _, dep := range []*mocks.Resource{
 		one(t, res, profileType, "fp-lb-controller"),
 		one(t, res, "aws:eks/addon:Addon", "-coredns"),
 		one(t, res, "aws:iam/rolePolicyAttachment:RolePolicyAttachment", "-lbc"),

@@ -8,20 +8,20 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/authplatform/auth-platform/cmd/plan/mocks"
 	"github.com/authplatform/auth-platform/stacks"
-	"github.com/authplatform/auth-platform/tests/harness"
 )
 
 const globalStack = "prod-global"
 
 // globalPlan is the planned prod-global stack, by role.
 type globalPlan struct {
-	res                        *harness.Result
+	res                        *mocks.Result
 	cfg                        *stacks.Config
 	primary, secondary         regionPlan
-	pCluster, sCluster         *harness.Resource
-	pCache, sCache             *harness.Resource
-	globalCluster, globalCache *harness.Resource
+	pCluster, sCluster         *mocks.Resource
+	pCache, sCache             *mocks.Resource
+	globalCluster, globalCache *mocks.Resource
 }
 
 func planGlobal(t *testing.T) globalPlan {
@@ -162,8 +162,8 @@ func TestPodsUseTheirRegionsEndpoints(t *testing.T) {
 	g := planGlobal(t)
 	for _, tc := range []struct {
 		rp      regionPlan
-		cluster *harness.Resource
-		cache   *harness.Resource
+		cluster *mocks.Resource
+		cache   *mocks.Resource
 	}{{g.primary, g.pCluster, g.pCache}, {g.secondary, g.sCluster, g.sCache}} {
 		cm := one(t, tc.rp.res, configMapType, "-auth-config")
 		assert.Equal(t, tc.cluster.Outputs["endpoint"].StringValue(), value(cm.Inputs, "data.DB_HOST"), tc.rp.name)
@@ -180,14 +180,14 @@ func TestRoute53HasARecordAndHealthCheckPerRegion(t *testing.T) {
 	checks := ofType(g.res, "aws:route53/healthCheck:HealthCheck")
 	require.Len(t, records, 2)
 	require.Len(t, checks, 2)
-	checkByID := map[string]*harness.Resource{}
+	checkByID := map[string]*mocks.Resource{}
 	for _, c := range checks {
 		checkByID[c.ID] = c
 	}
 	roles := map[string]string{}
 	for _, rp := range []regionPlan{g.primary, g.secondary} {
 		alb := one(t, rp.res, albType, "-alb")
-		var rec *harness.Resource
+		var rec *mocks.Resource
 		for _, r := range records {
 			if str(t, r, "setIdentifier") == rp.cfg.Region {
 				rec = r

@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/authplatform/auth-platform/cmd/plan"
-	"github.com/authplatform/auth-platform/tests/harness"
+	"github.com/authplatform/auth-platform/cmd/plan/mocks"
 )
 
 // policyFixture is a small stack that satisfies every policy, registered as
@@ -373,9 +373,9 @@ func fixtureInput(v any, ids map[string]pulumi.IDOutput) (pulumi.Input, error) {
 }
 
 // run registers the fixture under the mocks and returns what was recorded.
-func (f *policyFixture) run(t *testing.T) *harness.Result {
+func (f *policyFixture) run(t *testing.T) *mocks.Result {
 	t.Helper()
-	res, err := harness.Run(project, "policy", map[string]string{"aws:region": "us-east-1"}, nil, f.program)
+	res, err := mocks.Run(project, "policy", map[string]string{"aws:region": "us-east-1"}, nil, f.program)
 	require.NoError(t, err)
 	return res
 }
@@ -389,12 +389,12 @@ func (f *policyFixture) violations(t *testing.T) []plan.Violation {
 
 // evaluateResult evaluates the policies over a recorded run, as the plan
 // does.
-func evaluateResult(res *harness.Result) []plan.Violation {
+func evaluateResult(res *mocks.Result) []plan.Violation {
 	return plan.Evaluate(plan.ResourcesOf(res))
 }
 
 // urnOf returns the URN of a fixture resource in a result.
-func urnOf(t *testing.T, res *harness.Result, name string) string {
+func urnOf(t *testing.T, res *mocks.Result, name string) string {
 	t.Helper()
 	for _, r := range res.Resources {
 		if r.Name == name {

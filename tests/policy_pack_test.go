@@ -22,9 +22,9 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/types/known/emptypb"
 
+	"github.com/authplatform/auth-platform/cmd/plan/mocks"
 	"github.com/authplatform/auth-platform/policies/pack"
 	"github.com/authplatform/auth-platform/policies/rules"
-	"github.com/authplatform/auth-platform/tests/harness"
 )
 
 // TestPolicyPackProjectFile: policies/ is a Go policy pack the Pulumi CLI
@@ -191,7 +191,7 @@ func (a *analyzer) analyze(t *testing.T, view engineResources) ([]finding, map[f
 }
 
 // planFindings is what the offline plan reports for the same resources.
-func planFindings(res *harness.Result) []finding {
+func planFindings(res *mocks.Result) []finding {
 	seen := map[finding]bool{}
 	var out []finding
 	for _, v := range evaluateResult(res) {
@@ -271,7 +271,7 @@ func levelOf(policy string) string {
 // rebuilt here: every property holding the ID or ARN of an AWS resource of
 // the run depends on it. With preview set, those references are also
 // unknown, as in a first `pulumi preview` before anything exists.
-func engineView(res *harness.Result, preview bool) engineResources {
+func engineView(res *mocks.Result, preview bool) engineResources {
 	refs := map[string]string{} // ID or ARN -> URN
 	for _, r := range res.Resources {
 		if !strings.HasPrefix(r.Type, "aws:") || !r.Custom {
@@ -283,7 +283,7 @@ func engineView(res *harness.Result, preview bool) engineResources {
 		}
 	}
 	deps := map[string]map[string][]string{}
-	var out []*harness.Resource
+	var out []*mocks.Resource
 	for _, r := range res.Resources {
 		c := *r
 		d := map[string][]string{}
@@ -309,7 +309,7 @@ func engineView(res *harness.Result, preview bool) engineResources {
 // engineResources are resources as the engine shows them to a policy pack:
 // values, and the property dependencies of each resource by URN.
 type engineResources struct {
-	resources []*harness.Resource
+	resources []*mocks.Resource
 	deps      map[string]map[string][]string
 }
 

@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/authplatform/auth-platform/cmd/plan"
-	"github.com/authplatform/auth-platform/tests/harness"
+	"github.com/authplatform/auth-platform/cmd/plan/mocks"
 )
 
 func TestEveryStackFileRunsTheWholeProgram(t *testing.T) {
@@ -74,7 +74,7 @@ func TestEveryAWSResourceAndLookupUsesTheRegionalProvider(t *testing.T) {
 
 // firstProvider is the index of the first AWS provider registered: the
 // primary region's.
-func firstProvider(res *harness.Result) int {
+func firstProvider(res *mocks.Result) int {
 	for i, r := range res.Resources {
 		if r.Type == "pulumi:providers:aws" {
 			return i

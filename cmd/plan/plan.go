@@ -1,5 +1,5 @@
 // Package plan renders the stack offline: it runs the very program that
-// `pulumi up` runs, under the mocks of tests/harness, with one stack's
+// `pulumi up` runs, under the mocks of cmd/plan/mocks, with one stack's
 // configuration, and prints the resources it would register.
 package plan
 
@@ -18,8 +18,8 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"gopkg.in/yaml.v3"
 
+	"github.com/authplatform/auth-platform/cmd/plan/mocks"
 	"github.com/authplatform/auth-platform/stacks"
-	"github.com/authplatform/auth-platform/tests/harness"
 )
 
 // Exit codes. Pipelines branch on them.
@@ -148,7 +148,7 @@ func Plan(project, stack string, config map[string]string, secretKeys []string) 
 		return nil, err
 	}
 	var cfgErr *stacks.ConfigError
-	res, err := harness.Run(project, stack, config, secretKeys, func(ctx *pulumi.Context) (map[string]pulumi.Output, error) {
+	res, err := mocks.Run(project, stack, config, secretKeys, func(ctx *pulumi.Context) (map[string]pulumi.Output, error) {
 		exports, err := stacks.Run(ctx)
 		errors.As(err, &cfgErr)
 		return exports, err
@@ -166,7 +166,7 @@ func Plan(project, stack string, config map[string]string, secretKeys []string) 
 
 // ResourcesOf turns the resources one mocked run recorded into plan
 // resources, sorted by URN.
-func ResourcesOf(res *harness.Result) []Resource {
+func ResourcesOf(res *mocks.Result) []Resource {
 	out := []Resource{}
 	for _, r := range res.Resources {
 		deps := r.DependsOn
@@ -175,7 +175,7 @@ func ResourcesOf(res *harness.Result) []Resource {
 		}
 		out = append(out, Resource{
 			URN: r.URN, Type: r.Type, Name: r.Name, ID: r.ID, Parent: r.Parent, Provider: r.Provider,
-			DependsOn: deps, Protect: r.Protect, Inputs: harness.PlainMap(r.Inputs),
+			DependsOn: deps, Protect: r.Protect, Inputs: mocks.PlainMap(r.Inputs),
 		})
 	}
 	return out

@@ -6,7 +6,7 @@ import (
 )
 
 // Resource references. A property that refers to another resource holds its
-// ID or ARN: in the offline plan the mocks' IDs (tests/harness), under the
+// ID or ARN: in the offline plan the mocks' IDs (cmd/plan/mocks), under the
 // CLI the real ones once known. While a value is unknown (a preview of
 // resources not created yet), the engine's property dependencies say which
 // resources it came from.

@@ -5,7 +5,7 @@
 //
 // Two front ends feed the same checks:
 //   - the offline plan (cmd/plan) converts the resources recorded under the
-//     mocks of tests/harness and fills the plan's "violations";
+//     mocks of cmd/plan/mocks and fills the plan's "violations";
 //   - the CrossGuard policy pack (policies/, built on policyx) converts the
 //     engine's resources during `pulumi preview` and `pulumi up`.
 //

@@ -8,7 +8,7 @@ import (
 )
 
 // Markers stand for values a policy cannot read. They are the strings the
-// offline plan already prints (tests/harness), and the policy pack's adapter
+// offline plan already prints (cmd/plan/mocks), and the policy pack's adapter
 // produces the same ones from the engine's property values.
 const (
 	// Secret replaces the value of a Pulumi secret.

@@ -11,7 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 )
 
-// Markers the offline plan puts where a value is not known (tests/harness).
+// Markers the offline plan puts where a value is not known (cmd/plan/mocks).
 const (
 	SecretMarker  = "[secret]"
 	UnknownMarker = "[unknown]"

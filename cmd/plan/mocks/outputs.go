@@ -1,4 +1,4 @@
-package harness
+package mocks
 
 import (
 	"encoding/base64"

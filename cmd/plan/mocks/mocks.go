@@ -1,9 +1,9 @@
-// Package harness is the one mock of AWS and Kubernetes used by the tests
+// Package mocks is the one mock of AWS and Kubernetes used by the tests
 // and by the offline plan. It records every resource the program registers
 // (type, name, inputs, parent, provider, dependencies) and answers with the
 // outputs the real providers would return: ARNs with account and region,
 // AWS-shaped IDs, endpoints and a kubeconfig.
-package harness
+package mocks
 
 import (
 	"crypto/sha256"
@@ -134,7 +134,7 @@ func (m *Mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
 	m.mu.Unlock()
 	fn, ok := invokes[args.Token]
 	if !ok {
-		return nil, fmt.Errorf("harness: no mock for function %s; add one to tests/harness so it answers like AWS", args.Token)
+		return nil, fmt.Errorf("mocks: no mock for function %s; add one to cmd/plan/mocks so it answers like AWS", args.Token)
 	}
 	return resource.NewPropertyMapFromMap(fn(region, args.Args)), nil
 }
