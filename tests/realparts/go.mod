@@ -1,0 +1,3 @@
+module github.com/authplatform/auth-platform/tests/realparts
+
+go 1.26.6
