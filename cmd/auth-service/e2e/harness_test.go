@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -247,4 +248,20 @@ func newOtherCA(t testing.TB) (string, error) {
 		return "", err
 	}
 	return ca.CAFile, nil
+}
+
+func jsonField(b []byte, field string) string {
+	var m map[string]any
+	_ = json.Unmarshal(b, &m)
+	s, _ := m[field].(string)
+	return s
+}
+
+// httpRecorder calls the instance's handler directly (its listener may be
+// closed already).
+func httpRecorder(t testing.TB, inst *instance, path string) response {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	inst.Svc.Handler.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+	return response{Status: rec.Code, Header: rec.Header(), Body: rec.Body.Bytes()}
 }

@@ -50,6 +50,12 @@ func runMain(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
+	// Traversable, so that the postgres user and the service's own UID
+	// reach the files meant for them (each file keeps its own mode).
+	if err := os.Chmod(dir, 0o711); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
 	parts.dir = dir
 	if parts.ca, err = realparts.NewCA(filepath.Join(dir, "ca")); err != nil {
 		fmt.Fprintln(os.Stderr, err)

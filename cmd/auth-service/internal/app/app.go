@@ -30,13 +30,14 @@ import (
 
 // Service is a started service, not yet serving.
 type Service struct {
-	cfg     config.Config
-	logger  *slog.Logger
-	DB      *store.DB
-	Redis   *redis.ClusterClient
-	Health  *health.Checker
-	Metrics *metrics.Metrics
-	Handler http.Handler
+	cfg      config.Config
+	logger   *slog.Logger
+	DB       *store.DB
+	Redis    *redis.ClusterClient
+	Sessions *session.Store
+	Health   *health.Checker
+	Metrics  *metrics.Metrics
+	Handler  http.Handler
 }
 
 // CredentialTTL is how long database credentials are reused before the
@@ -80,6 +81,7 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Service
 	if cfg.RedisTLS {
 		tlsCfg = &tls.Config{RootCAs: redisRoots, MinVersion: tls.VersionTLS12}
 	}
+	redis.SetLogger(redisLogger{logger})
 	rdb := session.NewClusterClient(session.ClientOptions{Addrs: cfg.RedisAddrs, Password: redisToken, TLS: tlsCfg})
 	m := metrics.New()
 	sessions := session.NewStore(rdb, cfg.SessionTTL)
@@ -93,7 +95,7 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Service
 		Users: db, Sessions: sessions, Limiter: lockout.New(rdb, policy), Health: checker, Metrics: m,
 		Logger: logger, RequestTimeout: cfg.RequestTimeout,
 	}
-	return &Service{cfg: cfg, logger: logger, DB: db, Redis: rdb, Health: checker, Metrics: m, Handler: api.Handler()}, nil
+	return &Service{cfg: cfg, logger: logger, DB: db, Redis: rdb, Sessions: sessions, Health: checker, Metrics: m, Handler: api.Handler()}, nil
 }
 
 func secretsManager(ctx context.Context, cfg config.Config) (secrets.Getter, error) {
@@ -259,4 +261,12 @@ func (s *Service) Serve(ctx context.Context, ln net.Listener) error {
 func (s *Service) Close() {
 	_ = s.Redis.Close()
 	s.DB.Close()
+}
+
+// redisLogger sends go-redis's own messages (dial retries, pool events)
+// to the service's structured log instead of stderr.
+type redisLogger struct{ logger *slog.Logger }
+
+func (l redisLogger) Printf(ctx context.Context, format string, v ...any) {
+	l.logger.Warn("redis client", "msg", fmt.Sprintf(format, v...))
 }

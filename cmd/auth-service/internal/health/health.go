@@ -39,7 +39,7 @@ type Report struct {
 	RedisShards  ShardCount        `json:"redisShards"`
 }
 
-// ShardCount counts primaries that answered PING.
+// ShardCount counts shards whose primary answered PING.
 type ShardCount struct {
 	Up    int `json:"up"`
 	Total int `json:"total"`
@@ -73,7 +73,10 @@ func (c *Checker) Check(ctx context.Context) Report {
 	}()
 	go func() {
 		defer wg.Done()
-		err := c.Redis.ForEachShard(ctx, func(ctx context.Context, shard *redis.Client) error {
+		// A shard answers when its primary does (all reads and writes go
+		// to primaries); go-redis's ForEachShard would also ping replicas,
+		// and one lost replica must not take every pod out of service.
+		err := c.Redis.ForEachMaster(ctx, func(ctx context.Context, shard *redis.Client) error {
 			mu.Lock()
 			r.RedisShards.Total++
 			mu.Unlock()
