@@ -38,7 +38,7 @@ func openDBNamed(t testing.TB, name string) *store.DB {
 	return db
 }
 
-// Three instances starting at once on an empty database: each migration is
+// Six instances (three replicas during a surge, twice) starting at once on an empty database: each migration is
 // applied exactly once, and a later start applies nothing.
 func TestMigrationsRunOnceWhenInstancesStartTogether(t *testing.T) {
 	ctx := t.Context()
@@ -48,7 +48,10 @@ func TestMigrationsRunOnceWhenInstancesStartTogether(t *testing.T) {
 	latest, err := migrations.Latest()
 	require.NoError(t, err)
 
-	dbs := []*store.DB{openDBNamed(t, fresh), openDBNamed(t, fresh), openDBNamed(t, fresh)}
+	var dbs []*store.DB
+	for range 6 {
+		dbs = append(dbs, openDBNamed(t, fresh))
+	}
 	applied := make([][]int64, len(dbs))
 	errs := make([]error, len(dbs))
 	var wg sync.WaitGroup
@@ -103,4 +106,38 @@ func TestDatabaseConnectionsUseVerifiedTLS(t *testing.T) {
 	_, err = app.OpenDB(ctx, loadConfig(t, map[string]string{"DB_CA_FILE": other}))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "certificate signed by unknown authority")
+}
+
+// Migrations wait for the advisory lock: while another session holds it
+// (an instance migrating), Up does not touch the schema.
+func TestMigrationsWaitForTheAdvisoryLock(t *testing.T) {
+	ctx := t.Context()
+	fresh := fmt.Sprintf("lock_%d", time.Now().UnixNano())
+	_, err := openDB(t).Writer.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{fresh}.Sanitize())
+	require.NoError(t, err)
+	holder, migrator := openDBNamed(t, fresh), openDBNamed(t, fresh)
+	conn, err := holder.Writer.Acquire(ctx)
+	require.NoError(t, err)
+	defer conn.Release()
+	_, err = conn.Exec(ctx, "SELECT pg_advisory_lock($1)", migrations.LockID)
+	require.NoError(t, err)
+
+	done := make(chan error, 1)
+	go func() { _, err := migrations.Up(ctx, migrator.Writer); done <- err }()
+	select {
+	case err := <-done:
+		t.Fatalf("migrations ran while another session held the lock (err %v)", err)
+	case <-time.After(700 * time.Millisecond):
+	}
+	var tables int
+	require.NoError(t, holder.Writer.QueryRow(ctx, `SELECT count(*) FROM pg_tables WHERE tablename = 'users'`).Scan(&tables))
+	assert.Zero(t, tables, "no schema change while the lock is held")
+	_, err = conn.Exec(ctx, "SELECT pg_advisory_unlock($1)", migrations.LockID)
+	require.NoError(t, err)
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("migrations did not run after the lock was released")
+	}
 }

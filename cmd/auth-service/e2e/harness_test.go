@@ -265,3 +265,5 @@ func httpRecorder(t testing.TB, inst *instance, path string) response {
 	inst.Svc.Handler.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
 	return response{Status: rec.Code, Header: rec.Header(), Body: rec.Body.Bytes()}
 }
+
+func stringsReader(s string) io.Reader { return strings.NewReader(s) }
