@@ -70,10 +70,10 @@ func TestLoginSessionLogout(t *testing.T) {
 
 func TestSessionExpiresAfterItsTTL(t *testing.T) {
 	name, pw := newUser(t, "ttl")
-	inst := startInstance(t, map[string]string{"SESSION_TTL_SECONDS": "1"})
+	inst := startInstance(t, map[string]string{"SESSION_TTL_SECONDS": "2"})
 	tok := loginToken(t, inst.URL, name, pw)
 	require.Equal(t, http.StatusOK, getSession(t, inst.URL, tok).Status)
-	time.Sleep(2100 * time.Millisecond)
+	time.Sleep(2500 * time.Millisecond)
 	r := getSession(t, inst.URL, tok)
 	assert.Equal(t, http.StatusUnauthorized, r.Status)
 	assert.Equal(t, "invalid_token", r.json(t)["error"])

@@ -75,7 +75,8 @@ func (s *Store) Create(ctx context.Context, d Data) (string, Data, error) {
 		return "", Data{}, fmt.Errorf("session: token: %w", err)
 	}
 	token := base64.RawURLEncoding.EncodeToString(raw)
-	d.CreatedAt = s.now().UTC().Truncate(time.Second)
+	// Not truncated: a session must not expire before its TTL has passed.
+	d.CreatedAt = s.now().UTC()
 	d.ExpiresAt = d.CreatedAt.Add(s.ttl)
 	val, err := json.Marshal(d)
 	if err != nil {
