@@ -291,43 +291,26 @@ func (c *RedisCluster) Primaries() []Node {
 	return live
 }
 
-// ReplicasOf lists the running replicas of primary p, per CLUSTER NODES.
+// ReplicasOf lists the running replicas of primary p, as each replica
+// reports it (INFO replication: role and master port), which is true at
+// once, unlike another node's gossiped view.
 func (c *RedisCluster) ReplicasOf(p Node) ([]Node, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for i := range c.nodes {
-		if !c.running(i) {
+	var replicas []Node
+	for i, n := range c.nodes {
+		if !c.running(i) || n.Addr == p.Addr {
 			continue
 		}
-		out, err := c.cmd(i, "CLUSTER", "NODES")
+		repl, err := c.cmd(i, "INFO", "replication")
 		if err != nil {
-			continue
+			return nil, fmt.Errorf("realparts: %s: %w", n.Addr, err)
 		}
-		ids := map[string]string{} // node id -> address
-		type entry struct{ addr, flags, master string }
-		var entries []entry
-		for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
-			f := strings.Fields(line)
-			if len(f) < 4 {
-				continue
-			}
-			addr, _, _ := strings.Cut(f[1], "@")
-			ids[f[0]] = addr
-			entries = append(entries, entry{addr, f[2], f[3]})
+		if infoField(repl, "role") == "slave" && infoField(repl, "master_port") == strconv.Itoa(p.Port) {
+			replicas = append(replicas, n)
 		}
-		var replicas []Node
-		for _, e := range entries {
-			if strings.Contains(e.flags, "slave") && ids[e.master] == p.Addr {
-				for j, n := range c.nodes {
-					if n.Addr == e.addr && c.running(j) {
-						replicas = append(replicas, n)
-					}
-				}
-			}
-		}
-		return replicas, nil
 	}
-	return nil, errors.New("realparts: no node is running")
+	return replicas, nil
 }
 
 // KillPrimary SIGKILLs the i-th of Primaries(), as a crash: no shutdown, no

@@ -61,6 +61,11 @@ func TestLoginSessionLogout(t *testing.T) {
 	}))
 	assert.True(t, found, "some session key exists")
 
+	metrics := do(t, http.MethodGet, inst.URL+"/metrics", nil, nil)
+	require.Equal(t, http.StatusOK, metrics.Status)
+	assert.Contains(t, string(metrics.Body), `auth_logins_total{result="success"} 1`)
+	assert.Contains(t, string(metrics.Body), `auth_http_requests_total{code="200",route="/v1/session"} 1`)
+
 	lo := do(t, http.MethodPost, inst.URL+"/v1/logout", nil, bearer(tok))
 	assert.Equal(t, http.StatusNoContent, lo.Status)
 	revoked := getSession(t, inst.URL, tok)

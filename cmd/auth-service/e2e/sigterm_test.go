@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -39,7 +40,6 @@ func buildBinary(t *testing.T, dir string) string {
 // SIGTERM: the process stops accepting, finishes the request in flight
 // (here one whose body is still arriving), and exits 0.
 func TestSIGTERMDrainsInFlightRequestsAndExitsZero(t *testing.T) {
-	name, pw := newUser(t, "drain")
 	// As in the pod: an unprivileged user (UID 65532, as the image's) that
 	// can read its secrets and nothing it could write to.
 	run, err := os.MkdirTemp(parts.dir, "run")
@@ -65,14 +65,48 @@ func TestSIGTERMDrainsInFlightRequestsAndExitsZero(t *testing.T) {
 	for k, v := range serviceEnv(files) {
 		env = append(env, k+"="+v)
 	}
+	runAs := func(cmd *exec.Cmd) {
+		cmd.Env = append(env, "PATH="+os.Getenv("PATH"))
+		cmd.Dir = "/"
+		if os.Getuid() == 0 {
+			cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65532, Gid: 65532}}
+		}
+	}
+
+	// The operators' commands, through the binary: the password on stdin.
+	name := fmt.Sprintf("drain-%d", time.Now().UnixNano())
+	pw := "drain-password-long-enough"
+	for _, c := range []struct {
+		args  []string
+		stdin string
+		code  int
+		want  string
+	}{
+		{[]string{"admin", "create-role", "--name", "drainer", "--permissions", `["drain:run"]`}, "", 0, `role "drainer"`},
+		{[]string{"admin", "create-user", "--username", name, "--role", "drainer"}, pw + "\n", 0, "created user"},
+		{[]string{"admin", "create-user", "--username", name + "x"}, "short\n", 1, "at least 12 characters"},
+		{[]string{"admin", "create-user", "--username", name + "y", "--password", pw}, "", 2, "usage"},
+		{[]string{"admin", "frobnicate"}, "", 2, "unknown command"},
+	} {
+		cmd := exec.Command(bin, c.args...)
+		runAs(cmd)
+		cmd.Stdin = strings.NewReader(c.stdin)
+		out, err := cmd.CombinedOutput()
+		code := 0
+		var exitErr *exec.ExitError
+		if errors.As(err, &exitErr) {
+			code = exitErr.ExitCode()
+		} else {
+			require.NoError(t, err)
+		}
+		assert.Equal(t, c.code, code, "%v: %s", c.args, out)
+		assert.Contains(t, string(out), c.want, "%v", c.args)
+	}
+
 	var logs bytes.Buffer
 	cmd := exec.Command(bin)
-	cmd.Env = append(env, "PATH="+os.Getenv("PATH"))
+	runAs(cmd)
 	cmd.Stdout, cmd.Stderr = &logs, &logs
-	cmd.Dir = "/"
-	if os.Getuid() == 0 {
-		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65532, Gid: 65532}}
-	}
 	require.NoError(t, cmd.Start())
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
@@ -118,6 +152,7 @@ func TestSIGTERMDrainsInFlightRequestsAndExitsZero(t *testing.T) {
 	resBody, _ := io.ReadAll(res.Body)
 	assert.Equal(t, http.StatusOK, res.StatusCode, "the in-flight login completes: %s", resBody)
 	assert.Contains(t, string(resBody), `"token"`)
+	tok := jsonField(resBody, "token")
 
 	select {
 	case err := <-exited:
@@ -127,6 +162,12 @@ func TestSIGTERMDrainsInFlightRequestsAndExitsZero(t *testing.T) {
 		t.Fatalf("still running 10 s after SIGTERM\n%s", logs.String())
 	}
 	assert.Contains(t, logs.String(), "drained; exiting")
+
+	// The session made during the drain outlives the process.
+	other := startInstance(t, nil)
+	r := getSession(t, other.URL, tok)
+	require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+	assert.Equal(t, []any{"drainer"}, r.json(t)["roles"])
 }
 
 // /health answers 503 from the moment shutdown starts, while requests in
