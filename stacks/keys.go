@@ -95,7 +95,7 @@ var Keys = []Key{
 
 	// Auth service, ALB and alarms.
 	{"authImage", "string", "",
-		"Auth service image, pinned by tag or digest (never :latest), e.g. ghcr.io/authplatform/auth-service:1.4.2. Required."},
+		"Auth service image you bring, pinned by tag or digest (never :latest), e.g. registry.example.com/auth-service:1.4.2. Empty: the stack builds cmd/auth-service into its own ECR repository and deploys it by digest."},
 	{"authReplicas", "integer", 3,
 		"Auth pods, 2-50; spread over zones, one evicted at a time."},
 	{"authFargateCpu", "string", "0.5",

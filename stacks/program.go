@@ -15,6 +15,7 @@ import (
 	"github.com/authplatform/auth-platform/components/cluster"
 	"github.com/authplatform/auth-platform/components/database"
 	"github.com/authplatform/auth-platform/components/globalrouting"
+	"github.com/authplatform/auth-platform/components/image"
 	"github.com/authplatform/auth-platform/components/ingress"
 	"github.com/authplatform/auth-platform/components/lbcontroller"
 	"github.com/authplatform/auth-platform/components/naming"
@@ -133,6 +134,9 @@ type Region struct {
 	Ingress      *ingress.Ingress
 	Auth         *authservice.Service
 	Alarms       *alarms.Alarms
+	// Image is the auth image the stack builds; nil when authImage brings
+	// one.
+	Image *image.Image
 
 	member *Member
 }

@@ -2,6 +2,8 @@ package stacks
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -10,6 +12,7 @@ import (
 
 	"github.com/authplatform/auth-platform/components/alarms"
 	"github.com/authplatform/auth-platform/components/authservice"
+	"github.com/authplatform/auth-platform/components/image"
 	"github.com/authplatform/auth-platform/components/ingress"
 	"github.com/authplatform/auth-platform/components/timing"
 )
@@ -81,7 +84,7 @@ func (c *Config) validateService(p *problems) {
 	s := &c.Service
 	switch m := imageRef.FindStringSubmatch(s.Image); {
 	case s.Image == "":
-		p.add(q("authImage"), "", "set the auth image, e.g. ghcr.io/authplatform/auth-service:1.4.2", "the auth service image is required")
+		// The stack builds the service from this repository.
 	case m == nil:
 		p.add(q("authImage"), s.Image, "use registry/repository:tag or @sha256:<digest>, lowercase repository", "not an image reference")
 	case m[1] == "" && m[2] == "":
@@ -127,6 +130,50 @@ func (c *Config) validateService(p *problems) {
 	}
 }
 
+// ServiceSourceDir is where the auth service's module lives, relative to
+// the project root; RealPartsDir is the local module its go.mod replaces
+// (test helpers), which the build needs to resolve the module graph.
+const (
+	ServiceSourceDir = "cmd/auth-service"
+	RealPartsDir     = "tests/realparts"
+)
+
+// buildImage builds the auth service from this repository into the
+// region's own ECR repository.
+func buildImage(ctx *pulumi.Context, r *Region, cfg *Config) (*image.Image, error) {
+	root, err := ProjectRoot()
+	if err != nil {
+		return nil, fmt.Errorf("building the auth image: %w", err)
+	}
+	return image.NewImage(ctx, r.Namer.Name("auth-image"), &image.Args{
+		SourceDir:     filepath.Join(root, ServiceSourceDir),
+		NamedContexts: map[string]string{"realparts": filepath.Join(root, RealPartsDir)},
+		ForceDelete:   !cfg.ProtectStatefulResources,
+		Namer:         r.Namer,
+		Tags:          r.Tags,
+	}, pulumi.Providers(r.Provider))
+}
+
+// ProjectRoot finds the directory holding Pulumi.yaml, from the working
+// directory upwards: the engine runs the program there, the offline plan
+// and the tests below it.
+func ProjectRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "Pulumi.yaml")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", fmt.Errorf("no Pulumi.yaml in the working directory or above it")
+		}
+		dir = parent
+	}
+}
+
 // AuthProfile is the Fargate profile that selects the auth namespace.
 const AuthProfile = "auth"
 
@@ -152,9 +199,17 @@ func (r *Region) buildService(ctx *pulumi.Context, cfg *Config) error {
 		return err
 	}
 
+	authImage := pulumi.String(s.Image).ToStringOutput()
+	if s.Image == "" {
+		if r.Image, err = buildImage(ctx, r, cfg); err != nil {
+			return err
+		}
+		authImage = r.Image.Ref
+	}
+
 	r.Auth, err = authservice.NewService(ctx, r.Namer.Name("auth"), &authservice.Args{
 		Namespace:          cfg.AuthNamespace,
-		Image:              s.Image,
+		Image:              authImage,
 		Replicas:           s.Replicas,
 		Size:               s.Size,
 		Timing:             s.Timing,

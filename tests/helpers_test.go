@@ -27,7 +27,7 @@ const project = "auth-platform"
 // repoRoot is the directory holding Pulumi.yaml.
 func repoRoot(t *testing.T) string {
 	t.Helper()
-	root, err := plan.ProjectRoot()
+	root, err := stacks.ProjectRoot()
 	require.NoError(t, err)
 	return root
 }

@@ -123,7 +123,6 @@ func TestServiceConfigurationMistakesNameTheKey(t *testing.T) {
 		key       string
 		message   string
 	}{
-		{"image missing", validBase, map[string]string{ns + "authImage": ""}, "authImage", "image is required"},
 		{"image latest", validBase, map[string]string{ns + "authImage": "ghcr.io/authplatform/auth-service:latest"}, "authImage", ":latest lets pods"},
 		{"image untagged", validBase, map[string]string{ns + "authImage": "ghcr.io/authplatform/auth-service"}, "authImage", "unpinned image"},
 		{"image malformed", validBase, map[string]string{ns + "authImage": "ghcr.io/Auth Service:1"}, "authImage", "not an image reference"},

@@ -87,7 +87,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return ExitConfigError
 	}
 
-	root, err := ProjectRoot()
+	root, err := stacks.ProjectRoot()
 	if err != nil {
 		fmt.Fprintln(stderr, "plan:", err)
 		return ExitFailure
@@ -179,25 +179,6 @@ func ResourcesOf(res *mocks.Result) []Resource {
 		})
 	}
 	return out
-}
-
-// ProjectRoot finds the directory holding Pulumi.yaml, from the working
-// directory upwards.
-func ProjectRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "Pulumi.yaml")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", fmt.Errorf("no Pulumi.yaml in the working directory or above it")
-		}
-		dir = parent
-	}
 }
 
 // StackNameOf derives the stack name from a file name Pulumi.<stack>.yaml,

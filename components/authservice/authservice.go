@@ -69,8 +69,9 @@ type Args struct {
 	// Namespace of every object; the cluster must have a Fargate profile
 	// for it. Required.
 	Namespace string
-	// Image is the auth image, pinned by tag or digest. Required.
-	Image string
+	// Image is the auth image, pinned by tag or digest (the stack's own
+	// build is a digest). Required.
+	Image pulumi.StringInput
 	// Replicas of the Deployment, at least 2. Default 3.
 	Replicas int
 	// Size is the Fargate size of each pod; containers request and are
@@ -165,7 +166,7 @@ func NewService(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Res
 		a.DatabaseReaderHost = a.DatabaseHost
 	}
 	switch {
-	case a.Namespace == "" || a.Image == "" || a.Region == "":
+	case a.Namespace == "" || a.Image == nil || a.Region == "":
 		return nil, fmt.Errorf("authservice %s: Namespace, Image and Region are required", name)
 	case a.Replicas < MinReplicas:
 		return nil, fmt.Errorf("authservice %s: Replicas is %d; at least %d keep the service up while a pod is evicted", name, a.Replicas, MinReplicas)
@@ -443,7 +444,7 @@ func deploymentSpec(a *Args, selector, podLabels pulumi.StringMap, serviceAccoun
 				},
 				Containers: corev1.ContainerArray{corev1.ContainerArgs{
 					Name:            pulumi.String(Name),
-					Image:           pulumi.String(a.Image),
+					Image:           a.Image,
 					ImagePullPolicy: pulumi.String("IfNotPresent"),
 					Ports: corev1.ContainerPortArray{corev1.ContainerPortArgs{
 						Name: pulumi.String("http"), ContainerPort: pulumi.Int(ContainerPort), Protocol: pulumi.String("TCP"),

@@ -17,12 +17,8 @@ var invokes = map[string]func(region string, args resource.PropertyMap) map[stri
 		}
 	},
 	"aws:index/getPartition:getPartition": func(region string, _ resource.PropertyMap) map[string]interface{} {
-		suffix := "amazonaws.com"
-		if Partition(region) == "aws-cn" {
-			suffix = "amazonaws.com.cn"
-		}
 		return map[string]interface{}{
-			"id": Partition(region), "partition": Partition(region), "dnsSuffix": suffix, "reverseDnsPrefix": "com.amazonaws",
+			"id": Partition(region), "partition": Partition(region), "dnsSuffix": dnsSuffix(region), "reverseDnsPrefix": "com.amazonaws",
 		}
 	},
 	"aws:index/getRegion:getRegion": func(region string, _ resource.PropertyMap) map[string]interface{} {
@@ -38,6 +34,18 @@ var invokes = map[string]func(region string, args resource.PropertyMap) map[stri
 			ids = append(ids, fmt.Sprintf("%s-az%d", regionCode(region), i+1))
 		}
 		return map[string]interface{}{"id": region, "names": names, "zoneIds": ids, "groupNames": []interface{}{region}}
+	},
+	"aws:ecr/getAuthorizationToken:getAuthorizationToken": func(region string, _ resource.PropertyMap) map[string]interface{} {
+		// AWS returns base64("AWS:<token>"), valid for 12 hours.
+		return map[string]interface{}{
+			"id":                 region,
+			"registryId":         AccountID,
+			"userName":           "AWS",
+			"password":           "mock-ecr-token-" + region,
+			"authorizationToken": "QVdTOm1vY2stZWNyLXRva2Vu",
+			"expiresAt":          "2026-12-01T12:00:00Z",
+			"proxyEndpoint":      fmt.Sprintf("https://%s.dkr.ecr.%s.%s", AccountID, region, dnsSuffix(region)),
+		}
 	},
 	"aws:eks/getCluster:getCluster": func(region string, args resource.PropertyMap) map[string]interface{} {
 		name := args["name"].StringValue()

@@ -217,6 +217,14 @@ func Partition(region string) string {
 	return "aws"
 }
 
+// dnsSuffix is the partition's service domain.
+func dnsSuffix(region string) string {
+	if Partition(region) == "aws-cn" {
+		return "amazonaws.com.cn"
+	}
+	return "amazonaws.com"
+}
+
 // ARN builds an ARN in the region's partition.
 func ARN(region, service, regionPart, resourcePart string) string {
 	return fmt.Sprintf("arn:%s:%s:%s:%s:%s", Partition(region), service, regionPart, AccountID, resourcePart)

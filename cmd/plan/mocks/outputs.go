@@ -168,6 +168,35 @@ func (m *Mocks) outputs(r *Resource) (string, resource.PropertyMap) {
 		arn := strings.Replace(lbArn, ":loadbalancer/", ":listener/", 1) + "/" + h(16)
 		set("arn", arn)
 		return arn, state
+	case "aws:ecr/repository:Repository":
+		name := autoname("name")
+		url := fmt.Sprintf("%s.dkr.ecr.%s.%s/%s", AccountID, region, dnsSuffix(region), name)
+		set("arn", ARN(region, "ecr", region, "repository/"+name))
+		set("registryId", AccountID)
+		set("repositoryUrl", url)
+		return name, state
+	case "aws:ecr/lifecyclePolicy:LifecyclePolicy":
+		set("registryId", AccountID)
+		return get("repository"), state
+	case "docker-build:index:Image":
+		// A registry digest names the pushed content: here it follows the
+		// tags, which carry the source hash, so a source change yields a
+		// new digest and nothing else does.
+		var tags []string
+		if v, ok := r.Inputs["tags"]; ok && v.IsArray() {
+			for _, t := range v.ArrayValue() {
+				if t.IsString() {
+					tags = append(tags, t.StringValue())
+				}
+			}
+		}
+		digest := "sha256:" + hexID(64, append([]string{r.Type}, tags...)...)
+		set("digest", digest)
+		set("contextHash", hexID(64, append([]string{"context"}, tags...)...))
+		if len(tags) > 0 {
+			set("ref", tags[0]+"@"+digest)
+		}
+		return digest, state
 	case "aws:sns/topic:Topic":
 		arn := ARN(region, "sns", region, autoname("name"))
 		set("arn", arn)
