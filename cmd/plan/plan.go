@@ -40,6 +40,8 @@ type Document struct {
 	Resources  []Resource             `json:"resources"`
 	Outputs    map[string]interface{} `json:"outputs"`
 	Violations []Violation            `json:"violations"`
+	// Timeline is present with --timeline.
+	Timeline *Timeline `json:"timeline,omitempty"`
 }
 
 // Resource is one planned resource.
@@ -53,6 +55,11 @@ type Resource struct {
 	DependsOn []string               `json:"dependsOn"`
 	Protect   bool                   `json:"protect"`
 	Inputs    map[string]interface{} `json:"inputs"`
+	// Dependencies are all the resources the engine waits for: DependsOn
+	// and those whose outputs the inputs use; PropertyDependencies say
+	// which input brought which.
+	Dependencies         []string            `json:"dependencies"`
+	PropertyDependencies map[string][]string `json:"propertyDependencies"`
 }
 
 // Violation is a policy finding.
@@ -70,8 +77,11 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	stack := fs.String("stack", "", "stack to plan, read from stacks/Pulumi.<stack>.yaml (default "+DefaultStack+")")
 	configFile := fs.String("config-file", "", "plan this stack configuration file instead of a named stack")
 	asJSON := fs.Bool("json", false, "print the plan as JSON")
+	timeline := fs.Bool("timeline", false, "print the critical path of a first deploy and a destroy (with --json: add \"timeline\")")
+	diagram := fs.Bool("diagram", false, "print the platform as a Graphviz DOT picture")
+	svg := fs.String("svg", "", "with --diagram: also render the picture to this SVG file (needs Graphviz's dot)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: go run . plan [--stack NAME | --config-file FILE] [--json]")
+		fmt.Fprintln(stderr, "usage: go run . plan [--stack NAME | --config-file FILE] [--json] [--timeline | --diagram [--svg FILE]]")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -122,6 +132,37 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "plan:", err)
 		return ExitFailure
 	}
+	if *timeline && *diagram {
+		fmt.Fprintln(stderr, "plan: give --timeline or --diagram, not both")
+		return ExitConfigError
+	}
+	if *svg != "" && !*diagram {
+		fmt.Fprintln(stderr, "plan: --svg goes with --diagram")
+		return ExitConfigError
+	}
+	if *timeline {
+		t, err := ComputeTimeline(doc.Resources)
+		if err != nil {
+			fmt.Fprintln(stderr, "plan:", err)
+			return ExitFailure
+		}
+		doc.Timeline = t
+		if !*asJSON {
+			WriteTimeline(stdout, t, doc.Resources)
+			return exitFor(doc)
+		}
+	}
+	if *diagram {
+		dot := Diagram(doc)
+		if *svg != "" {
+			if err := RenderSVG(dot, *svg); err != nil {
+				fmt.Fprintln(stderr, "plan:", err)
+				return ExitFailure
+			}
+		}
+		fmt.Fprint(stdout, dot)
+		return exitFor(doc)
+	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
@@ -133,6 +174,11 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	} else {
 		WriteTree(stdout, doc)
 	}
+	return exitFor(doc)
+}
+
+// exitFor is ExitViolations when a mandatory policy is violated.
+func exitFor(doc *Document) int {
 	for _, v := range doc.Violations {
 		if v.Level == "mandatory" {
 			return ExitViolations
@@ -176,6 +222,7 @@ func ResourcesOf(res *mocks.Result) []Resource {
 		out = append(out, Resource{
 			URN: r.URN, Type: r.Type, Name: r.Name, ID: r.ID, Parent: r.Parent, Provider: r.Provider,
 			DependsOn: deps, Protect: r.Protect, Inputs: mocks.PlainMap(r.Inputs),
+			Dependencies: nonNil(r.Dependencies), PropertyDependencies: r.PropertyDependencies,
 		})
 	}
 	return out
@@ -298,4 +345,11 @@ func encode(v interface{}) (string, error) {
 	}
 	b, err := json.Marshal(v)
 	return string(b), err
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
 }

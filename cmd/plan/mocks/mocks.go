@@ -32,12 +32,18 @@ type Resource struct {
 	Provider  string            // URN of the explicit provider, "" for a default one
 	Providers map[string]string // package -> provider URN, for components
 	DependsOn []string
-	Protect   bool
-	Custom    bool
-	Remote    bool
-	Inputs    resource.PropertyMap
-	Outputs   resource.PropertyMap
-	Region    string // the region of its provider
+	// Dependencies are every resource the engine waits for before it
+	// creates this one: DependsOn and the resources whose outputs its inputs
+	// use (components expanded to their children by the SDK), sorted.
+	Dependencies []string
+	// PropertyDependencies say which input brought which dependency.
+	PropertyDependencies map[string][]string
+	Protect              bool
+	Custom               bool
+	Remote               bool
+	Inputs               resource.PropertyMap
+	Outputs              resource.PropertyMap
+	Region               string // the region of its provider
 }
 
 // Call is one provider function the program invoked.
@@ -94,6 +100,13 @@ func (m *Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 		r.Protect = rpc.GetProtect()
 		r.Remote = rpc.GetRemote()
 		deps = explicitDependencies(rpc.GetDependencies(), rpc.GetPropertyDependencies())
+		r.Dependencies = sortedUnique(rpc.GetDependencies())
+		r.PropertyDependencies = map[string][]string{}
+		for prop, d := range rpc.GetPropertyDependencies() {
+			if urns := sortedUnique(d.GetUrns()); len(urns) > 0 {
+				r.PropertyDependencies[prop] = urns
+			}
+		}
 		r.Providers = providerMap(rpc.GetProviders())
 	}
 	r.DependsOn = deps
@@ -183,6 +196,19 @@ func explicitDependencies(all []string, byProperty map[string]*pulumirpc.Registe
 	out := []string{}
 	for _, u := range all {
 		if !fromInputs[u] {
+			out = append(out, u)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func sortedUnique(in []string) []string {
+	out := []string{}
+	seen := map[string]bool{}
+	for _, u := range in {
+		if u != "" && !seen[u] {
+			seen[u] = true
 			out = append(out, u)
 		}
 	}
