@@ -71,6 +71,13 @@ type Config struct {
 	AZCount           int
 	SingleNatGateway  bool
 
+	// AvailabilityZoneIDs pin the zones by ID (issue 11); at most one of
+	// AvailabilityZoneIDs and AvailabilityZones is set.
+	AvailabilityZoneIDs []string
+	// ClusterAccess are the principals besides the cluster's creator that
+	// get an EKS access entry (issue 11), admins first.
+	ClusterAccess []cluster.Grant
+
 	KubernetesVersion     string
 	EndpointPublicAccess  bool
 	EndpointPrivateAccess bool
@@ -163,6 +170,7 @@ func loadOne(project, stack string, src Source) (*Config, error) {
 	c.Environment = r.str("environment")
 	c.VpcCIDR = r.str("vpcCidr")
 	c.AvailabilityZones = r.list("availabilityZones")
+	c.AvailabilityZoneIDs = r.list("availabilityZoneIds")
 	c.AZCount = r.integer("azCount")
 	nat := r.str("natGateways")
 	c.KubernetesVersion = r.str("kubernetesVersion")
@@ -175,6 +183,7 @@ func loadOne(project, stack string, src Source) (*Config, error) {
 	c.readDataTier(&r)
 	c.readService(&r)
 	c.readDNS(&r)
+	c.readAccess(&r)
 	r.unknownKeys()
 
 	p := &r.problems
@@ -191,6 +200,7 @@ func loadOne(project, stack string, src Source) (*Config, error) {
 		p.add(q("vpcCidr"), c.VpcCIDR, "set a /16 to /20 block in 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16, e.g. 10.0.0.0/16", "%v", err)
 	}
 	c.validateZones(p)
+	c.validateZoneIDs(p)
 	switch nat {
 	case "perAz":
 	case "single":
@@ -202,6 +212,7 @@ func loadOne(project, stack string, src Source) (*Config, error) {
 	c.validateDataTier(p)
 	c.validateService(p)
 	c.validateDNS(p)
+	c.validateAccess(p)
 	if !dnsLabel.MatchString(c.AuthNamespace) || len(c.AuthNamespace) > 63 {
 		p.add(q("authNamespace"), c.AuthNamespace, "use a DNS label: lowercase letters, digits and '-', e.g. auth", "not a valid Kubernetes namespace name")
 	} else if c.AuthNamespace == "kube-system" || c.AuthNamespace == "default" || strings.HasPrefix(c.AuthNamespace, "kube-") {
@@ -235,6 +246,9 @@ var (
 const MinKubernetesMinor = 30
 
 func (c *Config) validateZones(p *problems) {
+	if len(c.AvailabilityZoneIDs) > 0 {
+		return // validateZoneIDs
+	}
 	if len(c.AvailabilityZones) == 0 {
 		if c.AZCount < 2 || c.AZCount > network.MaxAZs {
 			p.add(q("azCount"), strconv.Itoa(c.AZCount), fmt.Sprintf("set azCount between 3 and %d (Aurora is given exactly three zones)", network.MaxAZs),

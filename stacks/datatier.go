@@ -175,10 +175,10 @@ func (c *Config) validateDatabase(p *problems) {
 // validateDataTierZones: Aurora takes exactly three AZs; the stack must
 // have them.
 func (c *Config) validateDataTierZones(p *problems) {
-	if n := len(c.AvailabilityZones); n > 0 {
-		if n >= 2 && n < database.ZoneCount {
-			p.add(q("availabilityZones"), strings.Join(c.AvailabilityZones, ","), "list at least 3 zones",
-				"Aurora is given exactly 3 AZs (fewer make every later preview replace the cluster); the stack has %d", n)
+	if key, pinned := c.pinnedZones(); key != "" {
+		if n := len(pinned); n >= 2 && n < database.ZoneCount {
+			p.add(q(key), strings.Join(pinned, ","), "list at least 3 zones",
+				"Aurora is given exactly 3 AZs (fewer make every later preview replace the cluster); the stack has %d", len(pinned))
 		}
 		return
 	}

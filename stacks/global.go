@@ -10,9 +10,9 @@ import (
 	"github.com/authplatform/auth-platform/components/naming"
 )
 
-// GlobalNamer names what spans the regions ("<app>-<env>-global-...").
+// GlobalNamer names what spans the regions ("<app>-<stack>-global-...").
 func GlobalNamer(cfg *Config) naming.Namer {
-	return naming.Namer{App: cfg.App, Env: cfg.Environment, Region: "global"}
+	return naming.Namer{App: cfg.App, Env: cfg.Environment, Region: "global", Stack: cfg.Stack}
 }
 
 // deployGlobal builds every region of a multi-region stack, primary first,

@@ -25,9 +25,9 @@ var Keys = []Key{
 	{"vpcCidr", "string", "10.0.0.0/16",
 		"IPv4 block of the VPC, /16 to /20 inside RFC 1918. Each AZ gets a private VPC/8 and a public VPC/64."},
 	{"availabilityZones", "array", []string{},
-		"Explicit AZ names (at least 3), e.g. [us-east-1a, us-east-1b, us-east-1c]. Empty: the first azCount zones of the region."},
+		"Explicit AZ names (at least 3), e.g. [us-east-1a, us-east-1b, us-east-1c]; names map to different zones per account, prefer availabilityZoneIds. A name that is an EKS-refused zone in the account fails the deployment. Empty: availabilityZoneIds, else the first azCount EKS-capable zones by ID."},
 	{"azCount", "integer", 3,
-		"How many AZs to use when availabilityZones is empty (3-7: Aurora is given exactly three)."},
+		"How many AZs to use when no zones are pinned (3-7: Aurora is given exactly three), the first EKS-capable ones by zone ID."},
 	{"natGateways", "string", "perAz",
 		"perAz (one NAT gateway per AZ, survives an AZ outage) or single (one, cheaper; dev only)."},
 	{"kubernetesVersion", "string", "1.33",
@@ -138,6 +138,14 @@ var Keys = []Key{
 		"Consecutive failed Route 53 checks before a region counts as down, 1-10."},
 	{"healthCheckRegions", "array", []string{},
 		"Route 53 checker regions (at least 3 when set), e.g. [us-east-1, us-west-2, eu-west-1]. Empty: AWS's default set."},
+
+	// Issue 11 (deploy): zones by ID, cluster access for more than the creator.
+	{"availabilityZoneIds", "array", []string{},
+		"Zone IDs (at least 3), e.g. [use1-az1, use1-az2, use1-az4]: the same zones in every account. IDs EKS refuses (use1-az3, usw1-az2, cac1-az3) are errors. Empty: availabilityZones, else the first azCount EKS-capable zones by ID."},
+	{"clusterAdminPrincipalArns", "array", []string{},
+		"IAM role/user ARNs given AmazonEKSClusterAdminPolicy on the cluster by an access entry, e.g. the CI deploy role. Not the principal that creates the cluster (EKS already admits it)."},
+	{"clusterViewerPrincipalArns", "array", []string{},
+		"IAM role/user ARNs given AmazonEKSViewPolicy (read-only) on the cluster by an access entry, e.g. the CI preview role."},
 }
 
 // ItemsType is the element type of an array key.

@@ -17,7 +17,7 @@ import (
 // must share engine, version, node type and shard count, and one image runs
 // everywhere).
 var RegionalKeys = map[string]bool{
-	"vpcCidr": true, "availabilityZones": true, "azCount": true, "natGateways": true,
+	"vpcCidr": true, "availabilityZones": true, "availabilityZoneIds": true, "azCount": true, "natGateways": true,
 	"kubernetesVersion": true, "endpointPublicAccess": true, "endpointPrivateAccess": true,
 	"publicAccessCidrs": true, "clusterLogTypes": true,
 	"cacheReplicasPerShard": true, "cacheKmsKeyArn": true, "cacheSnapshotWindow": true, "cacheMaintenanceWindow": true,

@@ -3,7 +3,6 @@
 package stacks
 
 import (
-	"fmt"
 	"sort"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
@@ -91,6 +90,7 @@ func regionExports(cfg *Config, region *Region) Exports {
 		"vpcId":               region.Network.VpcID,
 		"publicSubnetIds":     region.Network.PublicSubnetIDs,
 		"privateSubnetIds":    region.Network.PrivateSubnetIDs,
+		"availabilityZoneIds": pulumi.ToStringArray(region.ZoneIDs).ToStringArrayOutput(),
 		"clusterName":         region.Cluster.ClusterName,
 		"clusterEndpoint":     region.Cluster.Endpoint,
 		"oidcProviderArn":     region.Cluster.OIDCProviderARN,
@@ -123,6 +123,7 @@ func regionExports(cfg *Config, region *Region) Exports {
 // controller and data tier, all through one explicit AWS provider.
 type Region struct {
 	Name         string
+	ZoneIDs      []string // the zones' IDs, in the order of Network.AvailabilityZones
 	Namer        naming.Namer
 	Tags         naming.Tags
 	Provider     *aws.Provider
@@ -154,9 +155,11 @@ type Member struct {
 	CacheSecondary *cache.GlobalSecondary
 }
 
-// RegionNamer names the resources of one region of the stack.
+// RegionNamer names the resources of one region of the stack; the stack
+// name is in every name, so stacks sharing an account and region never
+// collide.
 func RegionNamer(cfg *Config, region string) naming.Namer {
-	return naming.Namer{App: cfg.App, Env: cfg.Environment, Region: region}
+	return naming.Namer{App: cfg.App, Env: cfg.Environment, Region: region, Stack: cfg.Stack}
 }
 
 // NewRegionProvider is the explicit provider of one region: nothing depends
@@ -185,15 +188,19 @@ func NewRegion(ctx *pulumi.Context, cfg *Config, member *Member) (*Region, error
 	}
 	awsOnly := pulumi.Providers(r.Provider)
 
-	zones, err := resolveZones(ctx, cfg, r.Provider)
+	zs, err := resolveZones(ctx, cfg, r.Provider)
 	if err != nil {
+		return nil, err
+	}
+	r.ZoneIDs = zoneIDs(zs)
+	if err := warnIfCreatorListed(ctx, cfg, r.Provider); err != nil {
 		return nil, err
 	}
 	clusterName := namer.Prefix()
 
 	r.Network, err = network.NewNetwork(ctx, namer.Name("network"), &network.Args{
 		CIDR:              cfg.VpcCIDR,
-		AvailabilityZones: zones,
+		AvailabilityZones: zoneNames(zs),
 		SingleNatGateway:  cfg.SingleNatGateway,
 		ClusterName:       clusterName,
 		Protect:           cfg.ProtectStatefulResources,
@@ -216,6 +223,7 @@ func NewRegion(ctx *pulumi.Context, cfg *Config, member *Member) (*Region, error
 		EndpointPublicAccess:  cfg.EndpointPublicAccess,
 		PublicAccessCIDRs:     cfg.PublicAccessCIDRs,
 		LogTypes:              cfg.ClusterLogTypes,
+		Access:                cfg.ClusterAccess,
 		Profiles: []cluster.ProfileSpec{
 			lbcProfile,
 			{Name: AuthProfile, Selectors: []cluster.Selector{{Namespace: cfg.AuthNamespace}}},
@@ -253,32 +261,4 @@ func NewRegion(ctx *pulumi.Context, cfg *Config, member *Member) (*Region, error
 		return nil, err
 	}
 	return r, nil
-}
-
-// resolveZones returns the configured zones, or the first AZCount zones the
-// region offers without opt-in, sorted by name.
-func resolveZones(ctx *pulumi.Context, cfg *Config, provider *aws.Provider) ([]string, error) {
-	if len(cfg.AvailabilityZones) > 0 {
-		return cfg.AvailabilityZones, nil
-	}
-	res, err := aws.GetAvailabilityZones(ctx, &aws.GetAvailabilityZonesArgs{
-		State: pulumi.StringRef("available"),
-		Filters: []aws.GetAvailabilityZonesFilter{{
-			Name:   "opt-in-status",
-			Values: []string{"opt-in-not-required"},
-		}},
-	}, pulumi.Provider(provider))
-	if err != nil {
-		return nil, err
-	}
-	names := append([]string(nil), res.Names...)
-	sort.Strings(names)
-	if len(names) < cfg.AZCount {
-		return nil, &ConfigError{Problems: []Problem{{
-			Key: q("azCount"), Value: fmt.Sprint(cfg.AZCount),
-			Message: fmt.Sprintf("region %s offers only %d zones without opt-in (%v)", cfg.Region, len(names), names),
-			Fix:     fmt.Sprintf("set azCount to at most %d, or list availabilityZones explicitly", len(names)),
-		}}}
-	}
-	return names[:cfg.AZCount], nil
 }

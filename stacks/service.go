@@ -216,7 +216,7 @@ func (r *Region) buildService(ctx *pulumi.Context, cfg *Config) error {
 		SessionTTLSeconds:  s.SessionTTLSeconds,
 		TargetGroupArn:     r.Ingress.TargetGroupArn,
 		ALBSecurityGroupID: r.Ingress.SecurityGroupID,
-		DatabaseHost:       r.Database.WriterEndpoint,
+		DatabaseHost:       r.Database.AppEndpoint,
 		DatabaseReaderHost: r.Database.ReaderEndpoint,
 		DatabasePort:       r.Database.Port,
 		DatabaseName:       cfg.Database.Name,
@@ -253,6 +253,7 @@ func (r *Region) buildService(ctx *pulumi.Context, cfg *Config) error {
 		},
 		DatabaseClusterID:  r.Database.ClusterIdentifier,
 		DatabaseServerless: cfg.Database.Serverless,
+		DatabaseSecondary:  r.member != nil && r.member.Database != nil && !r.member.Database.Primary,
 		Namer:              r.Namer,
 		Tags:               r.Tags,
 	}, awsOnly)

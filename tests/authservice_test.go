@@ -236,7 +236,7 @@ func TestAuthConfigMapPointsAtThisRegionsDataStores(t *testing.T) {
 			cluster := one(t, c.res, "aws:rds/cluster:Cluster", "-aurora")
 			rg := one(t, c.res, "aws:elasticache/replicationGroup:ReplicationGroup", "-sessions")
 
-			assert.Equal(t, cluster.Outputs["endpoint"].StringValue(), data["DB_HOST"])
+			assert.Equal(t, appEndpoint(t, cluster), data["DB_HOST"])
 			assert.Equal(t, cluster.Outputs["readerEndpoint"].StringValue(), data["DB_READER_HOST"])
 			assert.Equal(t, "5432", data["DB_PORT"])
 			assert.Equal(t, fmt.Sprintf("%s:%d", rg.Outputs["configurationEndpointAddress"].StringValue(), 6379), data["REDIS_HOSTS"])
@@ -397,8 +397,12 @@ func TestAlarmsWatchTheTargetGroupAndTheDataStores(t *testing.T) {
 				assert.Equal(t, id, value(cpu.Inputs, "dimensions").(map[string]interface{})["CacheClusterId"], "alarm per member cluster")
 				find("-cache-memory-" + suffix)
 			}
-			writer := find("-db-writer-cpu")
 			cluster := one(t, c.res, "aws:rds/cluster:Cluster", "-aurora")
+			writerSuffix := "-db-writer-cpu"
+			if isGlobalSecondary(cluster) {
+				writerSuffix = "-db-reader-cpu" // no writer there (issue 11)
+			}
+			writer := find(writerSuffix)
 			assert.Equal(t, cluster.Outputs["clusterIdentifier"].StringValue(),
 				value(writer.Inputs, "dimensions").(map[string]interface{})["DBClusterIdentifier"])
 			assert.Equal(t, c.cfg.Database.Serverless, acu, "ACU alarm only for Serverless v2")

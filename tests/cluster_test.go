@@ -125,7 +125,7 @@ func TestPodExecutionRoleIsBoundToThisClusterAndRegion(t *testing.T) {
 	stmt := doc["Statement"].([]interface{})[0].(map[string]interface{})
 	assert.Equal(t, []interface{}{cluster.FargatePodsService}, stmt["Principal"].(map[string]interface{})["Service"])
 	cond := stmt["Condition"].(map[string]interface{})["ArnLike"].(map[string]interface{})
-	assert.Equal(t, []interface{}{"arn:aws:eks:us-east-1:" + mocks.AccountID + ":fargateprofile/auth-prod-use1/*"}, cond["aws:SourceArn"])
+	assert.Equal(t, []interface{}{"arn:aws:eks:us-east-1:" + mocks.AccountID + ":fargateprofile/auth-prod-us-east-1/*"}, cond["aws:SourceArn"])
 
 	attach := one(t, res, "aws:iam/rolePolicyAttachment:RolePolicyAttachment", "-fargate-pod-exec")
 	assert.Equal(t, role.ID, str(t, attach, "role"))
@@ -138,7 +138,7 @@ func TestPodExecutionRoleIsBoundToThisClusterAndRegion(t *testing.T) {
 func TestEKSClusterIsFargateOnlyWithExplicitSubnets(t *testing.T) {
 	res := planStack(t, "prod-us-east-1")
 	eks := one(t, res, eksType, "-eks")
-	assert.Equal(t, "auth-prod-use1", str(t, eks, "name"))
+	assert.Equal(t, "auth-prod-us-east-1", str(t, eks, "name"))
 	assert.Equal(t, true, value(eks.Inputs, "skipDefaultNodeGroup"))
 	assert.Nil(t, value(eks.Inputs, "fargate"), "eks' built-in fargate option patches CoreDNS with kubectl")
 	assert.Nil(t, value(eks.Inputs, "subnetIds"), "subnets are given by role, never mixed")

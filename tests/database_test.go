@@ -132,7 +132,7 @@ func TestDatabaseDevIsDestroyableAndProdKeepsAFinalSnapshot(t *testing.T) {
 
 	prod := mocks.PlainMap(one(t, planStack(t, "prod-us-east-1"), dbClusterType, "-aurora").Inputs)
 	assert.Equal(t, false, prod["skipFinalSnapshot"])
-	assert.Equal(t, "auth-prod-use1-aurora-final", prod["finalSnapshotIdentifier"])
+	assert.Equal(t, "auth-prod-us-east-1-aurora-final", prod["finalSnapshotIdentifier"])
 	assert.Equal(t, true, prod["deletionProtection"])
 	assert.Equal(t, true, prod["applyImmediately"], "deletion protection is lifted on destroy only when applied immediately")
 }

@@ -207,8 +207,9 @@ func assertRejected(t *testing.T, cfg map[string]string, key, message string) {
 }
 
 // regionPlan is one region of a planned shipped stack: the whole plan of a
-// single-region stack, or the resources named for one region of a
-// multi-region stack (every regional name carries "-<region code>-").
+// single-region stack, or the resources of one region of a multi-region
+// stack (those whose name carries "-<region code>-", apart from the
+// global namer's).
 type regionPlan struct {
 	name string // "<stack>" or "<stack>/<region>"
 	cfg  *stacks.Config
@@ -229,11 +230,12 @@ func regionPlans(t *testing.T) []regionPlan {
 			continue
 		}
 		regionOutputs, _ := res.Outputs["regions"].(map[string]interface{})
+		global := stacks.GlobalNamer(cfg).Prefix() + "-"
 		for _, rc := range cfg.Regions {
 			code := "-" + naming.RegionCode(rc.Region) + "-"
 			sub := &mocks.Result{Project: res.Project, Stack: res.Stack, Mocks: res.Mocks}
 			for _, r := range res.Resources {
-				if strings.Contains(r.Name, code) && !strings.Contains(r.Name, "-global-") {
+				if strings.Contains(r.Name, code) && !strings.HasPrefix(r.Name, global) {
 					sub.Resources = append(sub.Resources, r)
 				}
 			}

@@ -166,7 +166,7 @@ func TestPodsUseTheirRegionsEndpoints(t *testing.T) {
 		cache   *mocks.Resource
 	}{{g.primary, g.pCluster, g.pCache}, {g.secondary, g.sCluster, g.sCache}} {
 		cm := one(t, tc.rp.res, configMapType, "-auth-config")
-		assert.Equal(t, tc.cluster.Outputs["endpoint"].StringValue(), value(cm.Inputs, "data.DB_HOST"), tc.rp.name)
+		assert.Equal(t, appEndpoint(t, tc.cluster), value(cm.Inputs, "data.DB_HOST"), tc.rp.name)
 		assert.Equal(t, tc.cluster.Outputs["readerEndpoint"].StringValue(), value(cm.Inputs, "data.DB_READER_HOST"), tc.rp.name)
 		assert.True(t, strings.HasPrefix(value(cm.Inputs, "data.REDIS_HOSTS").(string),
 			tc.cache.Outputs["configurationEndpointAddress"].StringValue()), tc.rp.name)

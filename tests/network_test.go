@@ -88,7 +88,7 @@ func TestNetworkTagsSubnetsForEKSAndTheLoadBalancerController(t *testing.T) {
 	require.Len(t, subnets, 6)
 	for _, s := range subnets {
 		tags := value(s.Inputs, "tags").(map[string]interface{})
-		assert.Equal(t, "shared", tags["kubernetes.io/cluster/auth-prod-use1"], s.Name)
+		assert.Equal(t, "shared", tags["kubernetes.io/cluster/auth-prod-us-east-1"], s.Name)
 		assert.Equal(t, false, value(s.Inputs, "mapPublicIpOnLaunch"), s.Name)
 		if strings.Contains(s.Name, "-public-") {
 			assert.Equal(t, "1", tags[network.TagPublicELB], s.Name)

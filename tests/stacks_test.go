@@ -60,7 +60,8 @@ func TestEveryAWSResourceAndLookupUsesTheRegionalProvider(t *testing.T) {
 				assert.True(t, ok, "%s %s uses the default AWS provider", r.Type, r.Name)
 				// What spans regions is named "-global-" and lives in the
 				// primary region (the first provider created).
-				named := strings.Contains(r.Name, "-"+regionCodeOf(region)+"-") ||
+				// A stack named after its region says it in full.
+				named := strings.Contains(r.Name, "-"+regionCodeOf(region)+"-") || strings.Contains(r.Name, "-"+region+"-") ||
 					(strings.Contains(r.Name, "-global-") && region == res.Resources[firstProvider(res)].Region)
 				assert.True(t, named, "%s %s is not named for region %s", r.Type, r.Name, region)
 			}

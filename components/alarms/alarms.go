@@ -33,6 +33,9 @@ const (
 	DefaultMaxReplicaLagMillis = 2000.0
 	// DefaultMaxACUPercent of Serverless v2 maximum capacity.
 	DefaultMaxACUPercent = 90.0
+	// DefaultMaxGlobalLagMillis of a global secondary behind its primary:
+	// Aurora replicates in about a second; a failover would lose the lag.
+	DefaultMaxGlobalLagMillis = 10000.0
 )
 
 // CacheNodes describes the replication group's member clusters, whose IDs
@@ -61,6 +64,11 @@ type Args struct {
 	Cache              CacheNodes
 	DatabaseClusterID  pulumi.StringInput
 	DatabaseServerless bool
+	// DatabaseSecondary marks a read-only member of an Aurora Global
+	// Database: it has no WRITER instance, so its instances are watched as
+	// readers, and its replication lag behind the primary is watched.
+	// Default false.
+	DatabaseSecondary bool
 
 	MinHealthyTargets     int
 	Max5xxPercent         float64
@@ -69,6 +77,7 @@ type Args struct {
 	MaxCacheMemoryPercent float64
 	MaxReplicaLagMillis   float64
 	MaxACUPercent         float64
+	MaxGlobalLagMillis    float64
 
 	Namer naming.Namer
 	Tags  naming.Tags
@@ -104,6 +113,7 @@ func NewAlarms(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Reso
 	def(&a.MaxCacheMemoryPercent, DefaultMaxCacheMemoryPercent)
 	def(&a.MaxReplicaLagMillis, DefaultMaxReplicaLagMillis)
 	def(&a.MaxACUPercent, DefaultMaxACUPercent)
+	def(&a.MaxGlobalLagMillis, DefaultMaxGlobalLagMillis)
 	if a.Cache.Shards < 1 || a.Cache.ReplicasPerShard < 0 {
 		return nil, fmt.Errorf("alarms %s: Cache needs at least one shard", name)
 	}
@@ -193,12 +203,31 @@ func NewAlarms(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Reso
 
 	writer := pulumi.StringMap{"DBClusterIdentifier": a.DatabaseClusterID, "Role": pulumi.String("WRITER")}
 	cluster := pulumi.StringMap{"DBClusterIdentifier": a.DatabaseClusterID}
-	b.add(spec{
-		name:      "db-writer-cpu",
-		desc:      fmt.Sprintf("Aurora writer CPU above %g%%, or the writer stopped reporting (failover or outage).", a.MaxCPUPercent),
-		namespace: "AWS/RDS", metric: "CPUUtilization", dims: writer, stat: "Average",
-		op: "GreaterThanThreshold", threshold: a.MaxCPUPercent, periods: 3, period: 300, missing: "breaching",
-	})
+	if a.DatabaseSecondary {
+		// No writer here: a Role=WRITER alarm would have no data and, with
+		// missing data breaching, stay in ALARM for good. The readers
+		// always report, so their silence is an outage.
+		readers := pulumi.StringMap{"DBClusterIdentifier": a.DatabaseClusterID, "Role": pulumi.String("READER")}
+		b.add(spec{
+			name:      "db-reader-cpu",
+			desc:      fmt.Sprintf("Aurora secondary: reader CPU above %g%%, or the readers stopped reporting (outage).", a.MaxCPUPercent),
+			namespace: "AWS/RDS", metric: "CPUUtilization", dims: readers, stat: "Average",
+			op: "GreaterThanThreshold", threshold: a.MaxCPUPercent, periods: 3, period: 300, missing: "breaching",
+		})
+		b.add(spec{
+			name:      "db-global-replication-lag",
+			desc:      fmt.Sprintf("Aurora secondary more than %g ms behind the primary: a failover now would lose that much.", a.MaxGlobalLagMillis),
+			namespace: "AWS/RDS", metric: "AuroraGlobalDBReplicationLag", dims: cluster, stat: "Maximum",
+			op: "GreaterThanThreshold", threshold: a.MaxGlobalLagMillis, periods: 3, period: 60, missing: "notBreaching",
+		})
+	} else {
+		b.add(spec{
+			name:      "db-writer-cpu",
+			desc:      fmt.Sprintf("Aurora writer CPU above %g%%, or the writer stopped reporting (failover or outage).", a.MaxCPUPercent),
+			namespace: "AWS/RDS", metric: "CPUUtilization", dims: writer, stat: "Average",
+			op: "GreaterThanThreshold", threshold: a.MaxCPUPercent, periods: 3, period: 300, missing: "breaching",
+		})
+	}
 	b.add(spec{
 		name:      "db-replica-lag",
 		desc:      fmt.Sprintf("Aurora reader lag above %g ms: readers serve stale users and roles.", a.MaxReplicaLagMillis),

@@ -79,6 +79,10 @@ type Args struct {
 	// multi-language component and does not inherit providers from its
 	// parent, so it is handed this one explicitly. Required.
 	Provider *aws.Provider
+	// Access grants IAM principals other than the cluster's creator (who
+	// gets admin from pulumi-eks) an access policy: the CI deploy and
+	// preview roles. Default none.
+	Access []Grant
 	// Protect guards the control plane and its secrets key against
 	// `pulumi destroy`. Profiles and roles stay unprotected: they are
 	// replaced on change. Default false.
@@ -269,12 +273,16 @@ func NewCluster(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Res
 		return Kubeconfig(v[0].(string), args.Region, v[1].(string), v[2].(string))
 	})).(pulumi.StringOutput)
 
+	access, err := c.grantAccess(ctx, args, clusterName, tags, parent)
+	if err != nil {
+		return nil, err
+	}
 	c.Provider, err = kubernetes.NewProvider(ctx, args.Namer.Name("k8s"), &kubernetes.ProviderArgs{
 		Kubeconfig: c.Kubeconfig,
 		// Apply the way kubectl --server-side does, so fields owned by
 		// controllers (e.g. the LB controller's webhooks) are not fought over.
 		EnableServerSideApply: pulumi.BoolPtr(true),
-	}, parent)
+	}, parent, pulumi.DependsOn(access))
 	if err != nil {
 		return nil, err
 	}
@@ -369,6 +377,7 @@ func (a *Args) check() error {
 	if !a.EndpointPrivateAccess && !a.EndpointPublicAccess {
 		problems = append(problems, "at least one of EndpointPrivateAccess and EndpointPublicAccess must be true")
 	}
+	problems = append(problems, checkAccess(a.Access)...)
 	seen := map[string]bool{CoreDNSProfile.Name: true}
 	for _, p := range a.Profiles {
 		if strings.HasPrefix(p.Name, "eks-") {

@@ -131,6 +131,13 @@ type Database struct {
 	ClusterResourceID pulumi.StringOutput `pulumi:"clusterResourceId"`
 	SecurityGroupID   pulumi.StringOutput `pulumi:"securityGroupId"`
 	KmsKeyArn         pulumi.StringOutput `pulumi:"kmsKeyArn"`
+	// AppEndpoint is where the application sends its reads and writes: an
+	// endpoint that is active for this cluster's role. It is the writer
+	// endpoint, except in a global secondary: that cluster has no writer,
+	// its writer endpoint is "inactive" and does not resolve, so it is the
+	// reader endpoint, which forwards writes to the primary
+	// (EnableGlobalWriteForwarding).
+	AppEndpoint pulumi.StringOutput `pulumi:"appEndpoint"`
 	// Instances are the writer first, then the readers.
 	Instances []*rds.ClusterInstance
 	// Writer is the first instance: a global secondary must wait for it.
@@ -389,6 +396,14 @@ func NewDatabase(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Re
 
 	d.WriterEndpoint = cluster.Endpoint
 	d.ReaderEndpoint = cluster.ReaderEndpoint
+	d.AppEndpoint = cluster.Endpoint
+	if a.Global != nil && !a.Global.Primary {
+		// Not the global writer endpoint: it resolves to the primary's
+		// private address, which this region's VPC has no route to (the
+		// regions' VPCs are not peered); forwarded writes travel inside
+		// Aurora's replication instead.
+		d.AppEndpoint = cluster.ReaderEndpoint
+	}
 	d.Port = cluster.Port
 	if a.Global != nil {
 		d.SecretArn = a.Global.SecretArn.ToStringOutput()
@@ -403,6 +418,7 @@ func NewDatabase(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Re
 	if err := ctx.RegisterResourceOutputs(d, pulumi.Map{
 		"writerEndpoint":    d.WriterEndpoint,
 		"readerEndpoint":    d.ReaderEndpoint,
+		"appEndpoint":       d.AppEndpoint,
 		"port":              d.Port,
 		"secretArn":         d.SecretArn,
 		"clusterIdentifier": d.ClusterIdentifier,

@@ -27,14 +27,6 @@ var invokes = map[string]func(region string, args resource.PropertyMap) map[stri
 			"endpoint": fmt.Sprintf("ec2.%s.amazonaws.com", region), "description": region,
 		}
 	},
-	"aws:index/getAvailabilityZones:getAvailabilityZones": func(region string, _ resource.PropertyMap) map[string]interface{} {
-		var names, ids []interface{}
-		for i, l := range "abcd" {
-			names = append(names, region+string(l))
-			ids = append(ids, fmt.Sprintf("%s-az%d", regionCode(region), i+1))
-		}
-		return map[string]interface{}{"id": region, "names": names, "zoneIds": ids, "groupNames": []interface{}{region}}
-	},
 	"aws:ecr/getAuthorizationToken:getAuthorizationToken": func(region string, _ resource.PropertyMap) map[string]interface{} {
 		// AWS returns base64("AWS:<token>"), valid for 12 hours.
 		return map[string]interface{}{

@@ -373,14 +373,8 @@ func (m *Mocks) outputs(r *Resource) (string, resource.PropertyMap) {
 	return r.Name + "-" + h(8), state
 }
 
-// zoneID maps "us-east-1b" to an AZ ID of the shape "use1-az2".
-func zoneID(region, az string) string {
-	if az == "" {
-		return ""
-	}
-	letter := az[len(az)-1]
-	return fmt.Sprintf("%s-az%d", regionCode(region), int(letter-'a')+1)
-}
+// zoneID is the mocked account's zone ID of a zone name (zones.go).
+func zoneID(region, az string) string { return ZoneID(region, az) }
 
 func regionCode(region string) string {
 	parts := strings.Split(region, "-")

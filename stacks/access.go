@@ -1,0 +1,96 @@
+package stacks
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/authplatform/auth-platform/components/cluster"
+)
+
+// Issue 11 item 5: the cluster admits the principals the stack names, not
+// only the one that created it.
+
+// readAccess reads the principals that get cluster access, admins first.
+func (c *Config) readAccess(r *reader) {
+	c.ClusterAccess = nil
+	for _, k := range []struct{ key, policy string }{
+		{"clusterAdminPrincipalArns", cluster.AdminPolicy},
+		{"clusterViewerPrincipalArns", cluster.ViewPolicy},
+	} {
+		for _, arn := range r.list(k.key) {
+			c.ClusterAccess = append(c.ClusterAccess, cluster.Grant{PrincipalArn: arn, Policy: k.policy})
+		}
+	}
+}
+
+// validateAccess: IAM role or user ARNs of the stack's partition, each
+// listed once in both lists together (EKS gives a principal one access
+// entry per cluster; admin includes view).
+func (c *Config) validateAccess(p *problems) {
+	keyOf := map[string]string{cluster.AdminPolicy: "clusterAdminPrincipalArns", cluster.ViewPolicy: "clusterViewerPrincipalArns"}
+	want := partitionOf(c.Region)
+	seen := map[string]string{}
+	for _, g := range c.ClusterAccess {
+		key := q(keyOf[g.Policy])
+		partition, _, err := cluster.ParsePrincipal(g.PrincipalArn)
+		switch {
+		case err != nil:
+			p.add(key, g.PrincipalArn, "use an IAM role or user ARN, e.g. arn:aws:iam::123456789012:role/auth-platform-deploy", "%v", err)
+		case want != "" && partition != want:
+			p.add(key, g.PrincipalArn, fmt.Sprintf("use an ARN of partition %s, arn:%s:iam::<account>:role/<name>", want, want),
+				"the principal is in partition %s, the cluster's region %s in %s", partition, c.Region, want)
+		}
+		if other, dup := seen[g.PrincipalArn]; dup {
+			fix := "list it once"
+			if other != key {
+				fix = "list it in clusterAdminPrincipalArns only (admin includes view)"
+			}
+			p.add(key, g.PrincipalArn, fix, "the principal is already listed in %s; EKS gives a principal one access entry per cluster", other)
+		}
+		seen[g.PrincipalArn] = key
+	}
+}
+
+// partitionOf is the AWS partition of a known region, "" otherwise.
+func partitionOf(region string) string {
+	for partition, rs := range regions {
+		for _, r := range rs {
+			if r == region {
+				return partition
+			}
+		}
+	}
+	return ""
+}
+
+// warnIfCreatorListed: EKS gives the principal that creates the cluster
+// an access entry of its own, and CreateAccessEntry for it again fails
+// with ResourceInUseException. The program cannot tell whether this run
+// creates the cluster, so it warns when the principal running it is listed.
+func warnIfCreatorListed(ctx *pulumi.Context, cfg *Config, provider *aws.Provider) error {
+	if len(cfg.ClusterAccess) == 0 {
+		return nil
+	}
+	me, err := aws.GetCallerIdentity(ctx, &aws.GetCallerIdentityArgs{}, pulumi.Provider(provider))
+	if err != nil {
+		return err
+	}
+	// arn:<p>:sts::<account>:assumed-role/<role>/<session> or an IAM ARN.
+	parts := strings.Split(me.Arn, ":")
+	if len(parts) < 6 {
+		return nil
+	}
+	kind := strings.Split(parts[5], "/")
+	for _, g := range cfg.ClusterAccess {
+		_, name, err := cluster.ParsePrincipal(g.PrincipalArn)
+		if err != nil || !strings.Contains(g.PrincipalArn, ":"+me.AccountId+":") || len(kind) < 2 || kind[1] != name {
+			continue
+		}
+		return ctx.Log.Warn(fmt.Sprintf("%s: %s is running this deployment; if this run creates the cluster, EKS already gives it an access entry and creating another fails (ResourceInUseException). Run the first `pulumi up` as another principal (README: Cluster access).",
+			Namespace+":"+"clusterAdminPrincipalArns/clusterViewerPrincipalArns", g.PrincipalArn), nil)
+	}
+	return nil
+}
