@@ -8,6 +8,7 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/authplatform/auth-platform/cmd/deployrole"
 	"github.com/authplatform/auth-platform/cmd/plan"
 	"github.com/authplatform/auth-platform/stacks"
 )
@@ -15,6 +16,9 @@ import (
 func main() {
 	if len(os.Args) > 1 && os.Args[1] == "plan" {
 		os.Exit(plan.Main(os.Args[2:], os.Stdout, os.Stderr))
+	}
+	if len(os.Args) > 1 && os.Args[1] == "deploy-role-policy" {
+		os.Exit(deployrole.Main(os.Args[2:], os.Stdout, os.Stderr))
 	}
 	pulumi.Run(stacks.Program)
 }

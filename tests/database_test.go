@@ -59,7 +59,7 @@ func TestDatabaseIsAnEncryptedAuroraPostgresClusterOverThreeAZs(t *testing.T) {
 			assert.Equal(t, true, in["manageMasterUserPassword"])
 			assert.Equal(t, keyArn, in["masterUserSecretKmsKeyId"])
 			assert.NotContains(t, in, "masterPassword")
-			assert.Equal(t, true, in["iamDatabaseAuthenticationEnabled"])
+			assert.Equal(t, false, in["iamDatabaseAuthenticationEnabled"], "the service uses the secret")
 			assert.GreaterOrEqual(t, in["backupRetentionPeriod"], float64(7))
 			assert.Equal(t, "03:00-04:00", in["preferredBackupWindow"])
 			assert.Equal(t, "sun:05:00-sun:06:00", in["preferredMaintenanceWindow"])
@@ -132,7 +132,7 @@ func TestDatabaseDevIsDestroyableAndProdKeepsAFinalSnapshot(t *testing.T) {
 
 	prod := mocks.PlainMap(one(t, planStack(t, "prod-us-east-1"), dbClusterType, "-aurora").Inputs)
 	assert.Equal(t, false, prod["skipFinalSnapshot"])
-	assert.Equal(t, "auth-prod-us-east-1-aurora-final", prod["finalSnapshotIdentifier"])
+	assert.Regexp(t, `^auth-prod-us-east-1-aurora-final-[0-9a-f]{8}$`, prod["finalSnapshotIdentifier"], "a random suffix per creation")
 	assert.Equal(t, true, prod["deletionProtection"])
 	assert.Equal(t, true, prod["applyImmediately"], "deletion protection is lifted on destroy only when applied immediately")
 }

@@ -42,7 +42,15 @@ type Document struct {
 	Violations []Violation            `json:"violations"`
 	// Timeline is present with --timeline.
 	Timeline *Timeline `json:"timeline,omitempty"`
+	// ElasticIPs counts the Elastic IPs the stack allocates per region,
+	// against the default quota of DefaultElasticIPQuota per account and
+	// region that all stacks in one account share.
+	ElasticIPs map[string]int `json:"elasticIps"`
 }
+
+// DefaultElasticIPQuota is EC2's default "EC2-VPC Elastic IPs" quota per
+// account and region (adjustable in Service Quotas, code L-0263D0A3).
+const DefaultElasticIPQuota = 5
 
 // Resource is one planned resource.
 type Resource struct {
@@ -60,6 +68,35 @@ type Resource struct {
 	// which input brought which.
 	Dependencies         []string            `json:"dependencies"`
 	PropertyDependencies map[string][]string `json:"propertyDependencies"`
+
+	// Resource options that decide how a change rolls out (added after the
+	// fields above; those keep their shape).
+	ReplaceOnChanges        []string        `json:"replaceOnChanges"`
+	DeleteBeforeReplace     bool            `json:"deleteBeforeReplace"`
+	IgnoreChanges           []string        `json:"ignoreChanges"`
+	CustomTimeouts          *CustomTimeouts `json:"customTimeouts"`
+	RetainOnDelete          bool            `json:"retainOnDelete"`
+	Aliases                 []string        `json:"aliases"`
+	AdditionalSecretOutputs []string        `json:"additionalSecretOutputs"`
+
+	// RemoteChildren are what a multi-language component (pulumi-eks)
+	// creates inside its provider, which the program never registers and
+	// the policy pack never sees, listed from a model of its source
+	// (mocks.EKSClusterModel). [] for every other resource.
+	RemoteChildren []Child `json:"remoteChildren"`
+}
+
+// Child is one resource a component creates outside the program.
+type Child struct {
+	Type string `json:"type"`
+	Name string `json:"name"`
+}
+
+// CustomTimeouts of a resource; "" is the provider's default.
+type CustomTimeouts struct {
+	Create string `json:"create"`
+	Update string `json:"update"`
+	Delete string `json:"delete"`
 }
 
 // Violation is a policy finding.
@@ -205,7 +242,8 @@ func Plan(project, stack string, config map[string]string, secretKeys []string) 
 	if err != nil {
 		return nil, err
 	}
-	doc := &Document{Project: project, Stack: stack, Outputs: res.Outputs, Resources: ResourcesOf(res)}
+	doc := &Document{Project: project, Stack: stack, Outputs: res.Outputs, Resources: ResourcesOf(res),
+		ElasticIPs: ElasticIPsOf(res)}
 	doc.Violations = Evaluate(doc.Resources)
 	return doc, nil
 }
@@ -219,13 +257,49 @@ func ResourcesOf(res *mocks.Result) []Resource {
 		if deps == nil {
 			deps = []string{}
 		}
+		o := r.Options
+		var timeouts *CustomTimeouts
+		if t := o.CustomTimeouts; t != nil {
+			timeouts = &CustomTimeouts{Create: t.Create, Update: t.Update, Delete: t.Delete}
+		}
 		out = append(out, Resource{
 			URN: r.URN, Type: r.Type, Name: r.Name, ID: r.ID, Parent: r.Parent, Provider: r.Provider,
 			DependsOn: deps, Protect: r.Protect, Inputs: mocks.PlainMap(r.Inputs),
-			Dependencies: nonNil(r.Dependencies), PropertyDependencies: r.PropertyDependencies,
+			Dependencies: orEmpty(r.Dependencies), PropertyDependencies: r.PropertyDependencies,
+			ReplaceOnChanges: orEmpty(o.ReplaceOnChanges), DeleteBeforeReplace: o.DeleteBeforeReplace,
+			IgnoreChanges: orEmpty(o.IgnoreChanges), CustomTimeouts: timeouts, RetainOnDelete: o.RetainOnDelete,
+			Aliases: orEmpty(o.Aliases), AdditionalSecretOutputs: orEmpty(o.AdditionalSecretOutputs),
+			RemoteChildren: childrenOf(r.RemoteChildren),
 		})
 	}
 	return out
+}
+
+// ElasticIPsOf counts the aws:ec2/eip:Eip resources of a run per region.
+func ElasticIPsOf(res *mocks.Result) map[string]int {
+	out := map[string]int{}
+	for _, r := range res.Resources {
+		if r.Type == "aws:ec2/eip:Eip" {
+			out[r.Region]++
+		}
+	}
+	return out
+}
+
+func childrenOf(cs []mocks.Child) []Child {
+	out := []Child{}
+	for _, c := range cs {
+		out = append(out, Child{Type: c.Type, Name: c.Name})
+	}
+	return out
+}
+
+// orEmpty keeps the JSON shape fixed: [] rather than null.
+func orEmpty(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
 }
 
 // StackNameOf derives the stack name from a file name Pulumi.<stack>.yaml,
@@ -345,11 +419,4 @@ func encode(v interface{}) (string, error) {
 	}
 	b, err := json.Marshal(v)
 	return string(b), err
-}
-
-func nonNil(s []string) []string {
-	if s == nil {
-		return []string{}
-	}
-	return s
 }

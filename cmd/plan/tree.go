@@ -40,6 +40,10 @@ func WriteTree(w io.Writer, doc *Document) {
 				line += "  [protected]"
 			}
 			fmt.Fprintln(w, line)
+			for _, c := range r.RemoteChildren {
+				fmt.Fprintf(w, "%s%s  %s  (created by the component, not by this program)\n",
+					strings.Repeat("  ", depth+2), c.Type, c.Name)
+			}
 			walk(children[r.URN], depth+1)
 		}
 	}
@@ -54,6 +58,17 @@ func WriteTree(w io.Writer, doc *Document) {
 		sort.Strings(names)
 		for _, n := range names {
 			fmt.Fprintf(w, "  %s: %s\n", n, short(doc.Outputs[n]))
+		}
+	}
+	if len(doc.ElasticIPs) > 0 {
+		fmt.Fprintf(w, "Elastic IPs (default quota %d per account and region, shared by every stack there):\n", DefaultElasticIPQuota)
+		regions := make([]string, 0, len(doc.ElasticIPs))
+		for r := range doc.ElasticIPs {
+			regions = append(regions, r)
+		}
+		sort.Strings(regions)
+		for _, r := range regions {
+			fmt.Fprintf(w, "  %s: %d\n", r, doc.ElasticIPs[r])
 		}
 	}
 	if len(doc.Violations) > 0 {

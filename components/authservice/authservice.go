@@ -64,6 +64,16 @@ const (
 	RolloutTimeout = "20m"
 )
 
+// TargetGroupBindingImmutableFields are the binding's fields the
+// controller's validating webhook refuses to update
+// (aws-load-balancer-controller v3.5.0,
+// webhooks/elbv2/targetgroupbinding_validator.go, checkImmutableFields).
+// spec.vpcID is not set by the program, so it never changes, but is listed
+// for the day it is.
+var TargetGroupBindingImmutableFields = []string{
+	"spec.targetGroupARN", "spec.targetType", "spec.ipAddressType", "spec.vpcID",
+}
+
 // Args configures a Service.
 type Args struct {
 	// Namespace of every object; the cluster must have a Fargate profile
@@ -289,7 +299,12 @@ func NewService(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Res
 				},
 			},
 		},
-	}, parent, pulumi.DependsOn([]pulumi.Resource{a.ControllerRelease}))
+	}, parent, pulumi.DependsOn([]pulumi.Resource{a.ControllerRelease}),
+		// The controller's webhook refuses to change these on an existing
+		// binding, so a change (a new target group) replaces it; the
+		// replacement keeps the object's name, so the old one goes first.
+		pulumi.ReplaceOnChanges(TargetGroupBindingImmutableFields),
+		pulumi.DeleteBeforeReplace(true))
 	if err != nil {
 		return nil, err
 	}

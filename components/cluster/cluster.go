@@ -26,6 +26,11 @@ import (
 // the pod execution role.
 const FargatePodsService = "eks-fargate-pods.amazonaws.com"
 
+// DefaultAddonsToRemove are the add-ons EKS installs on a new cluster that
+// do nothing on Fargate (their DaemonSets get no pods); CoreDNS stays and
+// becomes the managed addon.
+var DefaultAddonsToRemove = []string{"kube-proxy", "vpc-cni"}
+
 // LogTypes are the control-plane log types EKS accepts.
 var LogTypes = []string{"api", "audit", "authenticator", "controllerManager", "scheduler"}
 
@@ -90,6 +95,9 @@ type Args struct {
 	// Namer and Tags name and tag the AWS objects. Required.
 	Namer naming.Namer
 	Tags  naming.Tags
+	// LogRetentionDays of the control-plane log group. Default
+	// DefaultLogRetentionDays (90).
+	LogRetentionDays int
 }
 
 // Cluster is the EKS-on-Fargate component.
@@ -157,6 +165,11 @@ func NewCluster(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Res
 		return nil, err
 	}
 
+	logs, err := controlPlaneLogGroup(ctx, args, tags, parent)
+	if err != nil {
+		return nil, err
+	}
+
 	skip, useDefaultCni, authMode := true, true, eks.AuthenticationModeApi
 	k8s, err := eks.NewCluster(ctx, args.Namer.Name("eks"), &eks.ClusterArgs{
 		Name:                   pulumi.StringPtr(args.Name),
@@ -179,9 +192,18 @@ func NewCluster(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Res
 		AuthenticationMode: &authMode,
 		// Leave EKS' default VPC CNI alone: Fargate pods do not use it.
 		UseDefaultVpcCni: &useDefaultCni,
-		Tags:             tags,
-		ClusterTags:      tags,
-	}, parent, pulumi.Providers(args.Provider), pulumi.Protect(args.Protect))
+		// No EC2 nodes: an empty list stops pulumi-eks v2.8.1 from creating
+		// its default instance role (three worker policies) and that role's
+		// EC2_LINUX access entry (nodejs/eks/cluster.ts:753-866).
+		InstanceRoles: iam.RoleArray{},
+		// DaemonSets never run on Fargate, so EKS' self-managed kube-proxy
+		// and aws-node would stay at 0 pods; Fargate brings its own.
+		DefaultAddonsToRemove: pulumi.ToStringArray(DefaultAddonsToRemove),
+		Tags:                  tags,
+		ClusterTags:           tags,
+	}, parent, pulumi.Providers(args.Provider), pulumi.Protect(args.Protect),
+		// EKS would create the log group itself, never expiring.
+		pulumi.DependsOn([]pulumi.Resource{logs}))
 	if err != nil {
 		return nil, err
 	}

@@ -1,8 +1,8 @@
 // Package database builds the relational store: an Aurora PostgreSQL
 // cluster over exactly three AZs with a writer and readers in distinct AZs,
 // storage, Performance Insights and the RDS-managed master password
-// encrypted with a KMS key of its own, IAM database authentication, TLS
-// enforced, and 5432 open only to the EKS cluster security group.
+// encrypted with a KMS key of its own, TLS enforced, its log group with a
+// retention, and 5432 open only to the EKS cluster security group.
 // Provisioned instances or Serverless v2.
 package database
 
@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/rds"
+	"github.com/pulumi/pulumi-random/sdk/v4/go/random"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/authplatform/auth-platform/components/datastore"
@@ -115,6 +116,9 @@ type Args struct {
 	// Namer and Tags name and tag the AWS objects. Required.
 	Namer naming.Namer
 	Tags  naming.Tags
+	// LogRetentionDays of the exported PostgreSQL log group. Default
+	// DefaultLogRetentionDays (90).
+	LogRetentionDays int
 }
 
 // Database is the Aurora component.
@@ -293,9 +297,10 @@ func NewDatabase(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Re
 		VpcSecurityGroupIds:         pulumi.StringArray{sg.ID()},
 		DbClusterParameterGroupName: params.Name,
 		Port:                        pulumi.Int(Port),
-		// Applications connect with short-lived IAM tokens, not the master
-		// password.
-		IamDatabaseAuthenticationEnabled: pulumi.Bool(true),
+		// Off: the service signs in with the password from its Secrets
+		// Manager secret and its role has no rds-db:connect, so IAM
+		// authentication would only be one more way in.
+		IamDatabaseAuthenticationEnabled: pulumi.Bool(false),
 		BackupRetentionPeriod:            pulumi.Int(a.BackupRetentionDays),
 		CopyTagsToSnapshot:               pulumi.Bool(true),
 		EnabledCloudwatchLogsExports:     pulumi.StringArray{pulumi.String("postgresql")},
@@ -335,7 +340,18 @@ func NewDatabase(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Re
 			"engineVersion", "globalClusterIdentifier", "replicationSourceIdentifier"}))
 	}
 	if a.FinalSnapshot {
-		clusterArgs.FinalSnapshotIdentifier = pulumi.String(a.Namer.Limited(255, "aurora", "final"))
+		// RDS keeps a final snapshot after the cluster is gone, so a fixed
+		// name makes the next destroy of a recreated cluster fail
+		// (DBClusterSnapshotAlreadyExistsFault). The suffix is drawn anew
+		// whenever the stack's resources are created anew.
+		suffix, err := random.NewRandomId(ctx, a.Namer.Name("aurora", "final"), &random.RandomIdArgs{
+			ByteLength: pulumi.Int(FinalSnapshotSuffixBytes),
+		}, parent)
+		if err != nil {
+			return nil, err
+		}
+		clusterArgs.FinalSnapshotIdentifier = pulumi.Sprintf("%s-%s",
+			a.Namer.Limited(255-1-2*FinalSnapshotSuffixBytes, "aurora", "final"), suffix.Hex)
 	}
 	if a.BackupWindow != "" {
 		clusterArgs.PreferredBackupWindow = pulumi.String(a.BackupWindow)
@@ -351,6 +367,16 @@ func NewDatabase(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Re
 			MaxCapacity: pulumi.Float64(a.Serverless.MaxACU),
 		}
 	}
+	// A fixed identifier, so the log group RDS exports to can be created
+	// before the cluster, with a retention (RDS would create it never
+	// expiring, and leave it behind).
+	clusterID := ClusterIdentifier(a.Namer)
+	clusterArgs.ClusterIdentifier = pulumi.String(clusterID)
+	logs, err := postgresLogGroup(ctx, a, clusterID, parent)
+	if err != nil {
+		return nil, err
+	}
+	clusterOpts = append(clusterOpts, pulumi.DependsOn([]pulumi.Resource{logs}))
 	cluster, err := rds.NewCluster(ctx, a.Namer.Name("aurora"), clusterArgs, clusterOpts...)
 	if err != nil {
 		return nil, err

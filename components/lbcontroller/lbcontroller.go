@@ -149,6 +149,11 @@ func NewController(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.
 		return nil, err
 	}
 
+	crds, err := newCRDs(ctx, a.Namer.Name("lbc"), parent)
+	if err != nil {
+		return nil, err
+	}
+
 	c.Release, err = helmv3.NewRelease(ctx, a.Namer.Name("lbc"), &helmv3.ReleaseArgs{
 		Name:      pulumi.String(ChartName),
 		Chart:     pulumi.String(ChartName),
@@ -162,7 +167,10 @@ func NewController(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.
 		CleanupOnFail: pulumi.Bool(true),
 		Timeout:       pulumi.Int(DefaultTimeoutSeconds),
 		MaxHistory:    pulumi.Int(10),
-	}, parent, pulumi.DependsOn(append([]pulumi.Resource{attach}, a.WaitFor...)))
+		// The CRDs are ours (newCRDs): Helm would install them once and
+		// never upgrade them.
+		SkipCrds: pulumi.Bool(true),
+	}, parent, pulumi.DependsOn(append(append([]pulumi.Resource{attach}, crds...), a.WaitFor...)))
 	if err != nil {
 		return nil, err
 	}
@@ -206,6 +214,27 @@ func Values(clusterName pulumi.StringInput, region string, vpcID, roleARN pulumi
 		// healthy). The webhook's namespace selector limits this to the
 		// labelled auth namespace, never kube-system.
 		"podMutatorWebhookConfig": pulumi.Map{"failurePolicy": pulumi.String("Fail")},
+		// Reuse the webhook certificate Secret on upgrade. Otherwise every
+		// upgrade generates a new CA and caBundle while the running pods
+		// still serve the old certificate, and the Fail webhooks above
+		// reject pods until the kubelet refreshes the Secret (about a
+		// minute). The chart reads the Secret with Helm's lookup, which a
+		// real `helm upgrade` (helm.v3.Release) performs.
+		"keepTLSSecret": pulumi.Bool(true),
+		// Least privilege for the controller container, on top of the
+		// chart's defaults (which these restate, as a map value replaces
+		// them only key by key).
+		"securityContext": pulumi.Map{
+			"allowPrivilegeEscalation": pulumi.Bool(false),
+			"readOnlyRootFilesystem":   pulumi.Bool(true),
+			"runAsNonRoot":             pulumi.Bool(true),
+			"capabilities":             pulumi.Map{"drop": pulumi.StringArray{pulumi.String("ALL")}},
+			"seccompProfile":           pulumi.Map{"type": pulumi.String("RuntimeDefault")},
+		},
+		"podSecurityContext": pulumi.Map{
+			"fsGroup":        pulumi.Int(65534),
+			"seccompProfile": pulumi.Map{"type": pulumi.String("RuntimeDefault")},
+		},
 		// Requests equal limits so Fargate sizes the pod predictably
 		// (0.25 vCPU, 0.5 GiB + Fargate's own 256 MiB -> the 1 GiB size).
 		"resources": pulumi.Map{

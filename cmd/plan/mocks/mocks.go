@@ -44,6 +44,33 @@ type Resource struct {
 	Inputs               resource.PropertyMap
 	Outputs              resource.PropertyMap
 	Region               string // the region of its provider
+	Options   Options
+	// RemoteChildren of a multi-language component: what it creates that
+	// the program does not register (see Child). Nil for other resources.
+	RemoteChildren []Child
+}
+
+// Options are the resource options the engine receives with a resource,
+// beyond parent, provider, dependencies and protect: they decide how a
+// change is rolled out, so tests must be able to see them.
+type Options struct {
+	ReplaceOnChanges    []string
+	DeleteBeforeReplace bool
+	IgnoreChanges       []string
+	CustomTimeouts      *CustomTimeouts // nil when none is set
+	RetainOnDelete      bool
+	// Aliases as URNs: an alias spec is resolved the way the engine does
+	// (name, type, stack, project and parent default to the resource's).
+	Aliases                 []string
+	AdditionalSecretOutputs []string
+}
+
+// CustomTimeouts are the create, update and delete timeouts ("" = the
+// provider's default), e.g. "20m".
+type CustomTimeouts struct {
+	Create string
+	Update string
+	Delete string
 }
 
 // Call is one provider function the program invoked.
@@ -117,6 +144,12 @@ func (m *Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 		r.Provider = r.Providers["aws"]
 	}
 	r.URN = m.urn(r.Parent, r.Type, r.Name)
+	if rpc != nil {
+		r.Options = m.optionsOf(r, rpc)
+	}
+	if r.Remote && r.Type == "eks:index:Cluster" {
+		r.RemoteChildren = EKSClusterChildren(r.Name, r.Inputs)
+	}
 
 	m.mu.Lock()
 	r.Region = m.regionOf(r.Provider)
@@ -157,6 +190,64 @@ func (m *Mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
 		return nil, fmt.Errorf("mocks: no mock for function %s; add one to cmd/plan/mocks so it answers like AWS", args.Token)
 	}
 	return resource.NewPropertyMapFromMap(fn(region, args.Args)), nil
+}
+
+// optionsOf reads the resource options of a RegisterResource request.
+func (m *Mocks) optionsOf(r *Resource, rpc *pulumirpc.RegisterResourceRequest) Options {
+	o := Options{
+		ReplaceOnChanges:        nonNil(rpc.GetReplaceOnChanges()),
+		DeleteBeforeReplace:     rpc.GetDeleteBeforeReplace(),
+		IgnoreChanges:           nonNil(rpc.GetIgnoreChanges()),
+		RetainOnDelete:          rpc.GetRetainOnDelete(),
+		AdditionalSecretOutputs: nonNil(rpc.GetAdditionalSecretOutputs()),
+		Aliases:                 nonNil(rpc.GetAliasURNs()),
+	}
+	if t := rpc.GetCustomTimeouts(); t != nil && (t.GetCreate() != "" || t.GetUpdate() != "" || t.GetDelete() != "") {
+		o.CustomTimeouts = &CustomTimeouts{Create: t.GetCreate(), Update: t.GetUpdate(), Delete: t.GetDelete()}
+	}
+	for _, a := range rpc.GetAliases() {
+		if u := a.GetUrn(); u != "" {
+			o.Aliases = append(o.Aliases, u)
+			continue
+		}
+		spec := a.GetSpec()
+		if spec == nil {
+			continue
+		}
+		name, typ, stack, project := spec.GetName(), spec.GetType(), spec.GetStack(), spec.GetProject()
+		if name == "" {
+			name = r.Name
+		}
+		if typ == "" {
+			typ = r.Type
+		}
+		if stack == "" {
+			stack = m.stack
+		}
+		if project == "" {
+			project = m.project
+		}
+		parent := r.Parent
+		if spec.GetNoParent() {
+			parent = ""
+		} else if p := spec.GetParentUrn(); p != "" {
+			parent = p
+		}
+		parentType := tokens.Type("")
+		if p := resource.URN(parent); p != "" && p.QualifiedType() != resource.RootStackType {
+			parentType = p.QualifiedType()
+		}
+		o.Aliases = append(o.Aliases, string(resource.NewURN(tokens.QName(stack), tokens.PackageName(project),
+			parentType, tokens.Type(typ), name)))
+	}
+	return o
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return append([]string(nil), s...)
 }
 
 // regionOf must be called with m.mu held.

@@ -2,8 +2,10 @@ package mocks
 
 import (
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"math/big"
 	"strings"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
@@ -333,6 +335,16 @@ func (m *Mocks) outputs(r *Resource) (string, resource.PropertyMap) {
 		state["result"] = resource.MakeSecret(resource.NewStringProperty(pw))
 		state["bcryptHash"] = resource.MakeSecret(resource.NewStringProperty("$2a$10$" + h(53)))
 		return "none", state
+	case "random:index/randomId:RandomId":
+		// byteLength random bytes; the provider's ID is their base64url.
+		n := number(r.Inputs, "byteLength", 8)
+		hexValue := h(2 * n)
+		raw, _ := hex.DecodeString(hexValue)
+		set("hex", hexValue)
+		set("dec", new(big.Int).SetBytes(raw).String())
+		set("b64Std", base64.StdEncoding.EncodeToString(raw))
+		set("b64Url", base64.RawURLEncoding.EncodeToString(raw))
+		return base64.RawURLEncoding.EncodeToString(raw), state
 	}
 
 	// Kubernetes objects are identified by namespace/name.

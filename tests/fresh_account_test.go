@@ -1,0 +1,295 @@
+package tests
+
+// Fresh-account facts (issue 11.10): the deploy role's permissions as a
+// shipped document that covers every service the plan uses, Elastic IPs
+// counted per region, log groups created with a retention before the
+// services create them, a final snapshot name that never repeats, and IAM
+// database authentication off.
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/authplatform/auth-platform/cmd/deployrole"
+	"github.com/authplatform/auth-platform/cmd/plan"
+	"github.com/authplatform/auth-platform/cmd/plan/mocks"
+	policy "github.com/authplatform/auth-platform/components/deployrole"
+)
+
+// planTokens lists every AWS type and function token a shipped stack
+// uses: registered resources, what pulumi-eks creates inside, and the
+// lookups.
+func planTokens(t *testing.T, res *mocks.Result) map[string]bool {
+	t.Helper()
+	out := map[string]bool{}
+	for _, r := range res.Resources {
+		if strings.HasPrefix(r.Type, "aws:") {
+			out[r.Type] = true
+		}
+		for _, c := range r.RemoteChildren {
+			if strings.HasPrefix(c.Type, "aws:") {
+				out[c.Type] = true
+			}
+		}
+	}
+	for _, c := range res.Mocks.Calls() {
+		if strings.HasPrefix(c.Token, "aws:") {
+			out[c.Token] = true
+		}
+	}
+	require.NotEmpty(t, out)
+	return out
+}
+
+func TestDeployRolePolicyCoversEveryServiceThePlanUses(t *testing.T) {
+	doc := policy.Policy("aws", "auth")
+	services := map[string]bool{}
+	for _, stack := range stackFiles(t) {
+		for token := range planTokens(t, planStack(t, stack)) {
+			service, ok := policy.ServiceOf(token)
+			require.True(t, ok, "%s uses %s: map it to its IAM service in components/deployrole (ServiceOf) and grant it", stack, token)
+			if service != "" {
+				services[service] = true
+			}
+		}
+	}
+	// The services a reviewer expects for this platform, at least.
+	for _, s := range []string{"ec2", "eks", "iam", "kms", "rds", "elasticache", "elasticloadbalancing", "secretsmanager", "logs", "cloudwatch", "sns", "route53"} {
+		assert.True(t, services[s], "the plans use %s", s)
+	}
+	var missing []string
+	for s := range services {
+		if !policy.Grants(doc, s) {
+			missing = append(missing, s)
+		}
+	}
+	sort.Strings(missing)
+	assert.Empty(t, missing, "services the plans use that the deploy role may not touch")
+}
+
+func TestDeployRolePolicyIsAValidManagedPolicy(t *testing.T) {
+	doc := policy.Policy("aws", "auth")
+	js, err := doc.JSON()
+	require.NoError(t, err)
+	var compact bytes.Buffer
+	require.NoError(t, json.Compact(&compact, []byte(js)))
+	// IAM: a customer managed policy has at most 6,144 characters,
+	// whitespace not counted.
+	assert.LessOrEqual(t, compact.Len(), 6144)
+
+	var parsed struct {
+		Version   string
+		Statement []map[string]interface{}
+	}
+	require.NoError(t, json.Unmarshal([]byte(js), &parsed))
+	assert.Equal(t, "2012-10-17", parsed.Version)
+	require.NotEmpty(t, parsed.Statement)
+	action := regexp.MustCompile(`^[a-z0-9-]+:[A-Za-z0-9*]+$`)
+	sids := map[string]bool{}
+	for _, s := range parsed.Statement {
+		sid, _ := s["Sid"].(string)
+		assert.Regexp(t, `^[A-Za-z0-9]+$`, sid, "IAM Sids are alphanumeric")
+		assert.False(t, sids[sid], "Sid %s twice", sid)
+		sids[sid] = true
+		assert.Equal(t, "Allow", s["Effect"], sid)
+		assert.NotEmpty(t, s["Resource"], sid)
+		for _, a := range s["Action"].([]interface{}) {
+			assert.Regexp(t, action, a, sid)
+			assert.NotEqual(t, "iam:*", a, "IAM is granted action by action")
+			assert.NotEqual(t, "*", a)
+		}
+	}
+}
+
+// TestDeployRoleMayCreateServiceLinkedRolesAndKMSGrants: a fresh account
+// has none of the service-linked roles; the first load balancer, cluster,
+// Fargate profile, cache and database create theirs, as the caller. EKS,
+// RDS and ElastiCache take grants on the program's keys, as the caller.
+func TestDeployRoleMayCreateServiceLinkedRolesAndKMSGrants(t *testing.T) {
+	doc := policy.Policy("aws", "auth")
+	var slr, grants bool
+	for _, s := range doc.Statement {
+		for _, a := range s.Action {
+			switch a {
+			case "iam:CreateServiceLinkedRole":
+				slr = true
+				// IAM User Guide, "Service-linked role permissions"; the
+				// services' own pages name these principals.
+				assert.ElementsMatch(t, []string{
+					"elasticloadbalancing.amazonaws.com", "eks.amazonaws.com", "eks-fargate.amazonaws.com",
+					"elasticache.amazonaws.com", "rds.amazonaws.com",
+				}, s.Condition["StringEquals"]["iam:AWSServiceName"])
+				assert.Equal(t, []string{"arn:aws:iam::*:role/aws-service-role/*"}, s.Resource)
+			case "kms:CreateGrant":
+				grants = true
+				assert.Equal(t, []string{"true"}, s.Condition["Bool"]["kms:GrantIsForAWSResource"], "grants for AWS services only")
+			}
+		}
+	}
+	assert.True(t, slr, "iam:CreateServiceLinkedRole")
+	assert.True(t, grants, "kms:CreateGrant")
+}
+
+// TestDeployRoleIAMScopeCoversTheNamesThePlanGives: IAM is granted on
+// names that start with the appName; every role and policy the plans
+// create (the program's and pulumi-eks') does.
+func TestDeployRoleIAMScopeCoversTheNamesThePlanGives(t *testing.T) {
+	for _, stack := range stackFiles(t) {
+		raw, _ := stackConfig(t, stack)
+		app := raw[project+":appName"]
+		if app == "" {
+			app = "auth" // Pulumi.yaml default
+		}
+		res := planStack(t, stack)
+		var names []string
+		for _, typ := range []string{"aws:iam/role:Role", "aws:iam/policy:Policy"} {
+			for _, r := range ofType(res, typ) {
+				names = append(names, r.Outputs["name"].StringValue())
+			}
+		}
+		for _, r := range ofType(res, eksType) {
+			for _, c := range r.RemoteChildren {
+				if c.Type == "aws:iam/role:Role" {
+					names = append(names, c.Name) // auto-named from it
+				}
+			}
+		}
+		require.NotEmpty(t, names, stack)
+		for _, n := range names {
+			assert.True(t, strings.HasPrefix(n, app+"-"), "%s: IAM name %s is outside the deploy role's %s-* scope", stack, n, app)
+		}
+	}
+}
+
+func TestDeployRolePolicyCommand(t *testing.T) {
+	var out, errOut bytes.Buffer
+	require.Equal(t, 0, deployrole.Main([]string{"--app", "billing", "--partition", "aws-us-gov"}, &out, &errOut), errOut.String())
+	assert.JSONEq(t, policy.Policy("aws-us-gov", "billing").MustJSON(), out.String())
+	assert.Contains(t, out.String(), "arn:aws-us-gov:iam::*:role/billing-*")
+	assert.NotContains(t, out.String(), "arn:aws:")
+	assert.Equal(t, 2, deployrole.Main([]string{"extra"}, &out, &errOut))
+}
+
+// TestPlanCountsElasticIPsPerRegion: one per NAT gateway, counted per
+// region in the plan; README states the shipped stacks' totals per region
+// against EC2's default quota of 5 (EC2 User Guide, "Elastic IP address
+// quota").
+func TestPlanCountsElasticIPsPerRegion(t *testing.T) {
+	assert.Equal(t, 5, plan.DefaultElasticIPQuota)
+	totals := map[string]int{}
+	for _, stack := range stackFiles(t) {
+		cfg, secrets := stackConfig(t, stack)
+		doc, err := plan.Plan(project, stack, cfg, secrets)
+		require.NoError(t, err)
+		res := planStack(t, stack)
+		want := map[string]int{}
+		for _, r := range ofType(res, "aws:ec2/eip:Eip") {
+			want[r.Region]++
+		}
+		require.NotEmpty(t, want, stack)
+		assert.Equal(t, want, doc.ElasticIPs, stack)
+		assert.Len(t, ofType(res, "aws:ec2/natGateway:NatGateway"), sum(want), "%s: one Elastic IP per NAT gateway", stack)
+		for region, n := range doc.ElasticIPs {
+			totals[region] += n
+		}
+	}
+	readme, err := os.ReadFile(filepath.Join(repoRoot(t), "README.md"))
+	require.NoError(t, err)
+	for region, n := range totals {
+		line := fmt.Sprintf("| `%s` | %d |", region, n)
+		assert.Contains(t, string(readme), line, "README's Elastic IP table")
+	}
+}
+
+func sum(m map[string]int) int {
+	n := 0
+	for _, v := range m {
+		n += v
+	}
+	return n
+}
+
+// TestLogGroupsExistBeforeTheServicesWriteToThem: EKS writes control-plane
+// logs to /aws/eks/<cluster>/cluster (EKS User Guide, "Send control plane
+// logs to CloudWatch Logs") and Aurora the postgresql log to
+// /aws/rds/cluster/<cluster>/postgresql (Aurora User Guide, "Publishing
+// Aurora PostgreSQL logs to Amazon CloudWatch Logs"); each creates the
+// group never expiring unless it exists.
+func TestLogGroupsExistBeforeTheServicesWriteToThem(t *testing.T) {
+	for _, rp := range regionPlans(t) {
+		t.Run(rp.name, func(t *testing.T) {
+			groups := map[string]*mocks.Resource{}
+			for _, g := range ofType(rp.res, "aws:cloudwatch/logGroup:LogGroup") {
+				groups[str(t, g, "name")] = g
+			}
+			eks := one(t, rp.res, eksType, "-eks")
+			cp := groups["/aws/eks/"+str(t, eks, "name")+"/cluster"]
+			require.NotNil(t, cp, "control-plane log group")
+			assert.Contains(t, eks.DependsOn, cp.URN)
+
+			db := one(t, rp.res, "aws:rds/cluster:Cluster", "-aurora")
+			assert.Contains(t, stringList(t, db, "enabledCloudwatchLogsExports"), "postgresql")
+			pg := groups["/aws/rds/cluster/"+str(t, db, "clusterIdentifier")+"/postgresql"]
+			require.NotNil(t, pg, "postgresql log group")
+			assert.Contains(t, db.DependsOn, pg.URN)
+
+			for _, g := range []*mocks.Resource{cp, pg} {
+				days, ok := value(g.Inputs, "retentionInDays").(float64)
+				require.True(t, ok, "%s has a retention", g.Name)
+				assert.Equal(t, float64(90), days, "%s: 90 days (components' default)", g.Name)
+				assert.Equal(t, eks.Provider, g.Provider, "%s: in the cluster's region", g.Name)
+			}
+		})
+	}
+}
+
+// TestFinalSnapshotNameDoesNotRepeat: RDS keeps a final snapshot after the
+// cluster is gone, so a fixed name fails the next destroy of a recreated
+// cluster with DBClusterSnapshotAlreadyExistsFault.
+func TestFinalSnapshotNameDoesNotRepeat(t *testing.T) {
+	var checked int
+	for _, rp := range regionPlans(t) {
+		db := one(t, rp.res, "aws:rds/cluster:Cluster", "-aurora")
+		if value(db.Inputs, "skipFinalSnapshot") == true {
+			assert.Nil(t, value(db.Inputs, "finalSnapshotIdentifier"), rp.name)
+			continue
+		}
+		checked++
+		suffix := one(t, rp.res, "random:index/randomId:RandomId", "-aurora-final")
+		assert.Equal(t, float64(4), value(suffix.Inputs, "byteLength"), rp.name)
+		hex := suffix.Outputs["hex"].StringValue()
+		require.Len(t, hex, 8)
+		id := str(t, db, "finalSnapshotIdentifier")
+		assert.True(t, strings.HasSuffix(id, "-"+hex), "%s: %s ends with the random suffix", rp.name, id)
+		assert.LessOrEqual(t, len(id), 255)
+		assert.Regexp(t, `^[a-z][a-z0-9-]*[a-z0-9]$`, id, "RDS snapshot identifier")
+		assert.NotContains(t, id, "--")
+	}
+	assert.Positive(t, checked, "some shipped stack keeps a final snapshot")
+}
+
+// TestIAMDatabaseAuthenticationIsOff: the service signs in with the
+// password from its secret; IAM authentication would only be a second way
+// in, and the service role grants no rds-db:connect.
+func TestIAMDatabaseAuthenticationIsOff(t *testing.T) {
+	for _, rp := range regionPlans(t) {
+		for _, db := range ofType(rp.res, "aws:rds/cluster:Cluster") {
+			assert.Equal(t, false, value(db.Inputs, "iamDatabaseAuthenticationEnabled"), "%s %s", rp.name, db.Name)
+		}
+		for _, typ := range []string{"aws:iam/policy:Policy", "aws:iam/rolePolicy:RolePolicy"} {
+			for _, p := range ofType(rp.res, typ) {
+				assert.NotContains(t, str(t, p, "policy"), "rds-db:connect", "%s %s", rp.name, p.Name)
+			}
+		}
+	}
+}
