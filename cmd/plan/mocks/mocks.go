@@ -44,7 +44,7 @@ type Resource struct {
 	Inputs               resource.PropertyMap
 	Outputs              resource.PropertyMap
 	Region               string // the region of its provider
-	Options   Options
+	Options              Options
 	// RemoteChildren of a multi-language component: what it creates that
 	// the program does not register (see Child). Nil for other resources.
 	RemoteChildren []Child
