@@ -21,7 +21,7 @@ import (
 // service the program (or pulumi-eks inside it) manages.
 var Services = []string{
 	"ec2", "eks", "elasticloadbalancing", "rds", "elasticache", "secretsmanager",
-	"cloudwatch", "logs", "sns", "route53", "wafv2",
+	"cloudwatch", "logs", "sns", "route53", "wafv2", "ecr",
 }
 
 // ServiceLinkedRoles are the service principals whose service-linked role
@@ -116,7 +116,7 @@ func ServiceOf(token string) (service string, ok bool) {
 		return "ec2", true
 	}
 	switch module {
-	case "ec2", "eks", "iam", "kms", "rds", "elasticache", "secretsmanager", "cloudwatch", "sns", "route53", "wafv2", "acm", "s3":
+	case "ec2", "eks", "iam", "kms", "rds", "elasticache", "secretsmanager", "cloudwatch", "sns", "route53", "wafv2", "acm", "s3", "ecr":
 		return module, true
 	case "vpc": // aws:vpc/securityGroupIngressRule and friends are EC2 APIs
 		return "ec2", true
