@@ -12,12 +12,15 @@ type Problem struct {
 	Value   string
 	Message string
 	Fix     string
+	// Set marks a key that is set to the empty string: it is shown as
+	// `= ""`, while "(unset)" is said only of keys that are not set.
+	Set bool
 }
 
 func (p Problem) String() string {
 	var b strings.Builder
 	b.WriteString(p.Key)
-	if p.Value != "" {
+	if p.Value != "" || p.Set {
 		fmt.Fprintf(&b, " = %q", p.Value)
 	} else {
 		b.WriteString(" (unset)")
