@@ -92,7 +92,7 @@ func (c *Config) validateCache(p *problems) {
 		p.add(q("cacheReplicasPerShard"), "0", "set cacheReplicasPerShard to at least 1 in production stacks",
 			"a shard without a replica loses its data when its node fails")
 	}
-	if n := cc.Shards * (cc.ReplicasPerShard + 1); replicasOK && cc.Shards >= 1 && n > cache.MaxNodes {
+	if n := cc.Shards * (cc.ReplicasPerShard + 1); replicasOK && cc.Shards >= 1 && cc.Shards <= cache.MaxShards && n > cache.MaxNodes {
 		p.add(q("cacheShards"), strconv.Itoa(cc.Shards), "lower cacheShards or cacheReplicasPerShard",
 			"%d shards of %d nodes make %d nodes, above the default quota of %d per cluster", cc.Shards, cc.ReplicasPerShard+1, n, cache.MaxNodes)
 	}
