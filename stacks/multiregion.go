@@ -313,7 +313,9 @@ func loadMultiRegion(project, stack string, src Source, entries []regionEntry, p
 			name, ours := strings.CutPrefix(prob.Key, Namespace+":")
 			_, overridden := e.Values[name]
 			switch {
-			case prob.Key == RegionKey, ours && overridden:
+			case prob.Key == RegionKey:
+				p.add(regionalKey(i, e, prob.Key), prob.Value, prob.Fix, "%s", prob.Message)
+			case ours && overridden:
 				p.add(regionalKey(i, e, prob.Key), prob.Value, prob.Fix, "%s%s", regionLabel(e), prob.Message)
 			case ours && RegionalKeys[name]:
 				inherited = append(inherited, inheritedProblem{i, name, prob})

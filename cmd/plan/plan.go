@@ -303,7 +303,7 @@ func LoadStackConfig(path string, project *Project) (map[string]string, []string
 // fileProblem is a stack file that is not a mapping with config:, told in
 // words as a configuration error.
 func fileProblem(path, message, fix string) error {
-	return &stacks.ConfigError{Problems: []stacks.Problem{{Key: filepath.Base(path), Message: message, Fix: fix}}}
+	return &stacks.ConfigError{Problems: []stacks.Problem{{Key: filepath.Base(path), Message: message, Fix: fix, File: true}}}
 }
 
 // yamlKinds names YAML node kinds in words.

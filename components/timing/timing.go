@@ -129,7 +129,11 @@ func Derive(b Budget, o Overrides) (Timing, []Violation) {
 			"the target group's deregistration delay is 0 to %d s", MaxDeregistrationDelay)
 	}
 	if o.PreStopSleepSeconds < 0 || o.PreStopSleepSeconds > MaxGracePeriod {
-		add("PreStopSleepSeconds", o.PreStopSleepSeconds, fmt.Sprintf("set 0 (derived) to %d", MaxGracePeriod-b.ShutdownSeconds-Margin),
+		fix := fmt.Sprintf("set 0 (derived) to %d", MaxGracePeriod)
+		if b.ShutdownSeconds >= 1 && b.ShutdownSeconds <= MaxBudgetSeconds {
+			fix = fmt.Sprintf("set 0 (derived) to %d", MaxGracePeriod-b.ShutdownSeconds-Margin)
+		}
+		add("PreStopSleepSeconds", o.PreStopSleepSeconds, fix,
 			"the preStop sleep runs inside the grace period, which is capped at %d s", MaxGracePeriod)
 	}
 	if o.TerminationGracePeriodSeconds < 0 || o.TerminationGracePeriodSeconds > MaxGracePeriod {
