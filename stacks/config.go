@@ -291,7 +291,12 @@ func (c *Config) validateCluster(p *problems) {
 	if m := k8sVersion.FindStringSubmatch(c.KubernetesVersion); m == nil {
 		p.add(q("kubernetesVersion"), c.KubernetesVersion, "set a version like 1.33", "not a Kubernetes minor version")
 	} else if minor, _ := strconv.Atoi(m[1]); minor < MinKubernetesMinor {
-		p.add(q("kubernetesVersion"), c.KubernetesVersion, fmt.Sprintf("set 1.%d or later", MinKubernetesMinor),
+		fix := fmt.Sprintf("set 1.%d or later", MinKubernetesMinor)
+		if len(m[1]) == 1 {
+			// The engine passes what YAML made of an unquoted 1.30.
+			fix = fmt.Sprintf("if the stack file says %s0 unquoted, YAML read it as the number %s: quote it, \"%s0\"; otherwise %s", c.KubernetesVersion, c.KubernetesVersion, c.KubernetesVersion, fix)
+		}
+		p.add(q("kubernetesVersion"), c.KubernetesVersion, fix,
 			"the preStop sleep handler the auth service relies on is not available before 1.%d on EKS", MinKubernetesMinor)
 	}
 	if !c.EndpointPublicAccess && !c.EndpointPrivateAccess {

@@ -63,6 +63,10 @@ func (c *Config) validateCache(p *problems) {
 			if cc.Engine == cache.EngineRedis {
 				fix = "set 7.1 (or 7.0) for redis"
 			}
+			if !strings.Contains(cc.EngineVersion, ".") {
+				// The engine passes what YAML made of an unquoted 8.0.
+				fix = fmt.Sprintf("if the stack file says %s.0 unquoted, YAML read it as the number %s: quote it, \"%s.0\"; otherwise %s", cc.EngineVersion, cc.EngineVersion, cc.EngineVersion, fix)
+			}
 			p.add(q("cacheEngineVersion"), cc.EngineVersion, fix, "not a version of %s this stack deploys: %v", cc.Engine, err)
 		}
 	default:

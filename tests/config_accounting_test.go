@@ -147,6 +147,11 @@ func TestTypesAsTheCLIEnforcesThem(t *testing.T) {
 		{"integer word", map[string]string{"auth-platform:dbReaders": "two"}, "auth-platform:dbReaders", []string{"not an integer"}},
 		{"list that is a string", map[string]string{"auth-platform:publicAccessCidrs": "203.0.113.0/24"}, "auth-platform:publicAccessCidrs", []string{"not a list of strings"}},
 		{"decimal word", map[string]string{"auth-platform:authFargateCpu": "half"}, "auth-platform:authFargateCpu", []string{"not a number"}},
+		// The engine passes what YAML made of an unquoted version.
+		{"kubernetes version YAML shortened", map[string]string{"auth-platform:kubernetesVersion": "1.3"}, "auth-platform:kubernetesVersion",
+			[]string{`if the stack file says 1.30 unquoted, YAML read it as the number 1.3: quote it`}},
+		{"cache version YAML shortened", map[string]string{"auth-platform:cacheEngineVersion": "8"}, "auth-platform:cacheEngineVersion",
+			[]string{`if the stack file says 8.0 unquoted, YAML read it as the number 8: quote it`}},
 		{"integer 2^63", map[string]string{"auth-platform:preStopSleepSeconds": "9223372036854775808"}, "auth-platform:preStopSleepSeconds", []string{"not an integer"}},
 	})
 	t.Run("true and false are accepted", func(t *testing.T) {
