@@ -3,6 +3,7 @@ package stacks
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/netip"
 	"os"
 	"regexp"
@@ -97,6 +98,13 @@ type Config struct {
 	// Regions holds every region's Config, primary first, in a
 	// multi-region stack (on the primary's Config); nil otherwise.
 	Regions []*Config
+
+	// AWS is what the stack's explicit AWS providers are given besides
+	// the region (aws:profile, aws:allowedAccountIds, ...).
+	AWS AWSSettings
+	// Encrypted lists the keys whose values the offline plan could not
+	// decrypt: it checked a placeholder of each key's shape instead.
+	Encrypted []string
 }
 
 // MultiRegion reports whether the stack spans several regions.
@@ -142,26 +150,32 @@ func (c *Config) Production() bool { return c.Environment == "prod" }
 // other; the primary's Config is returned and holds them all.
 func Load(project, stack string, src Source) (*Config, error) {
 	var p problems
+	accountKeys(src, &p)
+	awsSettings := readAWSSettings(src, &p)
 	entries := readRegionEntries(src, &p)
+	var cfg *Config
 	if len(entries) == 0 {
-		cfg, err := loadOne(project, stack, src)
-		if len(p) == 0 {
-			return cfg, err
-		}
-		if cerr, ok := err.(*ConfigError); ok {
-			p = append(p, cerr.Problems...)
-		}
-		return nil, p.err()
+		var ps problems
+		cfg, ps = loadOne(project, stack, src)
+		p = append(p, ps...)
+	} else {
+		cfg = loadMultiRegion(project, stack, src, entries, &p)
 	}
-	cfg := loadMultiRegion(project, stack, src, entries, &p)
-	if err := p.unique().err(); err != nil {
+	if err := completeProblems(src, entries, p.unique()).err(); err != nil {
 		return nil, err
+	}
+	cfg.Encrypted = encryptedKeys(src, entries)
+	cfg.AWS = awsSettings
+	for _, rc := range cfg.Regions {
+		rc.AWS = awsSettings
 	}
 	return cfg, nil
 }
 
-// loadOne reads and validates one region's configuration.
-func loadOne(project, stack string, src Source) (*Config, error) {
+// loadOne reads and validates one region's configuration. It returns what
+// it read even when there are problems, so that the checks between regions
+// still run.
+func loadOne(project, stack string, src Source) (*Config, problems) {
 	r := reader{src: src}
 	c := &Config{Project: project, Stack: stack}
 
@@ -184,7 +198,6 @@ func loadOne(project, stack string, src Source) (*Config, error) {
 	c.readService(&r)
 	c.readDNS(&r)
 	c.readAccess(&r)
-	r.unknownKeys()
 
 	p := &r.problems
 	if !appNamePattern.MatchString(c.App) {
@@ -227,11 +240,13 @@ func loadOne(project, stack string, src Source) (*Config, error) {
 			p.add(q("protectStatefulResources"), "false", "set protectStatefulResources: true in production stacks",
 				"production data stores must be protected from `pulumi destroy`")
 		}
+		if c.Service.AlarmEmail == "" {
+			p.add(q("alarmEmail"), "", "set alarmEmail to the on-call address in production stacks, e.g. auth-oncall@example.com",
+				"production alarms need a destination: without a subscription nobody hears them")
+		}
 	}
-	if err := r.problems.err(); err != nil {
-		return nil, err
-	}
-	return c, nil
+	checkAccountPinned(r.src, c, p)
+	return c, r.problems
 }
 
 var (
@@ -245,24 +260,33 @@ var (
 // alpha features.
 const MinKubernetesMinor = 30
 
+// MinAZs is the fewest availability zones a stack uses: Aurora is given
+// exactly three, and the platform must keep serving when one fails. It and
+// network.MaxAZs are the zone rule Pulumi.yaml and README state.
+const MinAZs = 3
+
 func (c *Config) validateZones(p *problems) {
 	if len(c.AvailabilityZoneIDs) > 0 {
 		return // validateZoneIDs
 	}
 	if len(c.AvailabilityZones) == 0 {
-		if c.AZCount < 2 || c.AZCount > network.MaxAZs {
-			p.add(q("azCount"), strconv.Itoa(c.AZCount), fmt.Sprintf("set azCount between 3 and %d (Aurora is given exactly three zones)", network.MaxAZs),
-				"the platform needs at least 2 AZs to survive a zone outage")
+		if c.AZCount < MinAZs {
+			p.add(q("azCount"), strconv.Itoa(c.AZCount), fmt.Sprintf("set azCount between %d and %d", MinAZs, network.MaxAZs),
+				"the stack needs at least %d AZs: Aurora is given exactly three, and the platform must survive losing one", MinAZs)
+		} else if c.AZCount > network.MaxAZs {
+			p.add(q("azCount"), strconv.Itoa(c.AZCount), fmt.Sprintf("set azCount between %d and %d", MinAZs, network.MaxAZs),
+				"the VPC layout has room for at most %d zones (each takes an eighth of the VPC for its private subnet)", network.MaxAZs)
 		}
 		return
 	}
 	value := strings.Join(c.AvailabilityZones, ",")
-	if len(c.AvailabilityZones) < 2 {
-		p.add(q("availabilityZones"), value, "list at least 2 zones, e.g. [us-east-1a, us-east-1b, us-east-1c]",
-			"fewer than 2 availability zones cannot survive a zone outage")
+	if len(c.AvailabilityZones) < MinAZs {
+		p.add(q("availabilityZones"), value, fmt.Sprintf("list at least %d zones, e.g. [us-east-1a, us-east-1b, us-east-1c]", MinAZs),
+			"fewer than %d availability zones: Aurora is given exactly 3 AZs, and the platform must survive losing one", MinAZs)
 	}
 	if len(c.AvailabilityZones) > network.MaxAZs {
-		p.add(q("availabilityZones"), value, fmt.Sprintf("list at most %d zones", network.MaxAZs), "too many availability zones")
+		p.add(q("availabilityZones"), value, fmt.Sprintf("list at most %d zones", network.MaxAZs),
+			"the VPC layout has room for at most %d zones (each takes an eighth of the VPC for its private subnet)", network.MaxAZs)
 	}
 	seen := map[string]bool{}
 	for _, az := range c.AvailabilityZones {
@@ -270,7 +294,7 @@ func (c *Config) validateZones(p *problems) {
 			p.add(q("availabilityZones"), value, "list each zone once", "zone %s is listed twice", az)
 		}
 		seen[az] = true
-		if c.Region != "" && !regexp.MustCompile(`^`+regexp.QuoteMeta(c.Region)+`[a-z]$`).MatchString(az) {
+		if c.regionKnown() && !regexp.MustCompile(`^`+regexp.QuoteMeta(c.Region)+`[a-z]$`).MatchString(az) {
 			p.add(q("availabilityZones"), value, fmt.Sprintf("use zones of %s, e.g. %sa", c.Region, c.Region),
 				"zone %s is not a zone of region %s", az, c.Region)
 		}
@@ -281,7 +305,12 @@ func (c *Config) validateCluster(p *problems) {
 	if m := k8sVersion.FindStringSubmatch(c.KubernetesVersion); m == nil {
 		p.add(q("kubernetesVersion"), c.KubernetesVersion, "set a version like 1.33", "not a Kubernetes minor version")
 	} else if minor, _ := strconv.Atoi(m[1]); minor < MinKubernetesMinor {
-		p.add(q("kubernetesVersion"), c.KubernetesVersion, fmt.Sprintf("set 1.%d or later", MinKubernetesMinor),
+		fix := fmt.Sprintf("set 1.%d or later", MinKubernetesMinor)
+		if len(m[1]) == 1 {
+			// The engine passes what YAML made of an unquoted 1.30.
+			fix = fmt.Sprintf("if the stack file says %s0 unquoted, YAML read it as the number %s: quote it, \"%s0\"; otherwise %s", c.KubernetesVersion, c.KubernetesVersion, c.KubernetesVersion, fix)
+		}
+		p.add(q("kubernetesVersion"), c.KubernetesVersion, fix,
 			"the preStop sleep handler the auth service relies on is not available before 1.%d on EKS", MinKubernetesMinor)
 	}
 	if !c.EndpointPublicAccess && !c.EndpointPrivateAccess {
@@ -292,11 +321,25 @@ func (c *Config) validateCluster(p *problems) {
 		p.add(q("publicAccessCidrs"), "[]", "list the CIDR blocks of your deploy hosts, or turn endpointPublicAccess off",
 			"a public endpoint needs at least one allowed CIDR block")
 	}
+	everywhere, allValid := false, true
 	for _, s := range c.PublicAccessCIDRs {
 		pfx, err := netip.ParsePrefix(s)
 		if err != nil || !pfx.Addr().Is4() || pfx.Masked() != pfx {
 			p.add(q("publicAccessCidrs"), s, "use IPv4 network blocks such as 203.0.113.0/24", "not an IPv4 CIDR block")
+			allValid = false
+			continue
 		}
+		everywhere = everywhere || pfx.Bits() == 0
+	}
+	// Without the private endpoint, Fargate's kubelets reach the API from
+	// the private subnets through the NAT gateways, whose Elastic IPs this
+	// stack creates: no block listed in advance is known to hold them, and
+	// pods that cannot reach the API never register.
+	if c.EndpointPublicAccess && !c.EndpointPrivateAccess && allValid && len(c.PublicAccessCIDRs) > 0 && !everywhere {
+		p.add(q("endpointPrivateAccess"), "false",
+			"set endpointPrivateAccess: true (the nodes then use the private endpoint, and publicAccessCidrs may stay narrow), or open publicAccessCidrs to 0.0.0.0/0",
+			"with the private endpoint off, Fargate pods reach the Kubernetes API through the NAT gateways, whose addresses this stack creates and %s does not admit; the pods would never register",
+			strings.Join(c.PublicAccessCIDRs, ","))
 	}
 	valid := map[string]bool{}
 	for _, t := range cluster.LogTypes {
@@ -312,19 +355,39 @@ func (c *Config) validateCluster(p *problems) {
 // q qualifies a project key with the namespace.
 func q(name string) string { return Namespace + ":" + name }
 
-// reader reads typed values and records problems instead of stopping.
+// reader reads typed values and records problems instead of stopping. A
+// value of the wrong type is one problem, and the key's default stands in
+// for it so that no second problem is reported about a value the user never
+// wrote.
 type reader struct {
 	src      Source
 	problems problems
+	// validRegion is the region being read once it is known to be valid; it
+	// shapes the placeholders of encrypted values.
+	validRegion string
 }
 
-func (r *reader) raw(name string) (string, bool) { return r.src.Get(q(name)) }
+// raw returns a key's value as the engine passes it. An encrypted value the
+// offline plan cannot see becomes a placeholder of the key's own shape.
+func (r *reader) raw(name string) (string, bool) {
+	v, ok := r.src.Get(q(name))
+	if ok && v == EncryptedPlaceholder {
+		return placeholderFor(name, r.validRegion), true
+	}
+	return v, ok
+}
 
 func (r *reader) str(name string) string {
-	if v, ok := r.raw(name); ok {
-		return v
+	v, ok := r.raw(name)
+	if !ok {
+		return keyByName(name).Default.(string)
 	}
-	return keyByName(name).Default.(string)
+	if lit, isNumber := numberLiteral(r.src, q(name)); isNumber && lit != v {
+		r.problems.add(q(name), lit, fmt.Sprintf("quote it: %s: \"%s\"", name, lit),
+			"YAML reads the unquoted %s as the number %s, and that is what Pulumi passes to the program", lit, v)
+		return keyByName(name).Default.(string)
+	}
+	return v
 }
 
 func (r *reader) integer(name string) int {
@@ -332,20 +395,29 @@ func (r *reader) integer(name string) int {
 	if !ok {
 		return keyByName(name).Default.(int)
 	}
-	n, err := strconv.Atoi(strings.TrimSpace(v))
+	// The Pulumi CLI accepts exactly what strconv.Atoi accepts.
+	n, err := strconv.Atoi(v)
 	if err != nil {
-		r.problems.add(q(name), v, "set a whole number", "not an integer")
+		r.problems.add(q(name), v, "set a whole number, e.g. "+strconv.Itoa(keyByName(name).Default.(int)),
+			"not an integer (the Pulumi CLI refuses it for an integer key)")
+		return keyByName(name).Default.(int)
 	}
 	return n
 }
 
 // decimal reads a string-typed key holding a decimal number (Pulumi's
-// config schema has no non-integer number type).
+// config schema has no non-integer number type). An unquoted YAML number
+// is fine here: 0.50 and 0.5 are the same capacity.
 func (r *reader) decimal(name string) float64 {
-	v := r.str(name)
-	f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-	if err != nil {
-		r.problems.add(q(name), v, "set a number such as 0.5 or 16, quoted in YAML", "not a number")
+	def := keyByName(name).Default.(string)
+	v, ok := r.raw(name)
+	if !ok {
+		v = def
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+		r.problems.add(q(name), v, fmt.Sprintf("set a number such as %s, quoted in YAML", def), "not a number")
+		f, _ = strconv.ParseFloat(def, 64)
 	}
 	return f
 }
@@ -355,22 +427,27 @@ func (r *reader) boolean(name string) bool {
 	if !ok {
 		return keyByName(name).Default.(bool)
 	}
-	b, err := strconv.ParseBool(strings.TrimSpace(v))
-	if err != nil {
-		r.problems.add(q(name), v, "set true or false", "not a boolean")
+	// The Pulumi CLI takes true and false only (1, yes, on are refused).
+	switch v {
+	case "true":
+		return true
+	case "false":
+		return false
 	}
-	return b
+	r.problems.add(q(name), v, "set true or false", "not a boolean (the Pulumi CLI accepts only true and false)")
+	return keyByName(name).Default.(bool)
 }
 
 func (r *reader) list(name string) []string {
+	def := append([]string(nil), keyByName(name).Default.([]string)...)
 	v, ok := r.raw(name)
 	if !ok {
-		return append([]string(nil), keyByName(name).Default.([]string)...)
+		return def
 	}
 	var out []string
 	if err := json.Unmarshal([]byte(v), &out); err != nil {
 		r.problems.add(q(name), v, "set a YAML list of strings, e.g. [a, b]", "not a list of strings")
-		return nil
+		return def
 	}
 	return out
 }
@@ -381,30 +458,21 @@ func (r *reader) region() string {
 	case !ok || v == "":
 		r.problems.add(RegionKey, "", "run `pulumi config set aws:region us-east-1` (or your region)", "the AWS region is required")
 	case !KnownRegion(v):
-		r.problems.add(RegionKey, v, "use a region code such as us-east-1, eu-west-1 or ap-southeast-2", "unknown AWS region")
+		fix := "use a region code such as us-east-1, eu-west-1 or ap-southeast-2"
+		if s := closestRegion(v); s != "" {
+			fix = fmt.Sprintf("did you mean %s?", s)
+		}
+		r.problems.add(RegionKey, v, fix, "unknown AWS region")
+	default:
+		r.validRegion = v
 	}
 	return v
 }
 
-// unknownKeys flags keys in our namespace that the program does not read:
-// almost always a typo that would otherwise silently fall back to a default.
-func (r *reader) unknownKeys() {
-	known := map[string]bool{}
-	for _, k := range Keys {
-		known[k.Name] = true
-	}
-	for _, full := range r.src.Keys() {
-		name, ok := strings.CutPrefix(full, Namespace+":")
-		if !ok || known[name] {
-			continue
-		}
-		fix := "remove it"
-		if s := closest(name); s != "" {
-			fix = fmt.Sprintf("did you mean %s?", s)
-		}
-		r.problems.add(full, "", fix, "unknown configuration key")
-	}
-}
+// regionKnown reports whether the region is valid, so that checks against
+// it are worth making: a misspelt region is one problem, not one per zone,
+// certificate and key that cannot match it.
+func (c *Config) regionKnown() bool { return KnownRegion(c.Region) }
 
 // closest suggests the registered key nearest to a misspelt one.
 func closest(name string) string {

@@ -52,7 +52,6 @@ func (c *Config) readDataTier(r *reader) {
 func (c *Config) validateDataTier(p *problems) {
 	c.validateCache(p)
 	c.validateDatabase(p)
-	c.validateDataTierZones(p)
 }
 
 func (c *Config) validateCache(p *problems) {
@@ -63,6 +62,10 @@ func (c *Config) validateCache(p *problems) {
 			fix := "set 8.0 (or 7.2) for valkey"
 			if cc.Engine == cache.EngineRedis {
 				fix = "set 7.1 (or 7.0) for redis"
+			}
+			if !strings.Contains(cc.EngineVersion, ".") {
+				// The engine passes what YAML made of an unquoted 8.0.
+				fix = fmt.Sprintf("if the stack file says %s.0 unquoted, YAML read it as the number %s: quote it, \"%s.0\"; otherwise %s", cc.EngineVersion, cc.EngineVersion, cc.EngineVersion, fix)
 			}
 			p.add(q("cacheEngineVersion"), cc.EngineVersion, fix, "not a version of %s this stack deploys: %v", cc.Engine, err)
 		}
@@ -75,9 +78,12 @@ func (c *Config) validateCache(p *problems) {
 		p.add(q("cacheNodeType"), cc.NodeType, "set a non-burstable type such as cache.r7g.large in production stacks",
 			"burstable nodes throttle when CPU credits run out and cannot join a Global Datastore")
 	}
-	if cc.Shards < 1 || cc.Shards > cache.MaxShards {
+	if cc.Shards < 1 {
 		p.add(q("cacheShards"), strconv.Itoa(cc.Shards), fmt.Sprintf("set 1 to %d (3 recommended)", cache.MaxShards),
-			"shards out of range")
+			"a cluster-mode replication group needs at least one shard")
+	} else if cc.Shards > cache.MaxShards {
+		p.add(q("cacheShards"), strconv.Itoa(cc.Shards), fmt.Sprintf("set 1 to %d (3 recommended)", cache.MaxShards),
+			"ElastiCache's default quota is %d shards per cluster", cache.MaxShards)
 	}
 	replicasOK := cc.ReplicasPerShard >= 0 && cc.ReplicasPerShard <= cache.MaxReplicasPerShard
 	if !replicasOK {
@@ -90,7 +96,7 @@ func (c *Config) validateCache(p *problems) {
 		p.add(q("cacheReplicasPerShard"), "0", "set cacheReplicasPerShard to at least 1 in production stacks",
 			"a shard without a replica loses its data when its node fails")
 	}
-	if n := cc.Shards * (cc.ReplicasPerShard + 1); replicasOK && cc.Shards >= 1 && n > cache.MaxNodes {
+	if n := cc.Shards * (cc.ReplicasPerShard + 1); replicasOK && cc.Shards >= 1 && cc.Shards <= cache.MaxShards && n > cache.MaxNodes {
 		p.add(q("cacheShards"), strconv.Itoa(cc.Shards), "lower cacheShards or cacheReplicasPerShard",
 			"%d shards of %d nodes make %d nodes, above the default quota of %d per cluster", cc.Shards, cc.ReplicasPerShard+1, n, cache.MaxNodes)
 	}
@@ -104,7 +110,7 @@ func (c *Config) validateCache(p *problems) {
 	if cc.KmsKeyArn != "" {
 		if region, err := cache.KmsKeyRegion(cc.KmsKeyArn); err != nil {
 			p.add(q("cacheKmsKeyArn"), cc.KmsKeyArn, "set the ARN of a KMS key, or leave it empty to let the stack create one", "%v", err)
-		} else if c.Region != "" && region != c.Region {
+		} else if c.regionKnown() && region != c.Region {
 			p.add(q("cacheKmsKeyArn"), cc.KmsKeyArn, fmt.Sprintf("use a key of %s", c.Region),
 				"the key is in %s; ElastiCache only uses keys of its own region", region)
 		}
@@ -113,8 +119,11 @@ func (c *Config) validateCache(p *problems) {
 				"a KMS key needs at-rest encryption (cacheAtRestEncryption is false); AWS rejects the pair")
 		}
 	}
-	if d := cc.SnapshotRetentionDays; d < 0 || d > cache.MaxSnapshotRetention {
-		p.add(q("cacheSnapshotRetentionDays"), strconv.Itoa(d), fmt.Sprintf("set 0 to %d", cache.MaxSnapshotRetention), "snapshot retention out of range")
+	if d := cc.SnapshotRetentionDays; d < 0 {
+		p.add(q("cacheSnapshotRetentionDays"), strconv.Itoa(d), fmt.Sprintf("set 0 to %d", cache.MaxSnapshotRetention), "a retention cannot be negative (0 turns snapshots off)")
+	} else if d > cache.MaxSnapshotRetention {
+		p.add(q("cacheSnapshotRetentionDays"), strconv.Itoa(d), fmt.Sprintf("set 0 to %d", cache.MaxSnapshotRetention),
+			"ElastiCache keeps automatic snapshots for at most %d days", cache.MaxSnapshotRetention)
 	} else if d == 0 && c.Production() {
 		p.add(q("cacheSnapshotRetentionDays"), "0", "keep at least 1 day of snapshots in production stacks", "snapshots are off")
 	}
@@ -146,9 +155,12 @@ func (c *Config) validateDatabase(p *problems) {
 		p.add(q("dbInstanceClass"), d.InstanceClass, "set a memory-optimized class such as db.r7g.large in production stacks",
 			"burstable classes throttle when CPU credits run out")
 	}
-	if d.Readers < 1 || d.Readers > database.MaxReaders {
+	if d.Readers < 1 {
 		p.add(q("dbReaders"), strconv.Itoa(d.Readers), fmt.Sprintf("set 1 to %d", database.MaxReaders),
-			"readers out of range: the cluster needs at least one reader in another AZ to fail over to, and Aurora takes at most %d", database.MaxReaders)
+			"the cluster needs at least one reader in another AZ to fail over to")
+	} else if d.Readers > database.MaxReaders {
+		p.add(q("dbReaders"), strconv.Itoa(d.Readers), fmt.Sprintf("set 1 to %d", database.MaxReaders),
+			"an Aurora cluster takes at most %d readers", database.MaxReaders)
 	}
 	if err := database.CheckIdentifier("database name", d.Name); err != nil {
 		p.add(q("dbName"), d.Name, "use letters, digits and _, starting with a letter, e.g. auth", "%v", err)
@@ -156,9 +168,13 @@ func (c *Config) validateDatabase(p *problems) {
 	if err := database.CheckIdentifier("master username", d.MasterUsername); err != nil {
 		p.add(q("dbMasterUsername"), d.MasterUsername, "use letters, digits and _, starting with a letter, e.g. authadmin", "%v", err)
 	}
-	if d.BackupRetentionDays < database.MinBackupRetention || d.BackupRetentionDays > database.MaxBackupRetention {
-		p.add(q("dbBackupRetentionDays"), strconv.Itoa(d.BackupRetentionDays),
-			fmt.Sprintf("set %d to %d", database.MinBackupRetention, database.MaxBackupRetention), "backup retention out of range")
+	backupFix := fmt.Sprintf("set %d to %d", database.MinBackupRetention, database.MaxBackupRetention)
+	if d.BackupRetentionDays < database.MinBackupRetention {
+		p.add(q("dbBackupRetentionDays"), strconv.Itoa(d.BackupRetentionDays), backupFix,
+			"the platform keeps at least %d days of point-in-time recovery for its users", database.MinBackupRetention)
+	} else if d.BackupRetentionDays > database.MaxBackupRetention {
+		p.add(q("dbBackupRetentionDays"), strconv.Itoa(d.BackupRetentionDays), backupFix,
+			"Aurora keeps automated backups for at most %d days", database.MaxBackupRetention)
 	}
 	if !database.ValidPIRetention(d.PIRetentionDays) {
 		p.add(q("dbPerformanceInsightsRetentionDays"), strconv.Itoa(d.PIRetentionDays), "set 7, 731 or a multiple of 31 (31-713)",
@@ -169,22 +185,6 @@ func (c *Config) validateDatabase(p *problems) {
 	if okB && okM && timewindow.Overlaps(backup, maint) {
 		p.add(q("dbBackupWindow"), d.BackupWindow, "move it clear of dbMaintenanceWindow "+d.MaintenanceWindow,
 			"RDS rejects a backup window that overlaps the maintenance window")
-	}
-}
-
-// validateDataTierZones: Aurora takes exactly three AZs; the stack must
-// have them.
-func (c *Config) validateDataTierZones(p *problems) {
-	if key, pinned := c.pinnedZones(); key != "" {
-		if n := len(pinned); n >= 2 && n < database.ZoneCount {
-			p.add(q(key), strings.Join(pinned, ","), "list at least 3 zones",
-				"Aurora is given exactly 3 AZs (fewer make every later preview replace the cluster); the stack has %d", len(pinned))
-		}
-		return
-	}
-	if c.AZCount == 2 {
-		p.add(q("azCount"), "2", "set azCount to 3 or more",
-			"Aurora is given exactly 3 AZs (fewer make every later preview replace the cluster)")
 	}
 }
 

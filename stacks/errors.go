@@ -12,14 +12,22 @@ type Problem struct {
 	Value   string
 	Message string
 	Fix     string
+	// Set marks a key that is set to the empty string: it is shown as
+	// `= ""`, while "(unset)" is said only of keys that are not set.
+	Set bool
+	// File marks a problem of the stack file as a whole; Key names the
+	// file and there is no value.
+	File bool
 }
 
 func (p Problem) String() string {
 	var b strings.Builder
 	b.WriteString(p.Key)
-	if p.Value != "" {
+	switch {
+	case p.File: // a problem of the whole file has no value to show
+	case p.Value != "" || p.Set:
 		fmt.Fprintf(&b, " = %q", p.Value)
-	} else {
+	default:
 		b.WriteString(" (unset)")
 	}
 	b.WriteString(": ")

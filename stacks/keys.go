@@ -21,7 +21,7 @@ var Keys = []Key{
 	{"appName", "string", "auth",
 		"Short application name, the first part of every resource name (lowercase, 2-12 characters)."},
 	{"environment", "string", "dev",
-		"dev, staging or prod. prod demands NAT per AZ and protected stateful resources."},
+		"dev, staging or prod. prod demands NAT per AZ, protected stateful resources, an alarmEmail and aws:allowedAccountIds."},
 	{"vpcCidr", "string", "10.0.0.0/16",
 		"IPv4 block of the VPC, /16 to /20 inside RFC 1918. Each AZ gets a private VPC/8 and a public VPC/64."},
 	{"availabilityZones", "array", []string{},
@@ -29,7 +29,7 @@ var Keys = []Key{
 	{"azCount", "integer", 3,
 		"How many AZs to use when no zones are pinned (3-7: Aurora is given exactly three), the first EKS-capable ones by zone ID."},
 	{"natGateways", "string", "perAz",
-		"perAz (one NAT gateway per AZ, survives an AZ outage) or single (one, cheaper; dev only)."},
+		"perAz (one NAT gateway per AZ, survives an AZ outage) or single (one, cheaper; not allowed in prod)."},
 	{"kubernetesVersion", "string", "1.33",
 		"EKS Kubernetes version, 1.30 or later (the preStop sleep handler needs 1.30)."},
 	{"endpointPublicAccess", "boolean", true,
@@ -121,7 +121,7 @@ var Keys = []Key{
 	{"albAccessLogsBucket", "string", "",
 		"S3 bucket for ALB access logs (its policy must admit ELB log delivery). Empty: no access logs."},
 	{"alarmEmail", "string", "",
-		"E-mail address subscribed to the alarm topic (AWS asks it to confirm). Empty: no subscription."},
+		"E-mail address subscribed to the alarm topic (AWS asks it to confirm). Empty: no subscription (not allowed in prod)."},
 
 	// Multi-region and DNS.
 	{"regions", "array", []string{},

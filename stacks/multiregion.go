@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/authplatform/auth-platform/components/cache"
+	"github.com/authplatform/auth-platform/components/database"
 )
 
 // RegionalKeys may be set per region in `regions`; every other key is the
@@ -71,8 +72,9 @@ type DNSConfig struct {
 
 // regionEntry is one element of the `regions` key.
 type regionEntry struct {
-	Region string
-	Values map[string]string // unqualified regional key -> encoded value
+	Region    string
+	hasRegion bool
+	Values    map[string]string // unqualified regional key -> encoded value
 }
 
 func (c *Config) readDNS(r *reader) {
@@ -109,8 +111,10 @@ func (c *Config) validateDNS(p *problems) {
 	if d.IntervalSeconds != 10 && d.IntervalSeconds != 30 {
 		p.add(q("healthCheckIntervalSeconds"), strconv.Itoa(d.IntervalSeconds), "set 10 or 30", "Route 53 checks every 10 or 30 seconds, nothing else")
 	}
-	if d.FailureThreshold < 1 || d.FailureThreshold > 10 {
-		p.add(q("healthCheckFailureThreshold"), strconv.Itoa(d.FailureThreshold), "set 1 to 10", "failure threshold out of range")
+	if d.FailureThreshold < 1 {
+		p.add(q("healthCheckFailureThreshold"), strconv.Itoa(d.FailureThreshold), "set 1 to 10", "a region counts as down after at least one failed check")
+	} else if d.FailureThreshold > 10 {
+		p.add(q("healthCheckFailureThreshold"), strconv.Itoa(d.FailureThreshold), "set 1 to 10", "Route 53 counts at most 10 consecutive failures")
 	}
 	if n := len(d.CheckerRegions); n > 0 && n < 3 {
 		p.add(q("healthCheckRegions"), strings.Join(d.CheckerRegions, ","), "list at least 3 checker regions, or none for AWS's default",
@@ -147,8 +151,9 @@ func readRegionEntries(src Source, p *problems) []regionEntry {
 		e := regionEntry{Values: map[string]string{}}
 		at := func(k string) string { return fmt.Sprintf("%s[%d].%s", q("regions"), i, k) }
 		region, _ := m["region"].(string)
+		_, e.hasRegion = m["region"]
 		if region == "" {
-			p.add(at("region"), "", "give every entry its region, e.g. region: us-west-2", "the region is required")
+			p.add(at("region"), encodeValue(m["region"]), "give every entry its region, e.g. region: us-west-2", "the region is required")
 		}
 		e.Region = region
 		keys := make([]string, 0, len(m))
@@ -160,18 +165,21 @@ func readRegionEntries(src Source, p *problems) []regionEntry {
 			if k == "region" {
 				continue
 			}
+			v := encodeValue(m[k])
+			name, prefixed := strings.CutPrefix(k, Namespace+":")
 			switch {
+			case k == RegionKey:
+				p.add(at(k), v, "write it as region: inside the entry", "an entry names its region with region:, not aws:region")
+			case prefixed && isKey(name):
+				p.add(at(k), v, fmt.Sprintf("drop the prefix: write %s: inside regions[%d]", name, i),
+					"keys inside a region entry are written without the %s: prefix", Namespace)
 			case RegionalKeys[k]:
-				e.Values[k] = encodeValue(m[k])
+				e.Values[k] = v
 			case isKey(k):
-				p.add(at(k), encodeValue(m[k]), "set it once at the top level of the stack",
+				p.add(at(k), v, "set it once at the top level of the stack",
 					"%s is the same in every region and cannot be set per region", k)
 			default:
-				fix := "remove it"
-				if s := closest(k); s != "" {
-					fix = fmt.Sprintf("did you mean %s?", s)
-				}
-				p.add(at(k), "", fix, "unknown configuration key")
+				p.add(at(k), v, unknownKeyFix(k, ""), "unknown configuration key")
 			}
 		}
 		out = append(out, e)
@@ -209,6 +217,7 @@ func encodeValue(v interface{}) string {
 type regionSource struct {
 	base  Source
 	entry regionEntry
+	index int
 }
 
 func (s regionSource) Get(key string) (string, bool) {
@@ -225,6 +234,23 @@ func (s regionSource) Get(key string) (string, bool) {
 	}
 	return s.base.Get(key)
 }
+
+// Literal maps an overridden key to how the entry wrote it.
+func (s regionSource) Literal(key string) (Literal, bool) {
+	ls, ok := s.base.(literalSource)
+	if !ok {
+		return Literal{}, false
+	}
+	if name, ok := strings.CutPrefix(key, Namespace+":"); ok {
+		if _, overridden := s.entry.Values[name]; overridden {
+			return ls.Literal(fmt.Sprintf("%s[%d].%s", q("regions"), s.index, name))
+		}
+	}
+	return ls.Literal(key)
+}
+
+// IsSecret passes through to the stack's source.
+func (s regionSource) IsSecret(key string) bool { return isSecret(s.base, key) }
 
 func (s regionSource) Keys() []string {
 	keys := s.base.Keys()
@@ -246,8 +272,11 @@ func (s regionSource) Keys() []string {
 
 // loadMultiRegion loads one Config per region and checks what must hold
 // between them. The primary's Config is returned, holding all of them.
+// Every region is read even when another has problems, and the checks
+// between regions run on what was read, so that one round shows every
+// mistake.
 func loadMultiRegion(project, stack string, src Source, entries []regionEntry, p *problems) *Config {
-	if v, ok := src.Get(RegionKey); ok && v != "" && entries[0].Region != "" && v != entries[0].Region {
+	if v, ok := src.Get(RegionKey); ok && KnownRegion(v) && KnownRegion(entries[0].Region) && v != entries[0].Region {
 		p.add(RegionKey, v, fmt.Sprintf("set aws:region to %s, the first (primary) region", entries[0].Region),
 			"aws:region must name the primary region of a multi-region stack")
 	}
@@ -259,7 +288,14 @@ func loadMultiRegion(project, stack string, src Source, entries []regionEntry, p
 		p.add(q("regions"), fmt.Sprint(len(entries)), fmt.Sprintf("list at most %d regions", MaxRegions),
 			"a Global Datastore has one primary and at most two secondaries")
 	}
-	var cfgs []*Config
+	type inheritedProblem struct {
+		region int
+		name   string
+		prob   Problem
+	}
+	var inherited []inheritedProblem
+	failing := map[string]map[int]bool{} // inherited regional key -> regions where it fails
+	cfgs := make([]*Config, len(entries))
 	seen := map[string]int{}
 	for i, e := range entries {
 		if j, dup := seen[e.Region]; dup && e.Region != "" {
@@ -267,28 +303,46 @@ func loadMultiRegion(project, stack string, src Source, entries []regionEntry, p
 				"%s is already regions[%d]", e.Region, j)
 		}
 		seen[e.Region] = i
-		cfg, err := loadOne(project, stack, regionSource{base: src, entry: e})
-		if cerr, ok := err.(*ConfigError); ok {
-			for _, prob := range cerr.Problems {
-				// A top-level mistake is reported once, not once per region.
-				key, label := regionalKey(i, e, prob.Key), ""
-				if key != prob.Key {
-					label = regionLabel(e)
-				}
-				p.add(key, prob.Value, prob.Fix, "%s%s", label, prob.Message)
-			}
-			continue
-		} else if err != nil {
-			p.add(q("regions"), "", "fix the entry", "%v", err)
-			continue
-		}
+		cfg, ps := loadOne(project, stack, regionSource{base: src, entry: e, index: i})
 		cfg.Role = RoleSecondary
 		if i == 0 {
 			cfg.Role = RolePrimary
 		}
-		cfgs = append(cfgs, cfg)
+		cfgs[i] = cfg
+		for _, prob := range ps {
+			name, ours := strings.CutPrefix(prob.Key, Namespace+":")
+			_, overridden := e.Values[name]
+			switch {
+			case prob.Key == RegionKey:
+				p.add(regionalKey(i, e, prob.Key), prob.Value, prob.Fix, "%s", prob.Message)
+			case ours && overridden:
+				p.add(regionalKey(i, e, prob.Key), prob.Value, prob.Fix, "%s%s", regionLabel(e), prob.Message)
+			case ours && RegionalKeys[name]:
+				inherited = append(inherited, inheritedProblem{i, name, prob})
+				if failing[name] == nil {
+					failing[name] = map[int]bool{}
+				}
+				failing[name][i] = true
+			default:
+				// The same in every region: reported once (unique).
+				p.add(prob.Key, prob.Value, prob.Fix, "%s", prob.Message)
+			}
+		}
 	}
-	if len(cfgs) != len(entries) || len(entries) < 2 {
+	// A top-level value of a regional key that fails in every region is the
+	// top-level value's problem; one that fails in some regions only is
+	// named by its place in regions, with how to override it there.
+	for _, ip := range inherited {
+		e := entries[ip.region]
+		if len(failing[ip.name]) == len(entries) {
+			p.add(ip.prob.Key, ip.prob.Value, ip.prob.Fix, "%s", ip.prob.Message)
+			continue
+		}
+		p.add(fmt.Sprintf("%s[%d].%s", q("regions"), ip.region, ip.name), ip.prob.Value,
+			fmt.Sprintf("%s; to change it for %s only, set %s under regions[%d], which overrides the top-level %s", ip.prob.Fix, e.Region, ip.name, ip.region, ip.name),
+			"%s%s (the top-level value, which regions[%d] inherits)", regionLabel(e), ip.prob.Message, ip.region)
+	}
+	if len(entries) < 2 {
 		return nil
 	}
 	checkGlobalTier(cfgs, entries, p)
@@ -347,7 +401,7 @@ func checkGlobalTier(cfgs []*Config, entries []regionEntry, p *problems) {
 			"Global Datastore does not accept this node type")
 	}
 	for i, c := range cfgs {
-		if !c.Database.Serverless && !globalDBClass.MatchString(c.Database.InstanceClass) {
+		if !c.Database.Serverless && database.ValidInstanceClass(c.Database.InstanceClass) && !globalDBClass.MatchString(c.Database.InstanceClass) {
 			p.add(key(i, "dbInstanceClass"), c.Database.InstanceClass, "use a memory-optimized class such as db.r7g.large, or dbServerless: true",
 				"in %s: Aurora global databases need memory-optimized instances", c.Region)
 		}

@@ -165,9 +165,10 @@ func RegionNamer(cfg *Config, region string) naming.Namer {
 // NewRegionProvider is the explicit provider of one region: nothing depends
 // on the ambient AWS_REGION of whoever runs `pulumi up`.
 func NewRegionProvider(ctx *pulumi.Context, cfg *Config) (*aws.Provider, error) {
-	return aws.NewProvider(ctx, RegionNamer(cfg, cfg.Region).Name("aws"), &aws.ProviderArgs{
-		Region: pulumi.String(cfg.Region),
-	})
+	// The stack's aws: settings (profile, allowed accounts, assumed role,
+	// ...) go to every explicit provider: an explicit provider reads none
+	// of them by itself.
+	return aws.NewProvider(ctx, RegionNamer(cfg, cfg.Region).Name("aws"), cfg.AWS.providerArgs(cfg.Region))
 }
 
 // NewRegion builds the regional platform for cfg.Region; member is nil for

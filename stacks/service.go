@@ -94,16 +94,25 @@ func (c *Config) validateService(p *problems) {
 		p.add(q("authImage"), s.Image, "pin a version tag or a digest",
 			":latest lets pods of one rollout run different code, and a new push never rolls the Deployment")
 	}
-	if s.Replicas < authservice.MinReplicas || s.Replicas > MaxAuthReplicas {
-		p.add(q("authReplicas"), strconv.Itoa(s.Replicas), fmt.Sprintf("set %d to %d (3 recommended: one per zone)", authservice.MinReplicas, MaxAuthReplicas),
+	replicasFix := fmt.Sprintf("set %d to %d (3 recommended: one per zone)", authservice.MinReplicas, MaxAuthReplicas)
+	if s.Replicas < authservice.MinReplicas {
+		p.add(q("authReplicas"), strconv.Itoa(s.Replicas), replicasFix,
 			"at least %d pods keep the service up while Fargate evicts one", authservice.MinReplicas)
+	} else if s.Replicas > MaxAuthReplicas {
+		p.add(q("authReplicas"), strconv.Itoa(s.Replicas), replicasFix,
+			"more than %d pods: a rollout replaces one pod at a time, each waiting out its preStop sleep and grace period, so it would take hours, and every pod holds its own database and Redis connections", MaxAuthReplicas)
 	}
-	if err := s.Size.Check(); err != nil {
-		p.add(q("authFargateMemoryGb"), fmt.Sprintf("%g GiB with %g vCPU", s.Size.MemoryGiB, s.Size.VCPU),
-			"pick a pair from the Fargate table, e.g. authFargateCpu 0.5 with authFargateMemoryGb 1", "%v", err)
+	if !authservice.ValidFargateCPU(s.Size.VCPU) {
+		p.add(q("authFargateCpu"), strconv.FormatFloat(s.Size.VCPU, 'f', -1, 64), "set 0.25, 0.5, 1, 2 or 4 (quoted in YAML), with a memory size that goes with it", "not a Fargate vCPU size")
+	} else if err := s.Size.Check(); err != nil {
+		p.add(q("authFargateMemoryGb"), strconv.FormatFloat(s.Size.MemoryGiB, 'f', -1, 64),
+			fmt.Sprintf("pick a memory size for authFargateCpu %s from the Fargate table, e.g. authFargateCpu 0.5 with authFargateMemoryGb 1", strconv.FormatFloat(s.Size.VCPU, 'f', -1, 64)), "%v", err)
 	}
-	if s.SessionTTLSeconds < MinSessionTTL || s.SessionTTLSeconds > MaxSessionTTL {
-		p.add(q("sessionTtlSeconds"), strconv.Itoa(s.SessionTTLSeconds), fmt.Sprintf("set %d to %d", MinSessionTTL, MaxSessionTTL), "session lifetime out of range")
+	ttlFix := fmt.Sprintf("set %d to %d", MinSessionTTL, MaxSessionTTL)
+	if s.SessionTTLSeconds < MinSessionTTL {
+		p.add(q("sessionTtlSeconds"), strconv.Itoa(s.SessionTTLSeconds), ttlFix, "sessions shorter than a minute log users out in the middle of a sign-in")
+	} else if s.SessionTTLSeconds > MaxSessionTTL {
+		p.add(q("sessionTtlSeconds"), strconv.Itoa(s.SessionTTLSeconds), ttlFix, "sessions longer than a week outlive password changes and revocations the service cannot push to Redis")
 	}
 	t, violations := timing.Derive(s.Budget, s.Overrides)
 	for _, v := range violations {
@@ -114,7 +123,7 @@ func (c *Config) validateService(p *problems) {
 	if s.CertificateArn != "" {
 		if m := acmArn.FindStringSubmatch(s.CertificateArn); m == nil {
 			p.add(q("certificateArn"), s.CertificateArn, "use the ARN of an ACM certificate, arn:aws:acm:<region>:<account>:certificate/<id>", "not an ACM certificate ARN")
-		} else if c.Region != "" && m[1] != c.Region {
+		} else if c.regionKnown() && m[1] != c.Region {
 			p.add(q("certificateArn"), s.CertificateArn, fmt.Sprintf("request or import the certificate in %s", c.Region),
 				"the certificate is in %s; an ALB only uses certificates of its own region", m[1])
 		}

@@ -73,7 +73,7 @@ func loadInvalidCases(t *testing.T) []invalidCase {
 // stdout with the violation in it).
 func TestInvalidConfigurationsCorpus(t *testing.T) {
 	cases := loadInvalidCases(t)
-	require.GreaterOrEqual(t, len(cases), 25, "the corpus keeps at least 25 invalid configurations")
+	require.GreaterOrEqual(t, len(cases), 60, "the corpus keeps at least 60 invalid configurations")
 	byExit := map[int]int{}
 	for _, c := range cases {
 		byExit[c.exit]++

@@ -220,6 +220,7 @@ func TestMultiRegionConfigurationMistakesNameTheKey(t *testing.T) {
 	base := withConfig(validBase, map[string]string{
 		ns + "environment": "prod", ns + "protectStatefulResources": "true",
 		ns + "authHostname": "auth.example.com", ns + "hostedZoneId": "Z0123456789ABCDEFGHIJ",
+		ns + "alarmEmail": "auth-oncall@example.com", "aws:allowedAccountIds": `["123456789012"]`,
 	})
 	regions := func(entries ...map[string]interface{}) string {
 		b, err := json.Marshal(entries)
@@ -273,7 +274,7 @@ func TestMultiRegionConfigurationMistakesNameTheKey(t *testing.T) {
 		{"bad zone ID", map[string]string{ns + "hostedZoneId": "example.com"}, "hostedZoneId", "not a Route 53 hosted zone ID"},
 		{"bad hostname", map[string]string{ns + "authHostname": "Auth_Service"}, "authHostname", "not a DNS name"},
 		{"health check interval", map[string]string{ns + "healthCheckIntervalSeconds": "20"}, "healthCheckIntervalSeconds", "10 or 30"},
-		{"failure threshold", map[string]string{ns + "healthCheckFailureThreshold": "11"}, "healthCheckFailureThreshold", "out of range"},
+		{"failure threshold", map[string]string{ns + "healthCheckFailureThreshold": "11"}, "healthCheckFailureThreshold", "at most 10 consecutive"},
 		{"two checker regions", map[string]string{ns + "healthCheckRegions": `["us-east-1","us-west-2"]`}, "healthCheckRegions", "at least 3"},
 		{"unknown checker region", map[string]string{ns + "healthCheckRegions": `["us-east-1","us-west-2","eu-central-1"]`}, "healthCheckRegions", "not a Route 53 health checker region"},
 		{"routing policy", map[string]string{ns + "dnsRoutingPolicy": "geo"}, "dnsRoutingPolicy", "unknown routing policy"},

@@ -80,7 +80,7 @@ func TestPlanExitsTwoOnConfigurationErrors(t *testing.T) {
 	}{
 		{"bad values", []string{"--config-file", bad, "--json"}, []string{
 			`auth-platform:vpcCidr = "10.0.0.0/33": not a CIDR block`,
-			`auth-platform:availabilityZones = "us-east-1a": fewer than 2 availability zones`,
+			`auth-platform:availabilityZones = "us-east-1a": fewer than 3 availability zones`,
 			"Fix:",
 		}},
 		{"not yaml", []string{"--config-file", notYAML}, []string{"not valid YAML"}},

@@ -46,6 +46,8 @@ type Document struct {
 	// against the default quota of DefaultElasticIPQuota per account and
 	// region that all stacks in one account share.
 	ElasticIPs map[string]int `json:"elasticIps"`
+	// Notes are what the plan could not check, e.g. encrypted values.
+	Notes []string `json:"notes,omitempty"`
 }
 
 // DefaultElasticIPQuota is EC2's default "EC2-VPC Elastic IPs" quota per
@@ -153,13 +155,18 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	} else {
 		stackName = StackNameOf(path)
 	}
-	cfg, secretKeys, err := LoadStackConfig(path, project)
+	file, err := LoadStackFile(path, project)
 	if err != nil {
-		fmt.Fprintln(stderr, "plan:", err)
+		var cerr *stacks.ConfigError
+		if errors.As(err, &cerr) {
+			fmt.Fprintln(stderr, cerr.Error())
+		} else {
+			fmt.Fprintln(stderr, "plan:", err)
+		}
 		return ExitConfigError
 	}
 
-	doc, err := Plan(project.Name, stackName, cfg, secretKeys)
+	doc, err := PlanFile(project.Name, stackName, file)
 	if err != nil {
 		var cerr *stacks.ConfigError
 		if errors.As(err, &cerr) {
@@ -168,6 +175,9 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		}
 		fmt.Fprintln(stderr, "plan:", err)
 		return ExitFailure
+	}
+	for _, n := range doc.Notes {
+		fmt.Fprintln(stderr, "note:", n)
 	}
 	if *timeline && *diagram {
 		fmt.Fprintln(stderr, "plan: give --timeline or --diagram, not both")
@@ -226,8 +236,16 @@ func exitFor(doc *Document) int {
 
 // Plan validates the configuration, then runs the program under mocks.
 func Plan(project, stack string, config map[string]string, secretKeys []string) (*Document, error) {
+	return PlanFile(project, stack, &StackFile{Config: config, SecretKeys: secretKeys})
+}
+
+// PlanFile is Plan for a stack file: the file's literals let the
+// validation tell what YAML did to a value.
+func PlanFile(project, stack string, file *StackFile) (*Document, error) {
+	config, secretKeys := file.Config, file.SecretKeys
 	// Validate first, so that a configuration error registers nothing.
-	if _, err := stacks.Load(project, stack, stacks.MapSource(config)); err != nil {
+	loaded, err := stacks.Load(project, stack, file.Source())
+	if err != nil {
 		return nil, err
 	}
 	var cfgErr *stacks.ConfigError
@@ -244,6 +262,9 @@ func Plan(project, stack string, config map[string]string, secretKeys []string) 
 	}
 	doc := &Document{Project: project, Stack: stack, Outputs: res.Outputs, Resources: ResourcesOf(res),
 		ElasticIPs: ElasticIPsOf(res)}
+	for _, k := range loaded.Encrypted {
+		doc.Notes = append(doc.Notes, fmt.Sprintf("%s is encrypted: the plan checked a placeholder of its shape, not its value (pulumi preview checks the value)", k))
+	}
 	doc.Violations = Evaluate(doc.Resources)
 	return doc, nil
 }
@@ -348,53 +369,173 @@ func LoadProject(path string) (*Project, error) {
 	return &p, nil
 }
 
-// placeholderSecret stands in for encrypted values, which the plan cannot
-// decrypt: long enough and plain enough to pass any password rule.
-const placeholderSecret = "PlanPlaceholderSecret0123456789"
+// StackFile is a stack file read the way the Pulumi CLI reads it, plus
+// what only the file tells: which values were encrypted and how scalars
+// were written (YAML turns an unquoted 1.30 into the number 1.3).
+type StackFile struct {
+	Config     map[string]string
+	SecretKeys []string
+	Literals   map[string]stacks.Literal
+	// Written are the keys the file sets itself.
+	Written map[string]bool
+}
+
+// Source is the file as the configuration reader sees it.
+func (f *StackFile) Source() stacks.FileSource {
+	secrets := map[string]bool{}
+	for _, k := range f.SecretKeys {
+		secrets[k] = true
+	}
+	return stacks.FileSource{Values: f.Config, Secrets: secrets, Literals: f.Literals, Written: f.Written}
+}
 
 // LoadStackConfig reads a stack file and merges the project defaults, the
 // way the Pulumi CLI prepares configuration for the program. Values come
 // out as the engine passes them: scalars as text, lists and maps as JSON.
+// Encrypted values, which the plan cannot decrypt, come out as
+// stacks.EncryptedPlaceholder.
 func LoadStackConfig(path string, project *Project) (map[string]string, []string, error) {
+	f, err := LoadStackFile(path, project)
+	if err != nil {
+		return nil, nil, err
+	}
+	return f.Config, f.SecretKeys, nil
+}
+
+// fileProblem is a stack file that is not a mapping with config:, told in
+// words as a configuration error.
+func fileProblem(path, message, fix string) error {
+	return &stacks.ConfigError{Problems: []stacks.Problem{{Key: filepath.Base(path), Message: message, Fix: fix, File: true}}}
+}
+
+// yamlKinds names YAML node kinds in words.
+var yamlKinds = map[yaml.Kind]string{
+	yaml.SequenceNode: "a list", yaml.ScalarNode: "a single value", yaml.MappingNode: "a mapping", yaml.AliasNode: "an alias",
+}
+
+// LoadStackFile reads a stack file like LoadStackConfig and keeps what the
+// file alone tells.
+func LoadStackFile(path string, project *Project) (*StackFile, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, nil, fmt.Errorf("reading stack configuration: %w", err)
+		return nil, fmt.Errorf("reading stack configuration: %w", err)
 	}
-	var file struct {
-		Config map[string]interface{} `yaml:"config"`
+	var doc yaml.Node
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		return nil, fileProblem(path, "not valid YAML: "+strings.TrimPrefix(err.Error(), "yaml: "),
+			"fix the YAML syntax; a stack file is a mapping with a config: section")
 	}
-	if err := yaml.Unmarshal(b, &file); err != nil {
-		return nil, nil, fmt.Errorf("%s: not valid YAML: %w", path, err)
+	const shape = "write a mapping with a config: section, e.g.\n      config:\n        aws:region: us-east-1\n        auth-platform:authImage: ghcr.io/authplatform/auth-service:1.0.0"
+	var configNode *yaml.Node
+	if len(doc.Content) > 0 {
+		top := doc.Content[0]
+		if top.Kind != yaml.MappingNode {
+			return nil, fileProblem(path, fmt.Sprintf("the file holds %s, not a mapping with a config: section", yamlKinds[top.Kind]), shape)
+		}
+		var stray []string
+		for i := 0; i+1 < len(top.Content); i += 2 {
+			k, v := top.Content[i], top.Content[i+1]
+			if k.Value == "config" {
+				configNode = v
+			} else if strings.Contains(k.Value, ":") {
+				stray = append(stray, k.Value)
+			}
+		}
+		if len(stray) > 0 {
+			return nil, fileProblem(path, fmt.Sprintf("%s at the top level of the file: configuration keys outside config: are not configuration", strings.Join(stray, ", ")),
+				"indent them under config:")
+		}
 	}
-	cfg := map[string]string{}
-	var secretKeys []string
+	f := &StackFile{Config: map[string]string{}, Literals: map[string]stacks.Literal{}, Written: map[string]bool{}}
 	for name, pc := range project.Config {
 		if pc.Default == nil {
 			continue
 		}
 		v, err := encode(pc.Default)
 		if err != nil {
-			return nil, nil, fmt.Errorf("Pulumi.yaml config %s: %w", name, err)
+			return nil, fmt.Errorf("Pulumi.yaml config %s: %w", name, err)
 		}
-		cfg[qualify(project.Name, name)] = v
+		f.Config[qualify(project.Name, name)] = v
 	}
-	for key, raw := range file.Config {
-		full := qualify(project.Name, key)
-		if m, ok := raw.(map[string]interface{}); ok {
-			if _, secure := m["secure"]; secure && len(m) == 1 {
-				cfg[full] = placeholderSecret
-				secretKeys = append(secretKeys, full)
-				continue
-			}
+	if configNode == nil || configNode.Tag == "!!null" {
+		return f, nil
+	}
+	if configNode.Kind != yaml.MappingNode {
+		return nil, fileProblem(path, fmt.Sprintf("config: holds %s, not a mapping of keys to values", yamlKinds[configNode.Kind]),
+			"write each setting as key: value under config:, without a leading '- '")
+	}
+	for i := 0; i+1 < len(configNode.Content); i += 2 {
+		keyNode, valueNode := configNode.Content[i], configNode.Content[i+1]
+		full := qualify(project.Name, keyNode.Value)
+		var raw interface{}
+		if err := valueNode.Decode(&raw); err != nil {
+			return nil, fileProblem(path, fmt.Sprintf("%s: %v", keyNode.Value, err), "fix the value's YAML")
 		}
+		recordLiterals(f.Literals, full, valueNode)
+		f.Written[full] = true
+		if isSecure(raw) {
+			f.Config[full] = stacks.EncryptedPlaceholder
+			f.SecretKeys = append(f.SecretKeys, full)
+			continue
+		}
+		raw = hideNestedSecrets(raw)
 		v, err := encode(raw)
 		if err != nil {
-			return nil, nil, fmt.Errorf("%s: key %s: %w", path, key, err)
+			return nil, fmt.Errorf("%s: key %s: %w", path, keyNode.Value, err)
 		}
-		cfg[full] = v
+		f.Config[full] = v
 	}
-	sort.Strings(secretKeys)
-	return cfg, secretKeys, nil
+	sort.Strings(f.SecretKeys)
+	return f, nil
+}
+
+// isSecure reports a `{secure: ...}` value.
+func isSecure(v interface{}) bool {
+	m, ok := v.(map[string]interface{})
+	if !ok || len(m) != 1 {
+		return false
+	}
+	_, secure := m["secure"]
+	return secure
+}
+
+// hideNestedSecrets replaces secure values inside lists and maps (a region
+// entry's certificateArn, say) by the placeholder.
+func hideNestedSecrets(v interface{}) interface{} {
+	if isSecure(v) {
+		return stacks.EncryptedPlaceholder
+	}
+	switch t := v.(type) {
+	case []interface{}:
+		for i := range t {
+			t[i] = hideNestedSecrets(t[i])
+		}
+	case map[string]interface{}:
+		for k := range t {
+			t[k] = hideNestedSecrets(t[k])
+		}
+	}
+	return v
+}
+
+// recordLiterals keeps how non-string scalars were written: for the key
+// itself, and for the keys of `regions` entries as key[i].name.
+func recordLiterals(out map[string]stacks.Literal, full string, n *yaml.Node) {
+	switch n.Kind {
+	case yaml.ScalarNode:
+		if n.Tag != "!!str" {
+			out[full] = stacks.Literal{Tag: n.Tag, Text: n.Value}
+		}
+	case yaml.SequenceNode:
+		for i, item := range n.Content {
+			if item.Kind != yaml.MappingNode {
+				continue
+			}
+			for j := 0; j+1 < len(item.Content); j += 2 {
+				recordLiterals(out, fmt.Sprintf("%s[%d].%s", full, i, item.Content[j].Value), item.Content[j+1])
+			}
+		}
+	}
 }
 
 func qualify(project, key string) string {

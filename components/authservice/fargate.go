@@ -35,6 +35,13 @@ func steps(from, to, by float64) []float64 {
 	return out
 }
 
+// ValidFargateCPU reports whether vcpu is one of the vCPU sizes of EKS on
+// Fargate, so that a bad size is blamed on its CPU when the CPU is wrong.
+func ValidFargateCPU(vcpu float64) bool {
+	_, ok := fargateMemory[vcpu]
+	return ok
+}
+
 // Check reports whether s is an EKS Fargate size, explaining which memory
 // sizes go with the vCPU when it is not.
 func (s FargateSize) Check() error {

@@ -44,6 +44,8 @@ const (
 	// MaxGracePeriod keeps a stuck rollout or a Fargate patch eviction from
 	// waiting more than 15 minutes for one pod.
 	MaxGracePeriod = 900
+	// MaxBudgetSeconds bounds each budget value.
+	MaxBudgetSeconds = 600
 )
 
 // Budget is what the operator knows about the platform and the service.
@@ -101,15 +103,42 @@ func Derive(b Budget, o Overrides) (Timing, []Violation) {
 	add := func(field string, value int, fix, format string, args ...interface{}) {
 		vs = append(vs, Violation{Field: field, Value: value, Message: fmt.Sprintf(format, args...), Fix: fix})
 	}
-	if b.PropagationSeconds < 1 || b.PropagationSeconds > 600 {
-		add("PropagationSeconds", b.PropagationSeconds, "set 1 to 600 (20-30 for an ALB)",
-			"the ALB keeps routing to a deleted pod for some seconds; the allowance must be positive and sane")
+	// Every input is bounded before any arithmetic, so no sum can overflow
+	// and each message names the value the operator set.
+	if b.PropagationSeconds < 1 {
+		add("PropagationSeconds", b.PropagationSeconds, fmt.Sprintf("set 1 to %d (20-30 for an ALB)", MaxBudgetSeconds),
+			"the ALB keeps routing to a deleted pod for some seconds; the allowance must be positive")
+	} else if b.PropagationSeconds > MaxBudgetSeconds {
+		add("PropagationSeconds", b.PropagationSeconds, fmt.Sprintf("set 1 to %d (20-30 for an ALB)", MaxBudgetSeconds),
+			"the LB controller and the ALB propagate a deregistration within a minute; more than %d s would push the grace period past its %d s cap", MaxBudgetSeconds, MaxGracePeriod)
 	}
-	if b.MaxRequestSeconds < 1 || b.MaxRequestSeconds > 600 {
-		add("MaxRequestSeconds", b.MaxRequestSeconds, "set 1 to 600", "the longest request must be a positive number of seconds")
+	if b.MaxRequestSeconds < 1 {
+		add("MaxRequestSeconds", b.MaxRequestSeconds, fmt.Sprintf("set 1 to %d", MaxBudgetSeconds), "the longest request must be a positive number of seconds")
+	} else if b.MaxRequestSeconds > MaxBudgetSeconds {
+		add("MaxRequestSeconds", b.MaxRequestSeconds, fmt.Sprintf("set 1 to %d", MaxBudgetSeconds),
+			"an auth request longer than %d s is a hung request, and the preStop sleep must outlast it within the %d s grace-period cap", MaxBudgetSeconds, MaxGracePeriod)
 	}
-	if b.ShutdownSeconds < 1 || b.ShutdownSeconds > 600 {
-		add("ShutdownSeconds", b.ShutdownSeconds, "set 1 to 600", "the shutdown allowance must be a positive number of seconds")
+	if b.ShutdownSeconds < 1 {
+		add("ShutdownSeconds", b.ShutdownSeconds, fmt.Sprintf("set 1 to %d", MaxBudgetSeconds), "the shutdown allowance must be a positive number of seconds")
+	} else if b.ShutdownSeconds > MaxBudgetSeconds {
+		add("ShutdownSeconds", b.ShutdownSeconds, fmt.Sprintf("set 1 to %d", MaxBudgetSeconds),
+			"a shutdown longer than %d s does not fit the %d s grace-period cap next to the preStop sleep", MaxBudgetSeconds, MaxGracePeriod)
+	}
+	if o.DeregistrationDelaySeconds < 0 || o.DeregistrationDelaySeconds > MaxDeregistrationDelay {
+		add("DeregistrationDelaySeconds", o.DeregistrationDelaySeconds, fmt.Sprintf("set 0 (derived) to %d", MaxDeregistrationDelay),
+			"the target group's deregistration delay is 0 to %d s", MaxDeregistrationDelay)
+	}
+	if o.PreStopSleepSeconds < 0 || o.PreStopSleepSeconds > MaxGracePeriod {
+		fix := fmt.Sprintf("set 0 (derived) to %d", MaxGracePeriod)
+		if b.ShutdownSeconds >= 1 && b.ShutdownSeconds <= MaxBudgetSeconds {
+			fix = fmt.Sprintf("set 0 (derived) to %d", MaxGracePeriod-b.ShutdownSeconds-Margin)
+		}
+		add("PreStopSleepSeconds", o.PreStopSleepSeconds, fix,
+			"the preStop sleep runs inside the grace period, which is capped at %d s", MaxGracePeriod)
+	}
+	if o.TerminationGracePeriodSeconds < 0 || o.TerminationGracePeriodSeconds > MaxGracePeriod {
+		add("TerminationGracePeriodSeconds", o.TerminationGracePeriodSeconds, fmt.Sprintf("set 0 (derived) to %d", MaxGracePeriod),
+			"a pod taking more than %d s to stop stalls rollouts and Fargate patching", MaxGracePeriod)
 	}
 	if len(vs) > 0 {
 		return Timing{Budget: b}, vs
@@ -121,9 +150,7 @@ func Derive(b Budget, o Overrides) (Timing, []Violation) {
 	t.TerminationGracePeriodSeconds = pick(o.TerminationGracePeriodSeconds, t.PreStopSleepSeconds+b.ShutdownSeconds+Margin)
 
 	r, s, g := t.DeregistrationDelaySeconds, t.PreStopSleepSeconds, t.TerminationGracePeriodSeconds
-	if r < 0 || r > MaxDeregistrationDelay {
-		add("DeregistrationDelaySeconds", r, fmt.Sprintf("set 0 to %d", MaxDeregistrationDelay), "outside the target-group attribute's range")
-	} else if r < b.MaxRequestSeconds {
+	if r < b.MaxRequestSeconds {
 		add("DeregistrationDelaySeconds", r, fmt.Sprintf("set at least %d (the longest request), or leave it derived", b.MaxRequestSeconds),
 			"the ALB would cut requests still in flight after %d s, but requests may take %d s", r, b.MaxRequestSeconds)
 	}
@@ -139,8 +166,30 @@ func Derive(b Budget, o Overrides) (Timing, []Violation) {
 		add("TerminationGracePeriodSeconds", g, fmt.Sprintf("set more than %d (preStop sleep %d + shutdown %d), or leave it derived", s+b.ShutdownSeconds, s, b.ShutdownSeconds),
 			"the grace period must exceed preStop sleep + shutdown, or SIGKILL cuts the shutdown short")
 	} else if g > MaxGracePeriod {
-		add("TerminationGracePeriodSeconds", g, fmt.Sprintf("set at most %d by shortening the budget", MaxGracePeriod),
-			"a pod taking this long to stop stalls rollouts and Fargate patching")
+		// Blame the value the operator set, not the derived grace period.
+		room := MaxGracePeriod - b.ShutdownSeconds - Margin // the longest preStop sleep that fits
+		switch {
+		case o.TerminationGracePeriodSeconds != 0:
+			add("TerminationGracePeriodSeconds", g, fmt.Sprintf("set at most %d", MaxGracePeriod),
+				"a pod taking this long to stop stalls rollouts and Fargate patching")
+		case o.PreStopSleepSeconds != 0:
+			add("PreStopSleepSeconds", s, fmt.Sprintf("set at most %d (the %d s cap minus shutdown %d s and %d s margin), or leave it derived", room, MaxGracePeriod, b.ShutdownSeconds, Margin),
+				"preStop sleep %d s + shutdown %d s + %d s makes a grace period of %d s, above the %d s cap", s, b.ShutdownSeconds, Margin, g, MaxGracePeriod)
+		case o.DeregistrationDelaySeconds != 0:
+			add("DeregistrationDelaySeconds", r, fmt.Sprintf("set at most %d, or leave it derived", room-b.PropagationSeconds),
+				"the preStop sleep derived from it (propagation %d s + %d s) and shutdown %d s make a grace period of %d s, above the %d s cap", b.PropagationSeconds, r, b.ShutdownSeconds, g, MaxGracePeriod)
+		default:
+			field, value := "PropagationSeconds", b.PropagationSeconds
+			if b.MaxRequestSeconds > value {
+				field, value = "MaxRequestSeconds", b.MaxRequestSeconds
+			}
+			if b.ShutdownSeconds > value {
+				field, value = "ShutdownSeconds", b.ShutdownSeconds
+			}
+			add(field, value, "shorten the budget: propagation + longest request + shutdown must stay within "+fmt.Sprint(MaxGracePeriod-2*Margin)+" s",
+				"propagation %d s + longest request %d s + shutdown %d s + margins make a grace period of %d s, above the %d s cap",
+				b.PropagationSeconds, b.MaxRequestSeconds, b.ShutdownSeconds, g, MaxGracePeriod)
+		}
 	}
 	return t, vs
 }
