@@ -84,6 +84,7 @@ type Config struct {
 	Database DatabaseConfig
 	Service  ServiceConfig
 	DNS      DNSConfig
+	Defense  DefenseConfig
 
 	// Role is this region's part in a multi-region stack.
 	Role Role
@@ -175,6 +176,7 @@ func loadOne(project, stack string, src Source) (*Config, error) {
 	c.readDataTier(&r)
 	c.readService(&r)
 	c.readDNS(&r)
+	c.readDefense(&r)
 	r.unknownKeys()
 
 	p := &r.problems
@@ -202,6 +204,7 @@ func loadOne(project, stack string, src Source) (*Config, error) {
 	c.validateDataTier(p)
 	c.validateService(p)
 	c.validateDNS(p)
+	c.validateDefense(p)
 	if !dnsLabel.MatchString(c.AuthNamespace) || len(c.AuthNamespace) > 63 {
 		p.add(q("authNamespace"), c.AuthNamespace, "use a DNS label: lowercase letters, digits and '-', e.g. auth", "not a valid Kubernetes namespace name")
 	} else if c.AuthNamespace == "kube-system" || c.AuthNamespace == "default" || strings.HasPrefix(c.AuthNamespace, "kube-") {

@@ -119,7 +119,7 @@ var Keys = []Key{
 	{"certificateArn", "string", "",
 		"ACM certificate (same region) for HTTPS on the ALB, with HTTP redirected. Empty: plain HTTP (not allowed in prod)."},
 	{"albAccessLogsBucket", "string", "",
-		"S3 bucket for ALB access logs (its policy must admit ELB log delivery). Empty: no access logs."},
+		"Bring-your-own S3 bucket for ALB access logs (its policy must admit ELB log delivery). Empty: the stack's own bucket when albAccessLogs is on."},
 	{"alarmEmail", "string", "",
 		"E-mail address subscribed to the alarm topic (AWS asks it to confirm). Empty: no subscription."},
 
@@ -138,6 +138,39 @@ var Keys = []Key{
 		"Consecutive failed Route 53 checks before a region counts as down, 1-10."},
 	{"healthCheckRegions", "array", []string{},
 		"Route 53 checker regions (at least 3 when set), e.g. [us-east-1, us-west-2, eu-west-1]. Empty: AWS's default set."},
+
+	// Issue 16: WAF, access logs, flow logs, GuardDuty, patch and eviction
+	// signals, mutual TLS.
+	{"wafEnabled", "boolean", true,
+		"AWS WAF web ACL on the ALB: AWS managed rule groups and a login rate limit. Required in prod."},
+	{"wafMode", "string", "block",
+		"block, or count (log and count what would be blocked) for a first rollout."},
+	{"wafRuleGroups", "array", []string{"AWSManagedRulesAmazonIpReputationList", "AWSManagedRulesKnownBadInputsRuleSet", "AWSManagedRulesCommonRuleSet"},
+		"AWS managed rule groups evaluated in order (free ones only, at most 1500 WCU with the rate rule)."},
+	{"wafLoginRateLimit", "integer", 100,
+		"Requests per client IP to /v1/login per wafRateWindowSeconds before the WAF blocks it (10-2000000000)."},
+	{"wafRateWindowSeconds", "integer", 300,
+		"Window of the login rate limit: 60, 120, 300 or 600 seconds."},
+	{"wafLogRetentionDays", "integer", 90,
+		"Days the WAF traffic logs (Authorization and Cookie redacted) are kept in CloudWatch Logs."},
+	{"wafBlockedRequestsAlarmThreshold", "integer", 100,
+		"Blocked (count mode: counted) requests per 5 minutes that raise the WAF alarm."},
+	{"albAccessLogs", "boolean", true,
+		"ALB access logs into a stack-owned S3 bucket (or albAccessLogsBucket). Required in prod."},
+	{"albAccessLogsRetentionDays", "integer", 90,
+		"Days before the stack-owned bucket expires access logs (1-3650)."},
+	{"flowLogsEnabled", "boolean", true,
+		"VPC flow logs (all traffic) into CloudWatch Logs. Required in prod."},
+	{"flowLogsRetentionDays", "integer", 30,
+		"Days the VPC flow logs are kept in CloudWatch Logs."},
+	{"guardDutyEnabled", "boolean", false,
+		"GuardDuty EKS audit-log monitoring; adopts the region's detector if there is one (a detector is per account and region)."},
+	{"guardDutyDetectorId", "string", "",
+		"GuardDuty detector to adopt without a lookup. Empty: look it up, create one if there is none."},
+	{"podEvictionAlarmThreshold", "integer", 30,
+		"Pod eviction requests per 5 minutes (from the audit log) that raise HighPodEvictionRate; needs audit in clusterLogTypes."},
+	{"albMtlsCaBundle", "string", "",
+		"s3://bucket/key.pem of the CA bundle client certificates must chain to: mutual TLS (verify) on the HTTPS listener. Empty: off."},
 }
 
 // ItemsType is the element type of an array key.

@@ -133,6 +133,7 @@ type Region struct {
 	Ingress      *ingress.Ingress
 	Auth         *authservice.Service
 	Alarms       *alarms.Alarms
+	Defenses     *Defenses
 
 	member *Member
 }
@@ -246,6 +247,11 @@ func NewRegion(ctx *pulumi.Context, cfg *Config, member *Member) (*Region, error
 	}
 	// The auth service: needs the data tier's endpoints and secrets.
 	if err := r.buildService(ctx, cfg); err != nil {
+		return nil, err
+	}
+	// WAF, flow logs, threat detection and signals: need the ALB and the
+	// alarm topic.
+	if err := r.buildDefenses(ctx, cfg); err != nil {
 		return nil, err
 	}
 	return r, nil
