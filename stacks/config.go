@@ -92,6 +92,7 @@ type Config struct {
 	Database DatabaseConfig
 	Service  ServiceConfig
 	DNS      DNSConfig
+	Defense  DefenseConfig
 
 	// Role is this region's part in a multi-region stack.
 	Role Role
@@ -198,6 +199,7 @@ func loadOne(project, stack string, src Source) (*Config, problems) {
 	c.readService(&r)
 	c.readDNS(&r)
 	c.readAccess(&r)
+	c.readDefense(&r)
 
 	p := &r.problems
 	if !appNamePattern.MatchString(c.App) {
@@ -226,6 +228,7 @@ func loadOne(project, stack string, src Source) (*Config, problems) {
 	c.validateService(p)
 	c.validateDNS(p)
 	c.validateAccess(p)
+	c.validateDefense(p)
 	if !dnsLabel.MatchString(c.AuthNamespace) || len(c.AuthNamespace) > 63 {
 		p.add(q("authNamespace"), c.AuthNamespace, "use a DNS label: lowercase letters, digits and '-', e.g. auth", "not a valid Kubernetes namespace name")
 	} else if c.AuthNamespace == "kube-system" || c.AuthNamespace == "default" || strings.HasPrefix(c.AuthNamespace, "kube-") {

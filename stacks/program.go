@@ -137,7 +137,8 @@ type Region struct {
 	Alarms       *alarms.Alarms
 	// Image is the auth image the stack builds; nil when authImage brings
 	// one.
-	Image *image.Image
+	Image    *image.Image
+	Defenses *Defenses
 
 	member *Member
 }
@@ -259,6 +260,11 @@ func NewRegion(ctx *pulumi.Context, cfg *Config, member *Member) (*Region, error
 	}
 	// The auth service: needs the data tier's endpoints and secrets.
 	if err := r.buildService(ctx, cfg); err != nil {
+		return nil, err
+	}
+	// WAF, flow logs, threat detection and signals: need the ALB and the
+	// alarm topic.
+	if err := r.buildDefenses(ctx, cfg); err != nil {
 		return nil, err
 	}
 	return r, nil

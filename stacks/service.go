@@ -191,7 +191,10 @@ const AuthProfile = "auth"
 func (r *Region) buildService(ctx *pulumi.Context, cfg *Config) error {
 	s := cfg.Service
 	awsOnly := pulumi.Providers(r.Provider)
-	var err error
+	logsBucket, mutualTLS, err := r.ingressDefenses(ctx, cfg)
+	if err != nil {
+		return err
+	}
 	r.Ingress, err = ingress.NewIngress(ctx, r.Namer.Name("ingress"), &ingress.Args{
 		VpcID:                      r.Network.VpcID,
 		PublicSubnetIDs:            r.Network.PublicSubnetIDs,
@@ -200,6 +203,8 @@ func (r *Region) buildService(ctx *pulumi.Context, cfg *Config) error {
 		CertificateArn:             s.CertificateArn,
 		AccessLogsBucket:           s.AccessLogsBucket,
 		AccessLogsPrefix:           r.Namer.Prefix(),
+		AccessLogsBucketName:       logsBucket,
+		MutualTLS:                  mutualTLS,
 		DeletionProtection:         cfg.ProtectStatefulResources,
 		Namer:                      r.Namer,
 		Tags:                       r.Tags,

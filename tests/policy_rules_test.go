@@ -25,7 +25,7 @@ type policyCase struct {
 const container0 = "spec.template.spec.containers.0"
 
 func policyFailCases() []policyCase {
-	return []policyCase{
+	return append(defenseFailCases(), []policyCase{
 		// deployment-min-replicas
 		{"deployment-min-replicas", "one replica", func(f *policyFixture) { f.set("deploy", "spec.replicas", 1) }, "deploy", "runs 1 replica"},
 		{"deployment-min-replicas", "replicas unset", func(f *policyFixture) { f.del("deploy", "spec.replicas") }, "deploy", "runs 1 replica"},
@@ -228,7 +228,7 @@ func policyFailCases() []policyCase {
 				"selectors": []any{map[string]any{"namespace": "kube-system"}}, "subnetIds": []any{fixtureRef("private-a")}})
 			f.r("fp-lbc").DependsOn = []string{"fp-coredns"}
 		}, "fp-lbc", `neither it nor FargateProfile "demo-fp-auth" waits`},
-	}
+	}...)
 }
 
 // secondaryRegion adds a Global Datastore secondary: it sets what is its

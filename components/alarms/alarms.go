@@ -257,14 +257,18 @@ func NewAlarms(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Reso
 	return al, nil
 }
 
-// TopicPolicy lets only CloudWatch alarms of one account and region
-// publish to the topic.
+// TopicPolicy lets only CloudWatch alarms and EventBridge rules (AWS Health,
+// GuardDuty and EKS events) of one account and region publish to the topic.
 func TopicPolicy(topicArn, partition, region, accountID string) iamdoc.Document {
 	st := iamdoc.Allow("CloudWatchAlarms", []string{"sns:Publish"}, topicArn).
 		When("StringEquals", "aws:SourceAccount", accountID).
 		When("ArnLike", "aws:SourceArn", fmt.Sprintf("arn:%s:cloudwatch:%s:%s:alarm:*", partition, region, accountID))
 	st.Principal = &iamdoc.Principal{Service: []string{"cloudwatch.amazonaws.com"}}
-	return iamdoc.New(st)
+	events := iamdoc.Allow("EventBridgeRules", []string{"sns:Publish"}, topicArn).
+		When("StringEquals", "aws:SourceAccount", accountID).
+		When("ArnLike", "aws:SourceArn", fmt.Sprintf("arn:%s:events:%s:%s:rule/*", partition, region, accountID))
+	events.Principal = &iamdoc.Principal{Service: []string{"events.amazonaws.com"}}
+	return iamdoc.New(st, events)
 }
 
 // spec is one alarm: a metric (or a ratio of two) against a threshold.

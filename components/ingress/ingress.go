@@ -59,6 +59,13 @@ type Args struct {
 	// delivery. Default empty (no access logs).
 	AccessLogsBucket string
 	AccessLogsPrefix string
+	// AccessLogsBucketName, when set, is used instead of AccessLogsBucket:
+	// the stack-owned bucket, whose name resolves once its policy admits
+	// ELB log delivery. Default nil.
+	AccessLogsBucketName pulumi.StringInput
+	// MutualTLS verifies client certificates on the HTTPS listener. Needs
+	// CertificateArn. Default nil (off).
+	MutualTLS *MutualTLS
 	// IdleTimeoutSeconds of client connections. Default 60.
 	IdleTimeoutSeconds int
 	// DeletionProtection on the ALB (production). Default false.
@@ -67,6 +74,19 @@ type Args struct {
 	Namer naming.Namer
 	Tags  naming.Tags
 }
+
+// MutualTLS is the ALB's mutual TLS in verify mode: the ALB checks each
+// client certificate against a trust store built from a PEM CA bundle in
+// S3, and refuses the handshake otherwise.
+type MutualTLS struct {
+	// CABundleBucket and CABundleKey locate the CA bundle. Required.
+	CABundleBucket string
+	CABundleKey    string
+}
+
+// MutualTLSMode is the listener's mutual authentication mode: the ALB
+// verifies (not merely passes through) client certificates.
+const MutualTLSMode = "verify"
 
 // Ingress is the ALB component.
 type Ingress struct {
@@ -102,6 +122,9 @@ func NewIngress(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Res
 		return nil, fmt.Errorf("ingress %s: DeregistrationDelaySeconds is %d; derive it from the timing budget (1-3600)", name, a.DeregistrationDelaySeconds)
 	}
 	in := &Ingress{TargetPort: TargetPort, HTTPS: a.CertificateArn != ""}
+	if a.MutualTLS != nil && !in.HTTPS {
+		return nil, fmt.Errorf("ingress %s: MutualTLS needs an HTTPS listener (CertificateArn)", name)
+	}
 	if err := ctx.RegisterComponentResource("authplatform:ingress:Ingress", name, in, opts...); err != nil {
 		return nil, err
 	}
@@ -152,7 +175,13 @@ func NewIngress(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Res
 	}
 
 	var accessLogs *lb.LoadBalancerAccessLogsArgs
-	if a.AccessLogsBucket != "" {
+	if a.AccessLogsBucketName != nil {
+		accessLogs = &lb.LoadBalancerAccessLogsArgs{
+			Bucket:  a.AccessLogsBucketName,
+			Prefix:  pulumi.String(a.AccessLogsPrefix),
+			Enabled: pulumi.Bool(true),
+		}
+	} else if a.AccessLogsBucket != "" {
 		accessLogs = &lb.LoadBalancerAccessLogsArgs{
 			Bucket:  pulumi.String(a.AccessLogsBucket),
 			Prefix:  pulumi.String(a.AccessLogsPrefix),
@@ -217,13 +246,31 @@ func NewIngress(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Res
 	scheme := "http"
 	if in.HTTPS {
 		scheme = "https"
+		var mutual *lb.ListenerMutualAuthenticationArgs
+		if m := a.MutualTLS; m != nil {
+			storeName := a.Namer.Limited(24, "mtls")
+			store, err := lb.NewTrustStore(ctx, storeName, &lb.TrustStoreArgs{
+				CaCertificatesBundleS3Bucket: pulumi.String(m.CABundleBucket),
+				CaCertificatesBundleS3Key:    pulumi.String(m.CABundleKey),
+				Tags:                         pulumi.ToStringMap(a.Tags.WithName(storeName)),
+			}, parent)
+			if err != nil {
+				return nil, err
+			}
+			mutual = &lb.ListenerMutualAuthenticationArgs{
+				Mode:                          pulumi.String(MutualTLSMode),
+				TrustStoreArn:                 store.Arn,
+				IgnoreClientCertificateExpiry: pulumi.Bool(false),
+			}
+		}
 		if _, err := lb.NewListener(ctx, a.Namer.Name("https"), &lb.ListenerArgs{
-			LoadBalancerArn: alb.Arn,
-			Port:            pulumi.Int(443),
-			Protocol:        pulumi.String("HTTPS"),
-			SslPolicy:       pulumi.String(TLSPolicy),
-			CertificateArn:  pulumi.String(a.CertificateArn),
-			DefaultActions:  forward,
+			LoadBalancerArn:      alb.Arn,
+			Port:                 pulumi.Int(443),
+			Protocol:             pulumi.String("HTTPS"),
+			SslPolicy:            pulumi.String(TLSPolicy),
+			CertificateArn:       pulumi.String(a.CertificateArn),
+			DefaultActions:       forward,
+			MutualAuthentication: mutual,
 			RoutingHttpResponseStrictTransportSecurityHeaderValue: pulumi.String(HSTS),
 			Tags: pulumi.ToStringMap(a.Tags.WithName(a.Namer.Name("https"))),
 		}, parent); err != nil {

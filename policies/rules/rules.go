@@ -242,6 +242,12 @@ func Policies() []Policy {
 		{"no-secret-in-configmap", "No ConfigMap holds a secret.", Mandatory, ResourceScope, "security", checkConfigMapSecrets},
 		{"no-plain-secret-env", "No container gets a secret as a plain env value.", Mandatory, ResourceScope, "security", checkEnvSecrets},
 
+		// Production defenses (issue 16).
+		{"prod-alb-waf", "Production application load balancers are associated with a WAFv2 web ACL.", Mandatory, StackScope, "security", checkProdWAF},
+		{"prod-alb-access-logs", "Production application load balancers write access logs to S3.", Mandatory, ResourceScope, "security", checkProdAccessLogs},
+		{"prod-vpc-flow-logs", "Every production VPC records flow logs.", Mandatory, StackScope, "security", checkProdFlowLogs},
+		{"prod-eks-audit-log", "Production EKS clusters send the audit log to CloudWatch Logs.", Mandatory, ResourceScope, "security", checkProdAuditLog},
+
 		// Stack-wide consistency.
 		{"tgb-target-group-in-stack", "Every TargetGroupBinding references a target group of this stack.", Mandatory, StackScope, "stack", checkTGBTargetGroup},
 		{"fargate-profiles-serialized", "The Fargate profiles of a cluster are created one after another (a dependency chain).", Mandatory, StackScope, "stack", checkFargateSerialized},

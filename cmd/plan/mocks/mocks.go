@@ -189,7 +189,11 @@ func (m *Mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
 	if !ok {
 		return nil, fmt.Errorf("mocks: no mock for function %s; add one to cmd/plan/mocks so it answers like AWS", args.Token)
 	}
-	return resource.NewPropertyMapFromMap(fn(region, args.Args)), nil
+	out := fn(region, args.Args)
+	if out == nil && args.Token == "aws:guardduty/getDetector:getDetector" {
+		return nil, fmt.Errorf("%s", noDetector)
+	}
+	return resource.NewPropertyMapFromMap(out), nil
 }
 
 // optionsOf reads the resource options of a RegisterResource request.

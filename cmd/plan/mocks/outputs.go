@@ -329,6 +329,67 @@ func (m *Mocks) outputs(r *Resource) (string, resource.PropertyMap) {
 		set("versionId", version)
 		set("versionStages", []interface{}{"AWSCURRENT"})
 		return get("secretId") + "|" + version, state
+	// Issue 16: WAF, logs, flow logs, GuardDuty, events.
+	case "aws:wafv2/webAcl:WebAcl":
+		id := uuid(r.Type, r.Name, r.Parent)
+		name := autoname("name")
+		set("arn", ARN(region, "wafv2", region, "regional/webacl/"+name+"/"+id))
+		set("capacity", 0)
+		set("lockToken", uuid("lock", id))
+		return id, state
+	case "aws:wafv2/webAclAssociation:WebAclAssociation":
+		return get("webAclArn") + "," + get("resourceArn"), state
+	case "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration":
+		return get("resourceArn"), state
+	case "aws:cloudwatch/logGroup:LogGroup":
+		// The provider reports the ARN without CloudWatch's ":*" suffix.
+		name := autoname("name")
+		set("arn", ARN(region, "logs", region, "log-group:"+name))
+		return name, state
+	case "aws:cloudwatch/logResourcePolicy:LogResourcePolicy":
+		return get("policyName"), state
+	case "aws:cloudwatch/logMetricFilter:LogMetricFilter":
+		return autoname("name"), state
+	case "aws:cloudwatch/eventRule:EventRule":
+		name := autoname("name")
+		set("arn", ARN(region, "events", region, "rule/"+name))
+		set("eventBusName", "default")
+		return name, state
+	case "aws:cloudwatch/eventTarget:EventTarget":
+		target := get("targetId")
+		if target == "" {
+			target = "terraform-" + h(20)
+			set("targetId", target)
+		}
+		return get("rule") + "-" + target, state
+	case "aws:s3/bucketV2:BucketV2":
+		name := autoname("bucket")
+		set("arn", fmt.Sprintf("arn:%s:s3:::%s", Partition(region), name))
+		set("bucketDomainName", name+".s3.amazonaws.com")
+		set("bucketRegionalDomainName", fmt.Sprintf("%s.s3.%s.amazonaws.com", name, region))
+		set("region", region)
+		return name, state
+	case "aws:s3/bucketPolicy:BucketPolicy", "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+		"aws:s3/bucketOwnershipControls:BucketOwnershipControls", "aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2",
+		"aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2":
+		return get("bucket"), state
+	case "aws:ec2/flowLog:FlowLog":
+		id := "fl-" + h(17)
+		set("arn", ARN(region, "ec2", region, "vpc-flow-log/"+id))
+		return id, state
+	case "aws:guardduty/detector:Detector":
+		id := h(32)
+		set("arn", ARN(region, "guardduty", region, "detector/"+id))
+		set("accountId", AccountID)
+		return id, state
+	case "aws:guardduty/detectorFeature:DetectorFeature":
+		return get("detectorId") + "/" + get("name"), state
+	case "aws:lb/trustStore:TrustStore":
+		name := autoname("name")
+		arn := ARN(region, "elasticloadbalancing", region, "truststore/"+name+"/"+h(16))
+		set("arn", arn)
+		set("arnSuffix", "truststore/"+name+"/"+h(16))
+		return arn, state
 	case "random:index/randomPassword:RandomPassword":
 		// The provider marks the result secret (additionalSecretOutputs).
 		pw := password(number(r.Inputs, "length", 16), get("overrideSpecial"), h(64))
