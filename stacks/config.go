@@ -90,6 +90,10 @@ type Config struct {
 	// Regions holds every region's Config, primary first, in a
 	// multi-region stack (on the primary's Config); nil otherwise.
 	Regions []*Config
+
+	// Warnings are what the preflight found acceptable but worth telling
+	// (on the primary's Config).
+	Warnings []string
 }
 
 // MultiRegion reports whether the stack spans several regions.

@@ -40,6 +40,8 @@ type Document struct {
 	Resources  []Resource             `json:"resources"`
 	Outputs    map[string]interface{} `json:"outputs"`
 	Violations []Violation            `json:"violations"`
+	// Warnings of the preflight (printed on stderr, not part of the JSON).
+	Warnings []string `json:"-"`
 }
 
 // Resource is one planned resource.
@@ -122,6 +124,9 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "plan:", err)
 		return ExitFailure
 	}
+	for _, w := range doc.Warnings {
+		fmt.Fprintln(stderr, "plan: warning:", w)
+	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
@@ -148,8 +153,10 @@ func Plan(project, stack string, config map[string]string, secretKeys []string) 
 		return nil, err
 	}
 	var cfgErr *stacks.ConfigError
+	var warnings []string
 	res, err := mocks.Run(project, stack, config, secretKeys, func(ctx *pulumi.Context) (map[string]pulumi.Output, error) {
-		exports, err := stacks.Run(ctx)
+		exports, w, err := stacks.RunReport(ctx)
+		warnings = w
 		errors.As(err, &cfgErr)
 		return exports, err
 	})
@@ -159,7 +166,7 @@ func Plan(project, stack string, config map[string]string, secretKeys []string) 
 	if err != nil {
 		return nil, err
 	}
-	doc := &Document{Project: project, Stack: stack, Outputs: res.Outputs, Resources: ResourcesOf(res)}
+	doc := &Document{Project: project, Stack: stack, Outputs: res.Outputs, Resources: ResourcesOf(res), Warnings: warnings}
 	doc.Violations = Evaluate(doc.Resources)
 	return doc, nil
 }

@@ -132,6 +132,13 @@ func (m *Mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
 	region := m.regionOf(provider)
 	m.calls = append(m.calls, Call{Token: args.Token, Provider: provider, Region: region})
 	m.mu.Unlock()
+	if lookup, ok := lookups[args.Token]; ok {
+		out, err := lookup(region, args.Args)
+		if err != nil {
+			return nil, err
+		}
+		return resource.NewPropertyMapFromMap(out), nil
+	}
 	fn, ok := invokes[args.Token]
 	if !ok {
 		return nil, fmt.Errorf("mocks: no mock for function %s; add one to cmd/plan/mocks so it answers like AWS", args.Token)
