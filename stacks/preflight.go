@@ -59,15 +59,17 @@ func preflight(ctx *pulumi.Context, cfgs []*Config, providers []*aws.Provider) e
 
 	// Aurora: the primary resolves the version; every region (a global
 	// database's members share it) must offer it and its instance class.
+	// Without a version the class is checked against RDS' default one, so
+	// that a bad class is reported in the same round.
 	version, ok := finder{ctx: ctx, cfg: cfgs[0], provider: providers[0], problems: &p, multi: multi}.auroraVersion()
-	if ok {
-		for i, c := range cfgs {
-			f := finder{ctx: ctx, cfg: c, provider: providers[i], problems: &p, index: i, multi: multi}
-			if i > 0 && !f.auroraVersionOffered(version) {
-				continue
-			}
-			f.auroraInstanceClass(version)
+	for i, c := range cfgs {
+		f := finder{ctx: ctx, cfg: c, provider: providers[i], problems: &p, index: i, multi: multi}
+		if ok && i > 0 && !f.auroraVersionOffered(version) {
+			continue
 		}
+		f.auroraInstanceClass(version)
+	}
+	if ok {
 		for _, c := range cfgs {
 			c.Database.EngineVersion = version
 		}
@@ -106,7 +108,7 @@ func (f finder) kubernetes() []string {
 	res, err := eks.GetClusterVersions(f.ctx, &eks.GetClusterVersionsArgs{ClusterType: pulumi.StringRef("eks")}, pulumi.Provider(f.provider))
 	if err != nil {
 		f.problems.add(q("kubernetesVersion"), v, "check the deploy role may call eks:DescribeClusterVersions",
-			"%scould not look up the Kubernetes versions EKS offers: %v", f.in(), err)
+			"%scould not look up the Kubernetes versions EKS offers: %s", f.in(), oneLine(err))
 		return nil
 	}
 	var offered []string
@@ -146,7 +148,7 @@ func (f finder) cacheNodeType() {
 	}, pulumi.Provider(f.provider))
 	if err != nil {
 		f.problems.add(q("cacheNodeType"), c.NodeType, "set a node type ElastiCache offers there, e.g. cache.r7g.large or cache.t4g.small",
-			"%sElastiCache in %s offers no %s node of this type (lookup: %v)", f.in(), f.cfg.Region, c.Engine, err)
+			"%sElastiCache in %s offers no %s node of this type (lookup: %s)", f.in(), f.cfg.Region, c.Engine, oneLine(err))
 	}
 }
 
@@ -169,7 +171,7 @@ func (f finder) auroraVersion() (string, bool) {
 	if err != nil {
 		f.problems.add(q("dbEngineVersion"), v,
 			fmt.Sprintf("set the major alone (e.g. %s, quoted) to take its newest minor, or a minor listed by `aws rds describe-db-engine-versions --engine %s`", database.DefaultMajor, database.Engine),
-			"%sRDS in %s offers no Aurora PostgreSQL %s (lookup: %v)", f.in(), f.cfg.Region, v, err)
+			"%sRDS in %s offers no Aurora PostgreSQL %s (lookup: %s)", f.in(), f.cfg.Region, v, oneLine(err))
 		return "", false
 	}
 	return res.Version, true
@@ -184,7 +186,7 @@ func (f finder) auroraVersionOffered(version string) bool {
 	if err != nil {
 		f.problems.add(q("dbEngineVersion"), f.cfg.Database.EngineVersion,
 			"pin a minor that every region offers",
-			"%sRDS offers no Aurora PostgreSQL %s, the version of the primary region (lookup: %v)", f.in(), version, err)
+			"%sRDS offers no Aurora PostgreSQL %s, the version of the primary region (lookup: %s)", f.in(), version, oneLine(err))
 		return false
 	}
 	return true
@@ -196,11 +198,14 @@ func (f finder) auroraInstanceClass(version string) {
 	if d.Serverless {
 		class, key = database.ServerlessClass, "dbServerless"
 	}
-	_, err := rds.GetOrderableDbInstance(f.ctx, &rds.GetOrderableDbInstanceArgs{
-		Engine:        database.Engine,
-		EngineVersion: pulumi.StringRef(version),
-		InstanceClass: pulumi.StringRef(class),
-	}, pulumi.Provider(f.provider))
+	args := &rds.GetOrderableDbInstanceArgs{Engine: database.Engine, InstanceClass: pulumi.StringRef(class)}
+	shown := version
+	if version != "" {
+		args.EngineVersion = pulumi.StringRef(version)
+	} else {
+		shown = "(RDS' default version)"
+	}
+	_, err := rds.GetOrderableDbInstance(f.ctx, args, pulumi.Provider(f.provider))
 	if err == nil {
 		return
 	}
@@ -210,5 +215,8 @@ func (f finder) auroraInstanceClass(version string) {
 		value = "true"
 		fix = "set dbServerless: false with a dbInstanceClass, or a dbEngineVersion that offers Serverless v2"
 	}
-	f.problems.add(q(key), value, fix, "%sAurora PostgreSQL %s in %s cannot be ordered as %s (lookup: %v)", f.in(), version, f.cfg.Region, class, err)
+	f.problems.add(q(key), value, fix, "%sAurora PostgreSQL %s in %s cannot be ordered as %s (lookup: %s)", f.in(), shown, f.cfg.Region, class, oneLine(err))
 }
+
+// oneLine keeps a provider's error on the problem's line.
+func oneLine(err error) string { return strings.Join(strings.Fields(err.Error()), " ") }

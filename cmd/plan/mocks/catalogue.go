@@ -205,7 +205,9 @@ func getEngineVersion(region string, args resource.PropertyMap) (map[string]inte
 // getOrderableDbInstance answers one engine, version and class.
 func getOrderableDbInstance(region string, args resource.PropertyMap) (map[string]interface{}, error) {
 	engine, version, class := str(args, "engine"), str(args, "engineVersion"), str(args, "instanceClass")
-	ok := engine == "aurora-postgresql" && contains(catalogue.AuroraVersions.Versions, version) &&
+	// No version: the provider asks for AWS' default one, which the
+	// catalogue has (every catalogue version offers every class).
+	ok := engine == "aurora-postgresql" && (version == "" || contains(catalogue.AuroraVersions.Versions, version)) &&
 		contains(catalogue.AuroraClasses.Types("db."), class)
 	if !ok {
 		return nil, fmt.Errorf("no RDS Orderable DB Instance Options found matching criteria; try different search")
