@@ -74,7 +74,7 @@ func preflight(ctx *pulumi.Context, cfgs []*Config, providers []*aws.Provider) e
 			c.Database.EngineVersion = version
 		}
 	}
-	return p.err()
+	return p.firstPerValue().err()
 }
 
 // finder runs the lookups of one region.
@@ -148,7 +148,7 @@ func (f finder) cacheNodeType() {
 	}, pulumi.Provider(f.provider))
 	if err != nil {
 		f.problems.add(q("cacheNodeType"), c.NodeType, "set a node type ElastiCache offers there, e.g. cache.r7g.large or cache.t4g.small",
-			"%sElastiCache in %s offers no %s node of this type (lookup: %s)", f.in(), f.cfg.Region, c.Engine, oneLine(err))
+			"ElastiCache in %s offers no %s node of this type (lookup: %s)", f.cfg.Region, c.Engine, oneLine(err))
 	}
 }
 
@@ -171,7 +171,7 @@ func (f finder) auroraVersion() (string, bool) {
 	if err != nil {
 		f.problems.add(q("dbEngineVersion"), v,
 			fmt.Sprintf("set the major alone (e.g. %s, quoted) to take its newest minor, or a minor listed by `aws rds describe-db-engine-versions --engine %s`", database.DefaultMajor, database.Engine),
-			"%sRDS in %s offers no Aurora PostgreSQL %s (lookup: %s)", f.in(), f.cfg.Region, v, oneLine(err))
+			"RDS in %s offers no Aurora PostgreSQL %s (lookup: %s)", f.cfg.Region, v, oneLine(err))
 		return "", false
 	}
 	return res.Version, true
@@ -186,7 +186,7 @@ func (f finder) auroraVersionOffered(version string) bool {
 	if err != nil {
 		f.problems.add(q("dbEngineVersion"), f.cfg.Database.EngineVersion,
 			"pin a minor that every region offers",
-			"%sRDS offers no Aurora PostgreSQL %s, the version of the primary region (lookup: %s)", f.in(), version, oneLine(err))
+			"RDS in %s offers no Aurora PostgreSQL %s, the version of the primary region (lookup: %s)", f.cfg.Region, version, oneLine(err))
 		return false
 	}
 	return true
@@ -215,8 +215,23 @@ func (f finder) auroraInstanceClass(version string) {
 		value = "true"
 		fix = "set dbServerless: false with a dbInstanceClass, or a dbEngineVersion that offers Serverless v2"
 	}
-	f.problems.add(q(key), value, fix, "%sAurora PostgreSQL %s in %s cannot be ordered as %s (lookup: %s)", f.in(), shown, f.cfg.Region, class, oneLine(err))
+	f.problems.add(q(key), value, fix, "Aurora PostgreSQL %s in %s cannot be ordered as %s (lookup: %s)", shown, f.cfg.Region, class, oneLine(err))
 }
 
 // oneLine keeps a provider's error on the problem's line.
 func oneLine(err error) string { return strings.Join(strings.Fields(err.Error()), " ") }
+
+// firstPerValue keeps one problem per key and value: a top-level value that
+// no region offers is one mistake, reported for the first region only.
+func (ps problems) firstPerValue() problems {
+	seen := map[[2]string]bool{}
+	var out problems
+	for _, p := range ps {
+		k := [2]string{p.Key, p.Value}
+		if !seen[k] {
+			seen[k] = true
+			out = append(out, p)
+		}
+	}
+	return out
+}

@@ -270,8 +270,19 @@ func TestPreflightNamesTheRegionOfAMultiRegionMiss(t *testing.T) {
 	p := cerr.Problems[0]
 	assert.Equal(t, "auth-platform:dbInstanceClass", p.Key)
 	assert.Equal(t, "db.r7g.medium", p.Value)
-	assert.Contains(t, p.Message, "in us-west-2: Aurora PostgreSQL 16.11 in us-west-2 cannot be ordered as db.r7g.medium")
+	assert.Contains(t, p.Message, "Aurora PostgreSQL 16.11 in us-west-2 cannot be ordered as db.r7g.medium")
 	assert.Contains(t, p.Fix, "override dbInstanceClass in regions[1]")
+}
+
+// A top-level value no region offers is one mistake, said once.
+func TestPreflightReportsATopLevelMissOnceInAMultiRegionStack(t *testing.T) {
+	cfg, _ := stackConfig(t, "prod-global")
+	_, err := runUntilError(t, "prod-global", withConfig(cfg, map[string]string{"auth-platform:cacheNodeType": "cache.r7g.48xlarge"}))
+	var cerr *stacks.ConfigError
+	require.True(t, errors.As(err, &cerr), "%v", err)
+	require.Len(t, cerr.Problems, 1, cerr.Error())
+	assert.Equal(t, "auth-platform:cacheNodeType", cerr.Problems[0].Key)
+	assert.Contains(t, cerr.Problems[0].Message, "ElastiCache in us-east-1 offers no valkey node of this type")
 }
 
 func TestKubernetesInExtendedSupportPlansWithAWarning(t *testing.T) {
