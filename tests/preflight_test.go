@@ -259,6 +259,19 @@ func TestPreflightResolvesTheAuroraVersion(t *testing.T) {
 	assert.Equal(t, map[string]bool{"16.11": true}, versions)
 }
 
+// RDS upgrades minors itself and a major resolves to newer minors over
+// time: the cluster's engineVersion must never become a diff.
+func TestAuroraClustersIgnoreEngineVersionChanges(t *testing.T) {
+	for _, stack := range stackFiles(t) {
+		res := planStack(t, stack)
+		clusters := ofType(res, dbClusterType)
+		require.NotEmpty(t, clusters, stack)
+		for _, cl := range clusters {
+			assert.Contains(t, cl.IgnoreChanges, "engineVersion", "%s %s", stack, cl.Name)
+		}
+	}
+}
+
 func TestPreflightNamesTheRegionOfAMultiRegionMiss(t *testing.T) {
 	cfg, _ := stackConfig(t, "prod-global")
 	regions := strings.Replace(cfg["auth-platform:regions"], `"dbReaders":1`, `"dbReaders":1,"dbInstanceClass":"db.r7g.medium"`, 1)

@@ -33,11 +33,13 @@ type Resource struct {
 	Providers map[string]string // package -> provider URN, for components
 	DependsOn []string
 	Protect   bool
-	Custom    bool
-	Remote    bool
-	Inputs    resource.PropertyMap
-	Outputs   resource.PropertyMap
-	Region    string // the region of its provider
+	// IgnoreChanges are the input paths the engine ignores on update.
+	IgnoreChanges []string
+	Custom        bool
+	Remote        bool
+	Inputs        resource.PropertyMap
+	Outputs       resource.PropertyMap
+	Region        string // the region of its provider
 }
 
 // Call is one provider function the program invoked.
@@ -92,6 +94,7 @@ func (m *Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 	if rpc != nil {
 		r.Parent = rpc.GetParent()
 		r.Protect = rpc.GetProtect()
+		r.IgnoreChanges = rpc.GetIgnoreChanges()
 		r.Remote = rpc.GetRemote()
 		deps = explicitDependencies(rpc.GetDependencies(), rpc.GetPropertyDependencies())
 		r.Providers = providerMap(rpc.GetProviders())
