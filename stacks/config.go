@@ -269,7 +269,7 @@ func (c *Config) validateZones(p *problems) {
 
 func (c *Config) validateCluster(p *problems) {
 	if m := k8sVersion.FindStringSubmatch(c.KubernetesVersion); m == nil {
-		p.add(q("kubernetesVersion"), c.KubernetesVersion, "set a version like 1.33", "not a Kubernetes minor version")
+		p.add(q("kubernetesVersion"), c.KubernetesVersion, "set a version like "+cluster.DefaultVersion+" (quoted in YAML)", "not a Kubernetes minor version")
 	} else if minor, _ := strconv.Atoi(m[1]); minor < MinKubernetesMinor {
 		p.add(q("kubernetesVersion"), c.KubernetesVersion, fmt.Sprintf("set 1.%d or later", MinKubernetesMinor),
 			"the preStop sleep handler the auth service relies on is not available before 1.%d on EKS", MinKubernetesMinor)
