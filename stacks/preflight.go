@@ -105,25 +105,35 @@ func (f finder) override(name string) string {
 
 func (f finder) kubernetes() []string {
 	v := f.cfg.KubernetesVersion
-	res, err := eks.GetClusterVersions(f.ctx, &eks.GetClusterVersionsArgs{ClusterType: pulumi.StringRef("eks")}, pulumi.Provider(f.provider))
+	// includeAll: whatever DescribeClusterVersions leaves out by default,
+	// a retired version then comes back as UNSUPPORTED and is refused here.
+	res, err := eks.GetClusterVersions(f.ctx, &eks.GetClusterVersionsArgs{
+		ClusterType: pulumi.StringRef("eks"), IncludeAll: pulumi.BoolRef(true),
+	}, pulumi.Provider(f.provider))
 	if err != nil {
 		f.problems.add(q("kubernetesVersion"), v, "check the deploy role may call eks:DescribeClusterVersions",
 			"%scould not look up the Kubernetes versions EKS offers: %s", f.in(), oneLine(err))
 		return nil
 	}
 	var offered []string
-	status := ""
+	status, ended := "", ""
 	for _, cv := range res.ClusterVersions {
-		offered = append(offered, cv.ClusterVersion)
+		if cv.VersionStatus != string(cluster.Unsupported) {
+			offered = append(offered, cv.ClusterVersion)
+		}
 		if cv.ClusterVersion == v {
-			status = cv.VersionStatus
+			status, ended = cv.VersionStatus, cv.EndOfExtendedSupportDate
 		}
 	}
 	today := Now()
-	if status == "" {
+	if status == "" || status == string(cluster.Unsupported) {
+		why := ""
+		if status != "" {
+			why = fmt.Sprintf("; its extended support ended %s", ended)
+		}
 		f.problems.add(q("kubernetesVersion"), v,
 			fmt.Sprintf("set one EKS offers, preferably in standard support (%s; default %s)%s", cluster.StandardSupportMinors(today), cluster.DefaultVersion, f.override("kubernetesVersion")),
-			"%sEKS does not offer Kubernetes %s (it offers %s)", f.in(), v, strings.Join(offered, ", "))
+			"%sEKS does not offer Kubernetes %s (it offers %s%s)", f.in(), v, strings.Join(offered, ", "), why)
 		return nil
 	}
 	var warnings []string

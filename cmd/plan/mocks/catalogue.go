@@ -130,12 +130,16 @@ func boolean(args resource.PropertyMap, key string) bool {
 }
 
 // getClusterVersions answers like DescribeClusterVersions: the versions EKS
-// currently offers (standard and extended support), filtered by status.
+// offers (standard and extended support), with includeAll the retired
+// (UNSUPPORTED) ones too, filtered by status.
 func getClusterVersions(region string, args resource.PropertyMap) (map[string]interface{}, error) {
 	status := str(args, "versionStatus")
 	var out []interface{}
 	for _, v := range catalogue.EKSClusterVersions.Versions {
 		if status != "" && v["status"] != status {
+			continue
+		}
+		if v["status"] == "UNSUPPORTED" && !boolean(args, "includeAll") {
 			continue
 		}
 		row := map[string]interface{}{"clusterType": "eks", "defaultPlatformVersion": "eks.1", "kubernetesPatchVersion": fmt.Sprint(v["clusterVersion"], ".0")}
