@@ -106,6 +106,9 @@ type Config struct {
 	// Encrypted lists the keys whose values the offline plan could not
 	// decrypt: it checked a placeholder of each key's shape instead.
 	Encrypted []string
+	// Warnings are what the preflight found acceptable but worth telling
+	// (on the primary's Config).
+	Warnings []string
 }
 
 // MultiRegion reports whether the stack spans several regions.
@@ -306,7 +309,7 @@ func (c *Config) validateZones(p *problems) {
 
 func (c *Config) validateCluster(p *problems) {
 	if m := k8sVersion.FindStringSubmatch(c.KubernetesVersion); m == nil {
-		p.add(q("kubernetesVersion"), c.KubernetesVersion, "set a version like 1.33", "not a Kubernetes minor version")
+		p.add(q("kubernetesVersion"), c.KubernetesVersion, "set a version like "+cluster.DefaultVersion+" (quoted in YAML)", "not a Kubernetes minor version")
 	} else if minor, _ := strconv.Atoi(m[1]); minor < MinKubernetesMinor {
 		fix := fmt.Sprintf("set 1.%d or later", MinKubernetesMinor)
 		if len(m[1]) == 1 {

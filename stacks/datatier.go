@@ -137,8 +137,8 @@ func (c *Config) validateCache(p *problems) {
 
 func (c *Config) validateDatabase(p *problems) {
 	d := c.Database
-	if _, err := database.MajorVersion(d.EngineVersion); err != nil {
-		p.add(q("dbEngineVersion"), d.EngineVersion, "set a version such as "+database.DefaultEngineVersion, "%v", err)
+	if _, err := database.ConfigMajor(d.EngineVersion); err != nil {
+		p.add(q("dbEngineVersion"), d.EngineVersion, "set a major such as "+database.DefaultMajor+" (quoted in YAML), or a minor RDS offers such as 16.9", "%v", err)
 	}
 	if d.Serverless {
 		if !database.ValidACU(d.ServerlessMinACU) {

@@ -1,6 +1,7 @@
 package stacks
 
 import (
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/authplatform/auth-platform/components/cache"
@@ -33,6 +34,13 @@ func deployGlobal(ctx *pulumi.Context, cfg *Config) (Exports, error) {
 			return nil, err
 		}
 		members[i] = globaldata.Region{Name: rc.Region, Provider: provider}
+	}
+	providers := make([]*aws.Provider, len(members))
+	for i, m := range members {
+		providers[i] = m.Provider
+	}
+	if err := preflight(ctx, cfg.Regions, providers); err != nil {
+		return nil, err
 	}
 
 	db, err := globaldata.NewDatabase(ctx, global.Name("db"), &globaldata.DatabaseArgs{

@@ -1,5 +1,10 @@
 package stacks
 
+import (
+	"github.com/authplatform/auth-platform/components/cluster"
+	"github.com/authplatform/auth-platform/components/database"
+)
+
 // Namespace is the project's configuration namespace (the project name).
 const Namespace = "auth-platform"
 
@@ -30,8 +35,8 @@ var Keys = []Key{
 		"How many AZs to use when no zones are pinned (3-7: Aurora is given exactly three), the first EKS-capable ones by zone ID."},
 	{"natGateways", "string", "perAz",
 		"perAz (one NAT gateway per AZ, survives an AZ outage) or single (one, cheaper; not allowed in prod)."},
-	{"kubernetesVersion", "string", "1.33",
-		"EKS Kubernetes version, 1.30 or later (the preStop sleep handler needs 1.30)."},
+	{"kubernetesVersion", "string", cluster.DefaultVersion,
+		"EKS Kubernetes minor, 1.30 or later, that EKS offers; default: the newest in standard support (a version in extended support is warned about)."},
 	{"endpointPublicAccess", "boolean", true,
 		"Expose the EKS API endpoint publicly (to publicAccessCidrs). The deploying host must reach the API."},
 	{"endpointPrivateAccess", "boolean", true,
@@ -68,8 +73,8 @@ var Keys = []Key{
 		"Daily cache snapshot window, hh24:mi-hh24:mi UTC, at least 60 minutes, clear of cacheMaintenanceWindow."},
 	{"cacheMaintenanceWindow", "string", "sun:04:00-sun:05:00",
 		"Weekly cache maintenance window, ddd:hh24:mi-ddd:hh24:mi UTC, at least 60 minutes."},
-	{"dbEngineVersion", "string", "16.6",
-		"Aurora PostgreSQL engine version, major.minor (majors 13-17)."},
+	{"dbEngineVersion", "string", database.DefaultMajor,
+		"Aurora PostgreSQL major (13-17), resolved at deploy time to the newest minor RDS offers, or a pinned major.minor that RDS offers."},
 	{"dbServerless", "boolean", false,
 		"Run Aurora instances as Serverless v2 (db.serverless) instead of dbInstanceClass."},
 	{"dbInstanceClass", "string", "db.r7g.large",

@@ -33,13 +33,24 @@ func Program(ctx *pulumi.Context) error {
 
 // Run is Program returning the exports too, for the offline plan.
 func Run(ctx *pulumi.Context) (Exports, error) {
+	exports, _, err := RunReport(ctx)
+	return exports, err
+}
+
+// RunReport is Run returning the preflight's warnings too (values AWS
+// accepts but that cost or age badly, e.g. a Kubernetes version in extended
+// support); the engine shows them as warnings, the offline plan on stderr.
+func RunReport(ctx *pulumi.Context) (Exports, []string, error) {
 	cfg, err := Load(ctx.Project(), ctx.Stack(), ContextSource(ctx))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	exports, err := Deploy(ctx, cfg)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	for _, w := range cfg.Warnings {
+		_ = ctx.Log.Warn(w, nil)
 	}
 	names := make([]string, 0, len(exports))
 	for name := range exports {
@@ -49,7 +60,7 @@ func Run(ctx *pulumi.Context) (Exports, error) {
 	for _, name := range names {
 		ctx.Export(name, exports[name])
 	}
-	return exports, nil
+	return exports, cfg.Warnings, nil
 }
 
 // Deploy builds the platform for a validated configuration: one region, or
@@ -185,8 +196,15 @@ func NewRegion(ctx *pulumi.Context, cfg *Config, member *Member) (*Region, error
 	var err error
 	if member != nil {
 		r.Provider = member.Provider
-	} else if r.Provider, err = NewRegionProvider(ctx, cfg); err != nil {
-		return nil, err
+	} else {
+		if r.Provider, err = NewRegionProvider(ctx, cfg); err != nil {
+			return nil, err
+		}
+		// Nothing but the provider is registered until AWS has confirmed
+		// the values it must offer.
+		if err := preflight(ctx, []*Config{cfg}, []*aws.Provider{r.Provider}); err != nil {
+			return nil, err
+		}
 	}
 	awsOnly := pulumi.Providers(r.Provider)
 

@@ -45,7 +45,9 @@ func TestDatabaseIsAnEncryptedAuroraPostgresClusterOverThreeAZs(t *testing.T) {
 			cl := one(t, run.res, dbClusterType, "-aurora")
 			in := mocks.PlainMap(cl.Inputs)
 			assert.Equal(t, "aurora-postgresql", in["engine"])
-			assert.Equal(t, "16.6", in["engineVersion"])
+			// The default major "16" resolved by the preflight to the newest
+			// 16.x of cmd/plan/mocks/catalogue.json.
+			assert.Equal(t, "16.11", in["engineVersion"])
 			assert.Equal(t, "provisioned", in["engineMode"])
 
 			// Exactly three AZs: the first three of the stack.
@@ -177,6 +179,7 @@ func TestDatabaseInstanceZonesSpreadReadersAwayFromTheWriter(t *testing.T) {
 // dbArgs are valid component args with fixed inputs.
 func dbArgs() *database.Args {
 	return &database.Args{
+		EngineVersion:         "16.9",
 		AvailabilityZones:     []string{"us-east-1a", "us-east-1b", "us-east-1c"},
 		VpcID:                 pulumi.String("vpc-0123456789abcdef0"),
 		SubnetIDs:             pulumi.ToStringArray([]string{"subnet-a", "subnet-b", "subnet-c"}),
@@ -193,7 +196,7 @@ func TestDatabaseComponentDefaults(t *testing.T) {
 	})
 	require.NoError(t, err)
 	in := mocks.PlainMap(one(t, res, dbClusterType, "-aurora").Inputs)
-	assert.Equal(t, "16.6", in["engineVersion"])
+	assert.Equal(t, "16.9", in["engineVersion"], "given as is")
 	assert.Equal(t, float64(7), in["backupRetentionPeriod"])
 	assert.Equal(t, true, in["skipFinalSnapshot"], "destroyable unless FinalSnapshot is asked for")
 	assert.Len(t, ofType(res, dbInstanceType), 2)
@@ -215,6 +218,7 @@ func TestDatabaseComponentRejectsInvalidArgs(t *testing.T) {
 		{"short backups", func(a *database.Args) { a.BackupRetentionDays = 3 }, "BackupRetentionDays is 3"},
 		{"PI retention", func(a *database.Args) { a.PerformanceInsightsRetentionDays = 30 }, "PerformanceInsightsRetentionDays is 30"},
 		{"version", func(a *database.Args) { a.EngineVersion = "16" }, "EngineVersion \"16\""},
+		{"no version", func(a *database.Args) { a.EngineVersion = "" }, "EngineVersion is required"},
 		{"old major", func(a *database.Args) { a.EngineVersion = "11.9" }, "majors 13-17"},
 		{"serverless min", func(a *database.Args) { a.Serverless = &database.Serverless{MinACU: 0, MaxACU: 4} }, "Serverless.MinACU 0"},
 		{"serverless max", func(a *database.Args) { a.Serverless = &database.Serverless{MinACU: 2, MaxACU: 1} }, "Serverless.MaxACU 1"},

@@ -71,7 +71,7 @@ func TestDataTierInvalidConfigurationsAreRejectedNamingTheKey(t *testing.T) {
 		{"16 readers", dev, map[string]string{ns + "dbReaders": "16"}, "dbReaders", "at most 15 readers"},
 		{"short backups", dev, map[string]string{ns + "dbBackupRetentionDays": "1"}, "dbBackupRetentionDays", "at least 7 days"},
 		{"long backups", dev, map[string]string{ns + "dbBackupRetentionDays": "36"}, "dbBackupRetentionDays", "at most 35 days"},
-		{"engine version", dev, map[string]string{ns + "dbEngineVersion": "16"}, "dbEngineVersion", "want major.minor"},
+		{"engine version", dev, map[string]string{ns + "dbEngineVersion": "16.x"}, "dbEngineVersion", "want a major such as 16"},
 		{"old major", dev, map[string]string{ns + "dbEngineVersion": "12.22"}, "dbEngineVersion", "majors 13-17"},
 		{"instance class", dev, map[string]string{ns + "dbInstanceClass": "r7g.large"}, "dbInstanceClass", "not a DB instance class"},
 		{"burstable DB in prod", dataTierProd, map[string]string{ns + "dbInstanceClass": "db.t4g.medium"}, "dbInstanceClass", "CPU credits"},
@@ -129,7 +129,7 @@ func TestDataTierDefaultsAreValidAndMatchTheKeys(t *testing.T) {
 			SnapshotWindow: "02:00-03:00", MaintenanceWindow: "sun:04:00-sun:05:00",
 		}, cfg.Cache)
 		assert.Equal(t, stacks.DatabaseConfig{
-			EngineVersion: "16.6", InstanceClass: "db.r7g.large", Readers: 1, Name: "auth", MasterUsername: "authadmin",
+			EngineVersion: "16", InstanceClass: "db.r7g.large", Readers: 1, Name: "auth", MasterUsername: "authadmin",
 			BackupRetentionDays: 7, BackupWindow: "03:00-04:00", MaintenanceWindow: "sun:05:00-sun:06:00", PIRetentionDays: 7,
 		}, cfg.Database)
 	}

@@ -48,6 +48,8 @@ type Document struct {
 	ElasticIPs map[string]int `json:"elasticIps"`
 	// Notes are what the plan could not check, e.g. encrypted values.
 	Notes []string `json:"notes,omitempty"`
+	// Warnings of the preflight (printed on stderr, not part of the JSON).
+	Warnings []string `json:"-"`
 }
 
 // DefaultElasticIPQuota is EC2's default "EC2-VPC Elastic IPs" quota per
@@ -176,6 +178,9 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "plan:", err)
 		return ExitFailure
 	}
+	for _, w := range doc.Warnings {
+		fmt.Fprintln(stderr, "plan: warning:", w)
+	}
 	for _, n := range doc.Notes {
 		fmt.Fprintln(stderr, "note:", n)
 	}
@@ -249,8 +254,10 @@ func PlanFile(project, stack string, file *StackFile) (*Document, error) {
 		return nil, err
 	}
 	var cfgErr *stacks.ConfigError
+	var warnings []string
 	res, err := mocks.Run(project, stack, config, secretKeys, func(ctx *pulumi.Context) (map[string]pulumi.Output, error) {
-		exports, err := stacks.Run(ctx)
+		exports, w, err := stacks.RunReport(ctx)
+		warnings = w
 		errors.As(err, &cfgErr)
 		return exports, err
 	})
@@ -261,7 +268,7 @@ func PlanFile(project, stack string, file *StackFile) (*Document, error) {
 		return nil, err
 	}
 	doc := &Document{Project: project, Stack: stack, Outputs: res.Outputs, Resources: ResourcesOf(res),
-		ElasticIPs: ElasticIPsOf(res)}
+		ElasticIPs: ElasticIPsOf(res), Warnings: warnings}
 	for _, k := range loaded.Encrypted {
 		doc.Notes = append(doc.Notes, fmt.Sprintf("%s is encrypted: the plan checked a placeholder of its shape, not its value (pulumi preview checks the value)", k))
 	}

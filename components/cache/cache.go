@@ -152,6 +152,14 @@ func ReplicationGroupID(n naming.Namer) string {
 	return strings.TrimRight(id, "-")
 }
 
+// ValkeyVersions are the Valkey versions ElastiCache offers, oldest first.
+// ElastiCache has no version lookup in pulumi-aws v6 (no
+// describe-cache-engine-versions function), so this list is the check; as of
+// 2026-12-01, from the ElastiCache user guide "Engine versions and
+// upgrading" (shared/notes/data-tier-and-multi-region.md: Valkey 7.2-8.2).
+// Add a version here when ElastiCache announces it.
+var ValkeyVersions = []string{"7.2", "8.0", "8.1", "8.2"}
+
 // ParameterFamily maps an engine and version to its parameter group family,
 // and rejects versions this component does not deploy.
 func ParameterFamily(engine, version string) (string, error) {
@@ -165,10 +173,12 @@ func ParameterFamily(engine, version string) (string, error) {
 		if version == "7.2" {
 			return "valkey7", nil
 		}
-		if regexp.MustCompile(`^8\.\d$`).MatchString(version) {
-			return "valkey8", nil
+		for _, v := range ValkeyVersions {
+			if v == version && strings.HasPrefix(v, "8.") {
+				return "valkey8", nil
+			}
 		}
-		return "", fmt.Errorf("Valkey versions are 7.2 and 8.x, e.g. 8.0")
+		return "", fmt.Errorf("ElastiCache offers Valkey %s", strings.Join(ValkeyVersions, ", "))
 	}
 	return "", fmt.Errorf("engine must be valkey or redis")
 }

@@ -58,7 +58,7 @@ var CoreDNSProfile = ProfileSpec{
 type Args struct {
 	// Name is the physical EKS cluster name. Required.
 	Name string
-	// Version is the Kubernetes minor version, e.g. "1.33". Required.
+	// Version is the Kubernetes minor version, e.g. "1.35". Required.
 	Version string
 	// Region is the cluster's AWS region; it goes into the Fargate trust
 	// condition and the kubeconfig. Required.

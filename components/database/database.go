@@ -27,7 +27,13 @@ const Engine = "aurora-postgresql"
 
 // Defaults and limits.
 const (
-	DefaultEngineVersion  = "16.6"
+	// DefaultMajor is the Aurora PostgreSQL major a stack runs unless it
+	// pins a version. A major alone is resolved at deploy time to the newest
+	// minor RDS offers (stacks/preflight.go, rds.GetEngineVersion): minors
+	// are retired about a year after release, so a pinned default goes
+	// stale. 16: the major the stack was built and tested on; moving a
+	// cluster to 17 is a major upgrade, chosen deliberately, not by default.
+	DefaultMajor          = "16"
 	DefaultInstanceClass  = "db.r7g.large"
 	ServerlessClass       = "db.serverless"
 	DefaultDatabaseName   = "auth"
@@ -50,6 +56,7 @@ const (
 
 var (
 	versionPattern  = regexp.MustCompile(`^(\d+)\.(\d+)$`)
+	majorPattern    = regexp.MustCompile(`^(\d+)$`)
 	classPattern    = regexp.MustCompile(`^db\.[a-z0-9]+\.[a-z0-9]+$`)
 	identPattern    = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9_]{0,62}$`)
 	reservedDBNames = map[string]bool{"postgres": true, "template0": true, "template1": true, "rdsadmin": true}
@@ -66,7 +73,9 @@ type Serverless struct {
 
 // Args configures a Database.
 type Args struct {
-	// EngineVersion is "major.minor", e.g. "16.6". Default "16.6".
+	// EngineVersion is the exact "major.minor" RDS is given, e.g. "16.9".
+	// Required: minors are retired, so no default stays creatable; stacks
+	// resolve a configured major with rds.GetEngineVersion first.
 	EngineVersion string
 	// InstanceClass of provisioned instances. Default "db.r7g.large".
 	// Ignored with Serverless.
@@ -177,9 +186,32 @@ type GlobalMember struct {
 func MajorVersion(version string) (int, error) {
 	m := versionPattern.FindStringSubmatch(version)
 	if m == nil {
-		return 0, fmt.Errorf("want major.minor, e.g. %s", DefaultEngineVersion)
+		return 0, fmt.Errorf("want major.minor, e.g. 16.9")
 	}
-	major, _ := strconv.Atoi(m[1])
+	return checkMajor(m[1])
+}
+
+// ConfigMajor returns the major of a configured version: a major alone
+// ("16", resolved to its newest minor at deploy time) or a pinned
+// major.minor ("16.9").
+func ConfigMajor(version string) (int, error) {
+	if m := majorPattern.FindStringSubmatch(version); m != nil {
+		return checkMajor(m[1])
+	}
+	if versionPattern.MatchString(version) {
+		return MajorVersion(version)
+	}
+	return 0, fmt.Errorf("want a major such as %s (its newest minor is used) or a pinned major.minor such as 16.9", DefaultMajor)
+}
+
+// IsMajorOnly reports whether a configured version names only a major.
+func IsMajorOnly(version string) bool { return majorPattern.MatchString(version) }
+
+// ParameterFamily is the parameter group family of a major.
+func ParameterFamily(major int) string { return fmt.Sprintf("%s%d", Engine, major) }
+
+func checkMajor(s string) (int, error) {
+	major, _ := strconv.Atoi(s)
 	if major < MinMajor || major > MaxMajor {
 		return 0, fmt.Errorf("Aurora PostgreSQL majors %d-%d are supported", MinMajor, MaxMajor)
 	}
@@ -229,7 +261,7 @@ func NewDatabase(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Re
 		return nil, fmt.Errorf("database %s: %w", name, err)
 	}
 	major, _ := MajorVersion(a.EngineVersion)
-	family := fmt.Sprintf("%s%d", Engine, major)
+	family := ParameterFamily(major)
 
 	d := &Database{}
 	if err := ctx.RegisterComponentResource("authplatform:database:Database", name, d, opts...); err != nil {
@@ -338,6 +370,11 @@ func NewDatabase(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Re
 		// replication source and membership outside Pulumi.
 		clusterOpts = append(clusterOpts, pulumi.IgnoreChanges([]string{
 			"engineVersion", "globalClusterIdentifier", "replicationSourceIdentifier"}))
+	} else {
+		// RDS upgrades minors itself (instances' auto minor version upgrade
+		// is on), and a configured major resolves to a newer minor once one
+		// is released: neither may turn into a "downgrade" diff.
+		clusterOpts = append(clusterOpts, pulumi.IgnoreChanges([]string{"engineVersion"}))
 	}
 	if a.FinalSnapshot {
 		// RDS keeps a final snapshot after the cluster is gone, so a fixed
@@ -463,9 +500,6 @@ func (args *Args) withDefaults() (*Args, error) {
 		return nil, fmt.Errorf("args are required")
 	}
 	a := *args
-	if a.EngineVersion == "" {
-		a.EngineVersion = DefaultEngineVersion
-	}
 	if a.InstanceClass == "" {
 		a.InstanceClass = DefaultInstanceClass
 	}
@@ -487,7 +521,9 @@ func (args *Args) withDefaults() (*Args, error) {
 
 	var problems []string
 	add := func(format string, v ...interface{}) { problems = append(problems, fmt.Sprintf(format, v...)) }
-	if _, err := MajorVersion(a.EngineVersion); err != nil {
+	if a.EngineVersion == "" {
+		add("EngineVersion is required (a major.minor that RDS offers, e.g. from rds.GetEngineVersion)")
+	} else if _, err := MajorVersion(a.EngineVersion); err != nil {
 		add("EngineVersion %q: %v", a.EngineVersion, err)
 	}
 	if a.Serverless == nil && !ValidInstanceClass(a.InstanceClass) {

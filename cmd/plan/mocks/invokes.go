@@ -75,7 +75,7 @@ var invokes = map[string]func(region string, args resource.PropertyMap) map[stri
 			"arn":                    ARN(region, "eks", region, "cluster/"+name),
 			"endpoint":               eksEndpoint(name, region),
 			"status":                 "ACTIVE",
-			"version":                "1.33",
+			"version":                "1.35",
 			"platformVersion":        "eks.9",
 			"roleArn":                ARN(region, "iam", "", "role/"+name+"-eksRole"),
 			"certificateAuthorities": []interface{}{map[string]interface{}{"data": eksCAData}},

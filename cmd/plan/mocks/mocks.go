@@ -185,6 +185,13 @@ func (m *Mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
 		}
 		return resource.NewPropertyMapFromMap(out), nil
 	}
+	if lookup, ok := lookups[args.Token]; ok {
+		out, err := lookup(region, args.Args)
+		if err != nil {
+			return nil, err
+		}
+		return resource.NewPropertyMapFromMap(out), nil
+	}
 	fn, ok := invokes[args.Token]
 	if !ok {
 		return nil, fmt.Errorf("mocks: no mock for function %s; add one to cmd/plan/mocks so it answers like AWS", args.Token)

@@ -1,0 +1,338 @@
+package tests
+
+// Values that exist (issue 12 item 5, issue 11 item 6): version defaults
+// chosen from sourced calendars, and the preflight that looks up in AWS,
+// before any resource but the providers registers, what the shape checks
+// cannot know.
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/authplatform/auth-platform/cmd/plan"
+	"github.com/authplatform/auth-platform/cmd/plan/mocks"
+	"github.com/authplatform/auth-platform/components/cluster"
+	"github.com/authplatform/auth-platform/stacks"
+)
+
+// day parses a calendar day.
+func day(t *testing.T, s string) time.Time {
+	t.Helper()
+	d, err := time.Parse(time.DateOnly, s)
+	require.NoError(t, err)
+	return d
+}
+
+// atDay runs f with the preflight's clock on a fixed day.
+func atDay(t *testing.T, s string, f func()) {
+	t.Helper()
+	saved := stacks.Now
+	stacks.Now = func() time.Time { return day(t, s) }
+	defer func() { stacks.Now = saved }()
+	f()
+}
+
+// Dates from the EKS user guide's release calendar
+// (docs.aws.amazon.com/eks/latest/userguide/kubernetes-versions.html) and
+// endoflife.date/amazon-eks for 1.35.
+func TestKubernetesDefaultIsTheNewestVersionInEKSStandardSupport(t *testing.T) {
+	newest, err := cluster.NewestInStandardSupport(day(t, "2026-12-01"))
+	require.NoError(t, err)
+	assert.Equal(t, "1.35", newest, "on 2026-12-01: 1.35 (standard until 2027-03-27); 1.34's ends 2026-12-02")
+	assert.Equal(t, newest, cluster.DefaultVersion)
+	assert.Equal(t, cluster.DefaultVersion, keyDefault(t, "kubernetesVersion"))
+
+	for _, tc := range []struct {
+		minor, day string
+		want       cluster.Support
+	}{
+		{"1.33", "2026-07-29", cluster.StandardSupport}, // last day of standard support
+		{"1.33", "2026-07-30", cluster.ExtendedSupport}, // billed as extended from here
+		{"1.33", "2026-12-01", cluster.ExtendedSupport},
+		{"1.34", "2026-12-02", cluster.StandardSupport},
+		{"1.34", "2026-12-03", cluster.ExtendedSupport},
+		{"1.31", "2026-12-01", cluster.Unsupported}, // extended support ended 2026-11-26
+		{"1.35", "2026-12-01", cluster.StandardSupport},
+	} {
+		rel, ok := cluster.Release(tc.minor)
+		require.True(t, ok, tc.minor)
+		assert.Equal(t, tc.want, rel.SupportOn(day(t, tc.day)), "%s on %s", tc.minor, tc.day)
+	}
+
+	// The calendar is newest first, each row in date order, extended
+	// support 12 months past standard (the EKS lifecycle).
+	for i, r := range cluster.Calendar {
+		if i > 0 {
+			assert.Less(t, r.EKSRelease, cluster.Calendar[i-1].EKSRelease, "newest first")
+		}
+		assert.Less(t, r.EKSRelease, r.EndOfStandardSupport, r.Minor)
+		assert.Equal(t, day(t, r.EndOfStandardSupport).AddDate(1, 0, 0).Format(time.DateOnly), r.EndOfExtendedSupport, r.Minor)
+	}
+	assert.Equal(t, "2026-12-01", cluster.CalendarAsOf)
+	assert.NotEmpty(t, cluster.CalendarSources)
+}
+
+func keyDefault(t *testing.T, name string) interface{} {
+	t.Helper()
+	for _, k := range stacks.Keys {
+		if k.Name == name {
+			return k.Default
+		}
+	}
+	t.Fatalf("no key %s", name)
+	return nil
+}
+
+// The Kubernetes API check (tests/kubeapi) runs the minor the clusters get
+// by default, so that a field it accepts is one EKS accepts.
+func TestKubeAPICheckRunsTheDefaultKubernetesMinor(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(repoRoot(t), "tests", "kubeapi", "go.mod"))
+	require.NoError(t, err)
+	m := regexp.MustCompile(`(?m)^\s*k8s\.io/kubernetes v1\.(\d+)\.\d+`).FindSubmatch(b)
+	require.NotNil(t, m, "tests/kubeapi/go.mod requires k8s.io/kubernetes")
+	assert.Equal(t, cluster.DefaultVersion, "1."+string(m[1]))
+	staging := regexp.MustCompile(`(?m)^\s*k8s\.io/[a-z-]+ => k8s\.io/[a-z-]+ v0\.(\d+)\.\d+$`).FindAllSubmatch(b, -1)
+	require.NotEmpty(t, staging)
+	for _, s := range staging {
+		assert.Equal(t, string(m[1]), string(s[1]), "staging replace %s", s[0])
+	}
+}
+
+func TestCatalogueStatesItsDateAndSources(t *testing.T) {
+	c, err := mocks.LoadCatalogue()
+	require.NoError(t, err)
+	_, err = time.Parse(time.DateOnly, c.AsOf)
+	require.NoError(t, err, "asOf is a date")
+	assert.Equal(t, cluster.CalendarAsOf, c.AsOf, "the catalogue and the calendar are one snapshot")
+	assert.NotEmpty(t, c.Note)
+	for name, s := range map[string]mocks.Section{
+		"eksClusterVersions":              c.EKSClusterVersions.Section,
+		"auroraPostgresqlVersions":        c.AuroraVersions.Section,
+		"auroraPostgresqlInstanceClasses": c.AuroraClasses.Section,
+		"elasticacheNodeTypes":            c.CacheNodeTypes.Section,
+	} {
+		require.NotEmpty(t, s.Sources, "%s has sources", name)
+		for _, src := range s.Sources {
+			assert.Regexp(t, `^(https://|shared/notes/)`, src, name)
+		}
+		assert.True(t, strings.HasPrefix(s.CLI, "aws "), "%s says how to refresh it: %q", name, s.CLI)
+	}
+	assert.NotEmpty(t, c.EKSClusterVersions.Versions)
+	assert.NotEmpty(t, c.AuroraVersions.Versions)
+	assert.Contains(t, c.AuroraClasses.Types("db."), "db.serverless")
+	assert.Contains(t, c.CacheNodeTypes.Types("cache."), "cache.r7g.large")
+}
+
+// What the mocks answer for EKS is what the calendar says on the
+// catalogue's day: a version past extended support is not offered.
+func TestCatalogueAgreesWithTheCalendar(t *testing.T) {
+	c, err := mocks.LoadCatalogue()
+	require.NoError(t, err)
+	asOf := day(t, c.AsOf)
+	offered := map[string]bool{}
+	for _, v := range c.EKSClusterVersions.Versions {
+		minor := v["clusterVersion"].(string)
+		offered[minor] = true
+		rel, ok := cluster.Release(minor)
+		require.True(t, ok, "calendar row for %s", minor)
+		assert.Equal(t, string(rel.SupportOn(asOf)), v["status"], minor)
+		assert.Equal(t, rel.EndOfStandardSupport, v["endOfStandardSupportDate"], minor)
+		assert.Equal(t, rel.EndOfExtendedSupport, v["endOfExtendedSupportDate"], minor)
+	}
+	for _, rel := range cluster.Calendar {
+		assert.True(t, offered[rel.Minor], "the catalogue answers for %s", rel.Minor)
+	}
+}
+
+// runUntilError runs the program and keeps what it registered even when
+// it fails.
+func runUntilError(t *testing.T, stack string, cfg map[string]string) (*mocks.Result, error) {
+	t.Helper()
+	var runErr error
+	res, err := mocks.Run(project, stack, cfg, nil, func(ctx *pulumi.Context) (map[string]pulumi.Output, error) {
+		_, runErr = stacks.Run(ctx)
+		return nil, nil
+	})
+	require.NoError(t, err)
+	return res, runErr
+}
+
+func TestPreflightRefusesWhatAWSDoesNotOfferBeforeAnyResource(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		base      map[string]string
+		overrides map[string]string
+		key       string
+		message   string
+		fix       string
+	}{
+		{"no such cache node type", validBase, map[string]string{"auth-platform:cacheNodeType": "cache.r7g.medium"},
+			"auth-platform:cacheNodeType", "ElastiCache in us-east-1 offers no valkey node of this type", "cache.r7g.large"},
+		{"node type without the engine", validBase, map[string]string{"auth-platform:cacheNodeType": "cache.r6gd.large"},
+			"auth-platform:cacheNodeType", "offers no valkey node", "ElastiCache offers"},
+		{"no such Aurora minor", validBase, map[string]string{"auth-platform:dbEngineVersion": "16.99"},
+			"auth-platform:dbEngineVersion", "RDS in us-east-1 offers no Aurora PostgreSQL 16.99", "aws rds describe-db-engine-versions"},
+		{"retired Aurora minor", validBase, map[string]string{"auth-platform:dbEngineVersion": "16.6"},
+			"auth-platform:dbEngineVersion", "offers no Aurora PostgreSQL 16.6", "major alone"},
+		{"Aurora major without minors", validBase, map[string]string{"auth-platform:dbEngineVersion": "13"},
+			"auth-platform:dbEngineVersion", "offers no Aurora PostgreSQL 13", "major alone"},
+		{"class Aurora cannot order", validBase, map[string]string{"auth-platform:dbInstanceClass": "db.t3.micro"},
+			"auth-platform:dbInstanceClass", "Aurora PostgreSQL 16.11 in us-east-1 cannot be ordered as db.t3.micro", "db.r7g.large"},
+		{"no such Kubernetes", validBase, map[string]string{"auth-platform:kubernetesVersion": "1.99"},
+			"auth-platform:kubernetesVersion", "EKS does not offer Kubernetes 1.99", "default 1.35"},
+		{"Kubernetes past extended support", validBase, map[string]string{"auth-platform:kubernetesVersion": "1.30"},
+			"auth-platform:kubernetesVersion", "EKS does not offer Kubernetes 1.30 (it offers 1.35, 1.34, 1.33, 1.32; its extended support ended 2026-07-23)", "1.35"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res, err := runUntilError(t, "test", withConfig(tc.base, tc.overrides))
+			var cerr *stacks.ConfigError
+			require.True(t, errors.As(err, &cerr), "want a configuration error, got %v", err)
+			require.Len(t, cerr.Problems, 1, cerr.Error())
+			p := cerr.Problems[0]
+			assert.Equal(t, tc.key, p.Key)
+			assert.Equal(t, tc.overrides[tc.key], p.Value, "the value the user wrote")
+			assert.Contains(t, p.Message, tc.message)
+			assert.Contains(t, p.Fix, tc.fix)
+			for _, r := range res.Resources {
+				assert.Equal(t, "pulumi:providers:aws", r.Type, "nothing but the provider registers before the preflight passes: %s", r.URN)
+			}
+		})
+	}
+}
+
+func TestPreflightMissesExitTwoWithTheKey(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "Pulumi.test.yaml")
+	require.NoError(t, os.WriteFile(path, []byte(`config:
+  aws:region: eu-west-1
+  auth-platform:authImage: ghcr.io/authplatform/auth-service:1.0.0
+  auth-platform:cacheEngine: redis
+  auth-platform:cacheEngineVersion: "7.1"
+  auth-platform:cacheNodeType: cache.m7g.medium
+  auth-platform:dbServerless: true
+  auth-platform:dbEngineVersion: "17.1"
+`), 0o600))
+	code, out, stderr := runPlan("--config-file", path)
+	require.Equal(t, plan.ExitConfigError, code, stderr)
+	assert.Empty(t, out)
+	assert.Contains(t, stderr, `auth-platform:cacheNodeType = "cache.m7g.medium": ElastiCache in eu-west-1 offers no redis node of this type`)
+	assert.Contains(t, stderr, `auth-platform:dbEngineVersion = "17.1": RDS in eu-west-1 offers no Aurora PostgreSQL 17.1`)
+	// Without a version, the class (here db.serverless) is still checked:
+	// it exists, so no third problem.
+	assert.Contains(t, stderr, "(2 problems)")
+}
+
+func TestPreflightResolvesTheAuroraVersion(t *testing.T) {
+	for _, tc := range []struct {
+		configured, want, family string
+	}{
+		{"", "16.11", "aurora-postgresql16"}, // the default major: newest 16.x of the catalogue
+		{"17", "17.7", "aurora-postgresql17"},
+		{"16.9", "16.9", "aurora-postgresql16"}, // a pinned minor is kept
+	} {
+		t.Run("dbEngineVersion="+tc.configured, func(t *testing.T) {
+			res, err := runProgram(t, "test", withConfig(validBase, map[string]string{"auth-platform:dbEngineVersion": tc.configured}), nil)
+			require.NoError(t, err)
+			cl := one(t, res, dbClusterType, "-aurora")
+			assert.Equal(t, tc.want, mocks.PlainMap(cl.Inputs)["engineVersion"])
+			params := one(t, res, dbParamsType, "")
+			assert.Equal(t, tc.family, mocks.PlainMap(params.Inputs)["family"])
+		})
+	}
+	// The global cluster and both members of prod-global get the one
+	// resolved version.
+	res := planStack(t, "prod-global")
+	versions := map[string]bool{}
+	for _, r := range res.Resources {
+		if r.Type == dbClusterType || r.Type == "aws:rds/globalCluster:GlobalCluster" {
+			versions[mocks.PlainMap(r.Inputs)["engineVersion"].(string)] = true
+		}
+	}
+	assert.Equal(t, map[string]bool{"16.11": true}, versions)
+}
+
+// RDS upgrades minors itself and a major resolves to newer minors over
+// time: the cluster's engineVersion must never become a diff.
+func TestAuroraClustersIgnoreEngineVersionChanges(t *testing.T) {
+	for _, stack := range stackFiles(t) {
+		res := planStack(t, stack)
+		clusters := ofType(res, dbClusterType)
+		require.NotEmpty(t, clusters, stack)
+		for _, cl := range clusters {
+			assert.Contains(t, cl.Options.IgnoreChanges, "engineVersion", "%s %s", stack, cl.Name)
+		}
+	}
+}
+
+func TestPreflightNamesTheRegionOfAMultiRegionMiss(t *testing.T) {
+	cfg, _ := stackConfig(t, "prod-global")
+	regions := strings.Replace(cfg["auth-platform:regions"], `"dbReaders":1`, `"dbReaders":1,"dbInstanceClass":"db.r7g.medium"`, 1)
+	require.NotEqual(t, cfg["auth-platform:regions"], regions, "the override went into regions[1]")
+	_, err := runUntilError(t, "prod-global", withConfig(cfg, map[string]string{"auth-platform:regions": regions}))
+	var cerr *stacks.ConfigError
+	require.True(t, errors.As(err, &cerr), "%v", err)
+	require.Len(t, cerr.Problems, 1, cerr.Error())
+	p := cerr.Problems[0]
+	assert.Equal(t, "auth-platform:dbInstanceClass", p.Key)
+	assert.Equal(t, "db.r7g.medium", p.Value)
+	assert.Contains(t, p.Message, "Aurora PostgreSQL 16.11 in us-west-2 cannot be ordered as db.r7g.medium")
+	assert.Contains(t, p.Fix, "override dbInstanceClass in regions[1]")
+}
+
+// A top-level value no region offers is one mistake, said once.
+func TestPreflightReportsATopLevelMissOnceInAMultiRegionStack(t *testing.T) {
+	cfg, _ := stackConfig(t, "prod-global")
+	_, err := runUntilError(t, "prod-global", withConfig(cfg, map[string]string{"auth-platform:cacheNodeType": "cache.r7g.48xlarge"}))
+	var cerr *stacks.ConfigError
+	require.True(t, errors.As(err, &cerr), "%v", err)
+	require.Len(t, cerr.Problems, 1, cerr.Error())
+	assert.Equal(t, "auth-platform:cacheNodeType", cerr.Problems[0].Key)
+	assert.Contains(t, cerr.Problems[0].Message, "ElastiCache in us-east-1 offers no valkey node of this type")
+}
+
+func TestKubernetesInExtendedSupportPlansWithAWarning(t *testing.T) {
+	atDay(t, "2026-12-01", func() {
+		var warnings []string
+		_, err := mocks.Run(project, "test", withConfig(validBase, map[string]string{"auth-platform:kubernetesVersion": "1.33"}), nil,
+			func(ctx *pulumi.Context) (map[string]pulumi.Output, error) {
+				exports, w, err := stacks.RunReport(ctx)
+				warnings = w
+				return exports, err
+			})
+		require.NoError(t, err, "EKS still creates 1.33: not an error")
+		require.Len(t, warnings, 1)
+		assert.Contains(t, warnings[0], "kubernetesVersion 1.33 left EKS standard support on 2026-07-29")
+		assert.Contains(t, warnings[0], "until 2027-07-29. Fix: set 1.35")
+	})
+	atDay(t, "2026-12-01", func() {
+		for _, stack := range stackFiles(t) {
+			cfg, secrets := stackConfig(t, stack)
+			var warnings []string
+			_, err := mocks.Run(project, stack, cfg, secrets, func(ctx *pulumi.Context) (map[string]pulumi.Output, error) {
+				exports, w, err := stacks.RunReport(ctx)
+				warnings = w
+				return exports, err
+			})
+			require.NoError(t, err, stack)
+			assert.Empty(t, warnings, "shipped stack %s runs versions in standard support", stack)
+		}
+	})
+}
+
+func TestREADMESaysWhichLookupsThePreflightUses(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(repoRoot(t), "README.md"))
+	require.NoError(t, err)
+	readme := string(b)
+	for _, fn := range []string{"eks.GetClusterVersions", "rds.GetEngineVersion", "rds.GetOrderableDbInstance",
+		"elasticache.GetReservedCacheNodeOffering", "cmd/plan/mocks/catalogue.json", "components/cluster/versions.go"} {
+		assert.Contains(t, readme, fn)
+	}
+}
