@@ -14,6 +14,7 @@ require (
 	google.golang.org/grpc v1.83.2
 	google.golang.org/protobuf v1.36.11
 	gopkg.in/yaml.v3 v3.0.1
+	github.com/authplatform/auth-platform/tests/realparts v0.0.0
 )
 
 require (
@@ -122,3 +123,7 @@ require (
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20260803160001-6ac0973c030d // indirect
 	lukechampine.com/frand v1.5.1 // indirect
 )
+
+// tests/realparts (stdlib only) starts the eviction drill's real Redis
+// Cluster and PostgreSQL; it is a module of its own so its tests stay apart.
+replace github.com/authplatform/auth-platform/tests/realparts => ./tests/realparts
