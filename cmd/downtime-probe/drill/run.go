@@ -36,7 +36,7 @@ type Options struct {
 	ServiceBin string
 	// ServiceArgs are passed to every pod (tests' stand-ins use them).
 	ServiceArgs []string
-	// CarriedSessions created before the first disruption; default 40.
+	// CarriedSessions created before the first disruption; default 30.
 	CarriedSessions int
 	// Log receives progress lines; nil discards them.
 	Log io.Writer
@@ -44,8 +44,10 @@ type Options struct {
 	KeepDir bool
 }
 
-// Users of the drill: few, since a login costs an argon2id hash.
-const drillUsers = 8
+// Users of the drill. The load logs each in at most once at a time (the
+// service locks an account out after more than five attempts in flight
+// without a success); 24 keep the login rate up while hashes are slow.
+const drillUsers = 24
 
 // Run brings up the real parts on loopback, runs the scenario under load
 // and tears everything down, whatever happens. The error is for a drill
@@ -135,6 +137,12 @@ func Run(ctx context.Context, opts Options) (_ *Report, err error) {
 			errsMu.Unlock()
 		}
 	}
+	// realparts wants the parts' dirs to exist.
+	for _, d := range []string{"redis", "pg"} {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o711); err != nil {
+			return nil, err
+		}
+	}
 	lbPort, err := FreePort()
 	if err != nil {
 		return nil, err
@@ -204,7 +212,8 @@ func Run(ctx context.Context, opts Options) (_ *Report, err error) {
 	envFor := func(port int) []string { return append(append([]string(nil), baseEnv...), "PORT="+strconv.Itoa(port)) }
 
 	logf("creating %d users", drillUsers)
-	users, err := createUsers(ctx, bin, opts.ServiceArgs, envFor(0))
+	// The admin command reads the same environment; it does not listen.
+	users, err := createUsers(ctx, bin, opts.ServiceArgs, envFor(8080))
 	if err != nil {
 		return nil, err
 	}
@@ -223,7 +232,7 @@ func Run(ctx context.Context, opts Options) (_ *Report, err error) {
 	load := NewLoad(LoadConfig{BaseURL: fmt.Sprintf("http://127.0.0.1:%d", lbPort), Rate: rate, Users: users})
 	carried := opts.CarriedSessions
 	if carried <= 0 {
-		carried = 40
+		carried = 30
 	}
 	res, err := Drive(ctx, sc, t, orch, load, redis, carried, logf)
 	if err != nil {
@@ -261,6 +270,10 @@ type Driven struct {
 // sessions. redis may be nil for scenarios that do not touch it.
 func Drive(ctx context.Context, sc Scenario, t Timings, orch *Orchestrator, load *Load, redis RedisFaults, carried int, logf func(string, ...any)) (Driven, error) {
 	var res Driven
+	logf("carrying %d sessions through the drill", carried)
+	if err := load.CreateCarried(ctx, carried); err != nil {
+		return res, err
+	}
 	res.Start = time.Now()
 	load.Begin(res.Start)
 	orch.Begin(res.Start)
@@ -275,10 +288,7 @@ func Drive(ctx context.Context, sc Scenario, t Timings, orch *Orchestrator, load
 		<-loadDone
 	}()
 
-	logf("load at %.0f req/s; carrying %d sessions through the drill", load.cfg.Rate, carried)
-	if err := load.CreateCarried(ctx, carried); err != nil {
-		return res, err
-	}
+	logf("load at %.0f req/s, warm-up %v", load.cfg.Rate, Warmup)
 	if err := sleep(ctx, Warmup); err != nil {
 		return res, err
 	}
@@ -351,10 +361,13 @@ func createUsers(ctx context.Context, bin string, args, env []string) ([]Credent
 	}
 	var wg sync.WaitGroup
 	errs := make([]error, len(users))
+	sem := make(chan struct{}, 4)
 	for i := 1; i < len(users); i++ {
 		wg.Add(1)
+		sem <- struct{}{}
 		go func() {
 			defer wg.Done()
+			defer func() { <-sem }()
 			errs[i] = create(users[i])
 		}()
 	}

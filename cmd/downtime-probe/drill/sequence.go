@@ -89,7 +89,8 @@ func TerminationSteps(t Timings, preStop time.Duration) []Step {
 // Event is something that happened to a pod, at its offset from the
 // start of the drill.
 type Event struct {
-	AtMs   float64 `json:"atMs"`
+	at     time.Time
+	AtMs   float64 `json:"atMs"` // negative: before the load started
 	Pod    string  `json:"pod,omitempty"`
 	Zone   string  `json:"zone,omitempty"`
 	What   string  `json:"what"`
@@ -136,17 +137,22 @@ type Orchestrator struct {
 // Begin sets the drill's time origin; events are offsets from it.
 func (o *Orchestrator) Begin(at time.Time) { o.start = at }
 
-// Events returns what happened so far, in order.
+// Events returns what happened so far, in order, with offsets from the
+// time origin.
 func (o *Orchestrator) Events() []Event {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	return append([]Event(nil), o.events...)
+	out := append([]Event{}, o.events...)
+	for i := range out {
+		out[i].AtMs = float64(out[i].at.Sub(o.start).Microseconds()) / 1000
+	}
+	return out
 }
 
 func (o *Orchestrator) record(p *Pod, what, detail string) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	e := Event{AtMs: msSince(o.start), What: what, Detail: detail}
+	e := Event{at: time.Now(), What: what, Detail: detail}
 	if p != nil {
 		e.Pod, e.Zone = p.Name, p.Zone
 	}
@@ -466,8 +472,4 @@ func sleep(ctx context.Context, d time.Duration) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-}
-
-func msSince(t time.Time) float64 {
-	return float64(time.Since(t).Microseconds()) / 1000
 }
