@@ -46,8 +46,8 @@ type Options struct {
 
 // Users of the drill. The load logs each in at most once at a time (the
 // service locks an account out after more than five attempts in flight
-// without a success); 24 keep the login rate up while hashes are slow.
-const drillUsers = 24
+// without a success); 12 keep the login rate up while hashes are slow.
+const drillUsers = 12
 
 // Run brings up the real parts on loopback, runs the scenario under load
 // and tears everything down, whatever happens. The error is for a drill
