@@ -107,6 +107,9 @@ func StartPostgres(ctx context.Context, opts PostgresOptions) (*Postgres, error)
 
 func (p *Postgres) initialize(ctx context.Context) error {
 	dir := p.opts.Dir
+	if err := os.MkdirAll(dir, 0o711); err != nil {
+		return fmt.Errorf("realparts: postgres dir: %w", err)
+	}
 	uid, gid := os.Getuid(), os.Getgid()
 	if uid == 0 {
 		// initdb and postgres refuse to run as root.
@@ -117,8 +120,8 @@ func (p *Postgres) initialize(ctx context.Context) error {
 		uid, _ = strconv.Atoi(u.Uid)
 		gid, _ = strconv.Atoi(u.Gid)
 		p.cred = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
-		if err := os.Chmod(dir, 0o711); err != nil {
-			return fmt.Errorf("realparts: postgres dir: %w", err)
+		if err := traversable(dir); err != nil {
+			return err
 		}
 	}
 	base, err := os.MkdirTemp(dir, "pg")
@@ -295,4 +298,31 @@ func (p *Postgres) Close() error {
 		os.RemoveAll(p.opts.Dir)
 	}
 	return err
+}
+
+// traversable lets the postgres user reach dir: directories under the temp
+// dir that deny others search permission (os.MkdirTemp, t.TempDir make
+// 0700) get o+x added; one outside the temp dir is an error to fix.
+func traversable(dir string) error {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return err
+	}
+	tmp := filepath.Clean(os.TempDir())
+	for d := abs; d != "/" && d != "."; d = filepath.Dir(d) {
+		fi, err := os.Stat(d)
+		if err != nil {
+			return fmt.Errorf("realparts: postgres dir: %w", err)
+		}
+		if fi.Mode().Perm()&0o001 != 0 {
+			continue
+		}
+		if d != tmp && !strings.HasPrefix(d, tmp+"/") {
+			return fmt.Errorf("realparts: postgres dir: %s is not searchable by the postgres user; chmod o+x it or use a dir under %s", d, tmp)
+		}
+		if err := os.Chmod(d, fi.Mode().Perm()|0o011); err != nil {
+			return fmt.Errorf("realparts: postgres dir: %w", err)
+		}
+	}
+	return nil
 }

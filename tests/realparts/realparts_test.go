@@ -100,6 +100,10 @@ func TestRedisClusterFailsOverAKilledPrimaryAndTakesTheNodeBack(t *testing.T) {
 		t.Error("PING verified under another CA")
 	}
 
+	replicas, err := c.ReplicasOf(c.Primaries()[0])
+	if err != nil || len(replicas) != 1 {
+		t.Fatalf("ReplicasOf(primary 0) = %v, %v; want one replica", replicas, err)
+	}
 	killedAt := time.Now()
 	dead, err := c.KillPrimary(0)
 	if err != nil {
@@ -109,13 +113,15 @@ func TestRedisClusterFailsOverAKilledPrimaryAndTakesTheNodeBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("failover complete %s after SIGKILL", time.Since(killedAt).Round(time.Millisecond))
+	promoted := false
 	for _, p := range c.Primaries() {
+		promoted = promoted || p.Addr == replicas[0].Addr
 		if p.Addr == dead.Addr {
 			t.Fatalf("killed node %s still listed as primary", dead.Addr)
 		}
 	}
-	if got := len(c.Primaries()); got != 3 {
-		t.Fatalf("%d primaries after failover, want 3", got)
+	if got := len(c.Primaries()); got != 3 || !promoted {
+		t.Fatalf("%d primaries after failover (replica %s promoted: %v), want 3", got, replicas[0].Addr, promoted)
 	}
 	if err := c.Restart(ctx, dead); err != nil {
 		t.Fatal(err)

@@ -291,6 +291,28 @@ func (c *RedisCluster) Primaries() []Node {
 	return live
 }
 
+// ReplicasOf lists the running replicas of primary p, as each replica
+// reports it (INFO replication: role and master port), which is true at
+// once, unlike another node's gossiped view.
+func (c *RedisCluster) ReplicasOf(p Node) ([]Node, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var replicas []Node
+	for i, n := range c.nodes {
+		if !c.running(i) || n.Addr == p.Addr {
+			continue
+		}
+		repl, err := c.cmd(i, "INFO", "replication")
+		if err != nil {
+			return nil, fmt.Errorf("realparts: %s: %w", n.Addr, err)
+		}
+		if infoField(repl, "role") == "slave" && infoField(repl, "master_port") == strconv.Itoa(p.Port) {
+			replicas = append(replicas, n)
+		}
+	}
+	return replicas, nil
+}
+
 // KillPrimary SIGKILLs the i-th of Primaries(), as a crash: no shutdown, no
 // failover handshake. The cluster promotes its replica after NodeTimeout
 // plus an election (see WaitFailover).

@@ -1,0 +1,269 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/authplatform/auth-platform/cmd/auth-service/internal/admin"
+	"github.com/authplatform/auth-platform/cmd/auth-service/internal/app"
+	"github.com/authplatform/auth-platform/cmd/auth-service/internal/config"
+	"github.com/authplatform/auth-platform/tests/realparts"
+)
+
+// serviceEnv is the environment a local instance gets: the stack's
+// variables, with the secrets and CAs replaced by the local files.
+func serviceEnv(overrides map[string]string) map[string]string {
+	env := map[string]string{
+		"AWS_REGION":               "eu-west-1",
+		"PORT":                     "8080",
+		"DB_HOST":                  parts.pg.Host(),
+		"DB_READER_HOST":           "localhost", // a second pool; the certificate names localhost too
+		"DB_PORT":                  strconv.Itoa(parts.pg.Port()),
+		"DB_NAME":                  dbName,
+		"DB_USER":                  dbUser,
+		"DB_PASSWORD_FILE":         filepath.Join(parts.dir, "db-password"),
+		"DB_CA_FILE":               parts.ca.CAFile,
+		"REDIS_HOSTS":              parts.redis.SeedAddr(),
+		"REDIS_AUTH_TOKEN_FILE":    filepath.Join(parts.dir, "redis-token"),
+		"REDIS_CA_FILE":            parts.ca.CAFile,
+		"CLUSTER_ENABLED":          "true",
+		"REDIS_TLS":                "true",
+		"SESSION_TTL_SECONDS":      "3600",
+		"REQUEST_TIMEOUT_SECONDS":  "25",
+		"SHUTDOWN_TIMEOUT_SECONDS": "10",
+	}
+	for k, v := range overrides {
+		if v == "" {
+			delete(env, k)
+		} else {
+			env[k] = v
+		}
+	}
+	return env
+}
+
+func loadConfig(t testing.TB, overrides map[string]string) config.Config {
+	t.Helper()
+	env := serviceEnv(overrides)
+	cfg, err := config.Load(func(k string) string { return env[k] })
+	require.NoError(t, err)
+	return cfg
+}
+
+// instance is one service process's worth, in this test process.
+type instance struct {
+	URL  string
+	Svc  *app.Service
+	stop func() error
+}
+
+func startInstance(t testing.TB, overrides map[string]string) *instance {
+	t.Helper()
+	cfg := loadConfig(t, overrides)
+	ctx, cancel := context.WithCancel(context.Background())
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if os.Getenv("E2E_LOG") != "" {
+		logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	svc, err := app.Open(ctx, cfg, logger)
+	if err != nil {
+		cancel()
+		t.Fatalf("start instance: %v", err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	done := make(chan error, 1)
+	go func() { done <- svc.Serve(ctx, ln) }()
+	var once sync.Once
+	var stopErr error
+	inst := &instance{URL: "http://" + ln.Addr().String(), Svc: svc, stop: func() error {
+		once.Do(func() { cancel(); stopErr = <-done })
+		return stopErr
+	}}
+	t.Cleanup(func() { _ = inst.stop() })
+	return inst
+}
+
+var httpClient = &http.Client{Timeout: 30 * time.Second}
+
+type response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+func (r response) json(t testing.TB) map[string]any {
+	t.Helper()
+	var m map[string]any
+	require.NoError(t, json.Unmarshal(r.Body, &m), string(r.Body))
+	return m
+}
+
+func do(t testing.TB, method, url string, body io.Reader, header map[string]string) response {
+	t.Helper()
+	r, err := doErr(method, url, body, header)
+	require.NoError(t, err)
+	return r
+}
+
+func doErr(method, url string, body io.Reader, header map[string]string) (response, error) {
+	req, err := http.NewRequest(method, url, body)
+	if err != nil {
+		return response{}, err
+	}
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	res, err := httpClient.Do(req)
+	if err != nil {
+		return response{}, err
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	return response{Status: res.StatusCode, Header: res.Header, Body: b}, err
+}
+
+func loginBody(user, pw string) io.Reader {
+	b, _ := json.Marshal(map[string]string{"username": user, "password": pw})
+	return bytes.NewReader(b)
+}
+
+var jsonHeader = map[string]string{"Content-Type": "application/json"}
+
+func login(t testing.TB, base, user, pw string) response {
+	t.Helper()
+	return do(t, http.MethodPost, base+"/v1/login", loginBody(user, pw), jsonHeader)
+}
+
+func loginToken(t testing.TB, base, user, pw string) string {
+	t.Helper()
+	r := login(t, base, user, pw)
+	require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+	tok, _ := r.json(t)["token"].(string)
+	require.NotEmpty(t, tok)
+	return tok
+}
+
+func bearer(tok string) map[string]string { return map[string]string{"Authorization": "Bearer " + tok} }
+
+func getSession(t testing.TB, base, tok string) response {
+	t.Helper()
+	return do(t, http.MethodGet, base+"/v1/session", nil, bearer(tok))
+}
+
+// adminRun runs an admin command as an operator would.
+func adminRun(t testing.TB, stdin string, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	db, err := app.OpenAdminDB(ctx, loadConfig(t, nil))
+	require.NoError(t, err)
+	defer db.Close()
+	var out bytes.Buffer
+	require.NoError(t, admin.Run(ctx, db, args, strings.NewReader(stdin), &out))
+	return out.String()
+}
+
+var userSeq struct {
+	sync.Mutex
+	n int
+}
+
+// newUser creates a user with a unique name (tests share one database).
+func newUser(t testing.TB, prefix string, roles ...string) (name, pw string) {
+	t.Helper()
+	userSeq.Lock()
+	userSeq.n++
+	name = prefix + "-" + strconv.Itoa(userSeq.n) + "-" + strconv.FormatInt(time.Now().UnixNano()%1e6, 10)
+	userSeq.Unlock()
+	pw = "pw-" + name + "-long-enough"
+	args := []string{"create-user", "--username", name}
+	for _, r := range roles {
+		args = append(args, "--role", r)
+	}
+	adminRun(t, pw+"\n", args...)
+	return name, pw
+}
+
+// waitFor polls until check passes or the timeout ends.
+func waitFor(t testing.TB, what string, timeout time.Duration, check func() error) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	var err error
+	for time.Now().Before(deadline) {
+		if err = check(); err == nil {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("%s: not within %s: %v", what, timeout, err)
+}
+
+func healthStatus(base string) (int, map[string]any, error) {
+	r, err := doErr(http.MethodGet, base+"/health", nil, nil)
+	if err != nil {
+		return 0, nil, err
+	}
+	var m map[string]any
+	if err := json.Unmarshal(r.Body, &m); err != nil {
+		return r.Status, nil, err
+	}
+	return r.Status, m, nil
+}
+
+func wantHealth(base string, status int) func() error {
+	return func() error {
+		got, body, err := healthStatus(base)
+		if err != nil {
+			return err
+		}
+		if got != status {
+			return errors.New("status " + strconv.Itoa(got) + ": " + mustJSON(body))
+		}
+		return nil
+	}
+}
+
+func mustJSON(v any) string { b, _ := json.Marshal(v); return string(b) }
+
+func newOtherCA(t testing.TB) (string, error) {
+	ca, err := realparts.NewCA(t.TempDir())
+	if err != nil {
+		return "", err
+	}
+	return ca.CAFile, nil
+}
+
+func jsonField(b []byte, field string) string {
+	var m map[string]any
+	_ = json.Unmarshal(b, &m)
+	s, _ := m[field].(string)
+	return s
+}
+
+// httpRecorder calls the instance's handler directly (its listener may be
+// closed already).
+func httpRecorder(t testing.TB, inst *instance, path string) response {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	inst.Svc.Handler.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+	return response{Status: rec.Code, Header: rec.Header(), Body: rec.Body.Bytes()}
+}
+
+func stringsReader(s string) io.Reader { return strings.NewReader(s) }

@@ -1,0 +1,110 @@
+package config
+
+import (
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// stackEnv is what components/authservice's ConfigMap renders for dev
+// (values as in `go run . plan --stack dev`, shape only).
+func stackEnv() map[string]string {
+	return map[string]string{
+		"AWS_REGION":               "eu-west-1",
+		"PORT":                     "8080",
+		"DB_HOST":                  "auth-dev.cluster-abc.eu-west-1.rds.amazonaws.com",
+		"DB_READER_HOST":           "auth-dev.cluster-ro-abc.eu-west-1.rds.amazonaws.com",
+		"DB_PORT":                  "5432",
+		"DB_NAME":                  "auth",
+		"DB_SECRET_ARN":            "arn:aws:secretsmanager:eu-west-1:123456789012:secret:rds!cluster-1",
+		"REDIS_HOSTS":              "clustercfg.auth-dev.abc.euw1.cache.amazonaws.com:6379",
+		"REDIS_SECRET_ARN":         "arn:aws:secretsmanager:eu-west-1:123456789012:secret:cache-auth",
+		"CLUSTER_ENABLED":          "true",
+		"REDIS_TLS":                "true",
+		"SESSION_TTL_SECONDS":      "3600",
+		"REQUEST_TIMEOUT_SECONDS":  "25",
+		"SHUTDOWN_TIMEOUT_SECONDS": "25",
+	}
+}
+
+func TestLoadAcceptsTheStackEnvironment(t *testing.T) {
+	env := stackEnv()
+	c, err := Load(func(k string) string { return env[k] })
+	require.NoError(t, err)
+	assert.Equal(t, 8080, c.Port)
+	assert.Equal(t, []string{"clustercfg.auth-dev.abc.euw1.cache.amazonaws.com:6379"}, c.RedisAddrs)
+	assert.Equal(t, time.Hour, c.SessionTTL)
+	assert.Equal(t, 25*time.Second, c.RequestTimeout)
+	assert.True(t, c.RedisTLS)
+}
+
+func TestLoadReportsEveryMistakeWithNameValueAndFix(t *testing.T) {
+	env := stackEnv()
+	env["PORT"] = "http"
+	env["DB_HOST"] = "postgres://x:5432"
+	env["REDIS_HOSTS"] = "a:6379,b"
+	env["CLUSTER_ENABLED"] = "false"
+	env["SESSION_TTL_SECONDS"] = "-1"
+	env["DB_PASSWORD_FILE"] = "/run/pw"
+	delete(env, "DB_NAME")
+	_, err := Load(func(k string) string { return env[k] })
+	require.Error(t, err)
+	for _, want := range []string{
+		`PORT="http" is not a port`,
+		`DB_HOST="postgres://x:5432" is not a host name`,
+		`REDIS_HOSTS="a:6379,b": "b" is not host:port`,
+		`CLUSTER_ENABLED="false": sessions need a Redis Cluster`,
+		`SESSION_TTL_SECONDS="-1" is not a number of seconds`,
+		`DB_SECRET_ARN="arn:aws:secretsmanager:eu-west-1:123456789012:secret:rds!cluster-1" and DB_PASSWORD_FILE="/run/pw" are both set`,
+		`DB_NAME is not set`,
+	} {
+		assert.Contains(t, err.Error(), want)
+	}
+}
+
+func TestLocalSecretsReplaceTheARNs(t *testing.T) {
+	env := stackEnv()
+	delete(env, "DB_SECRET_ARN")
+	delete(env, "REDIS_SECRET_ARN")
+	env["DB_PASSWORD_FILE"] = "/tmp/pw"
+	env["REDIS_AUTH_TOKEN_FILE"] = "/tmp/token"
+	_, err := Load(func(k string) string { return env[k] })
+	require.ErrorContains(t, err, "DB_USER is not set")
+	env["DB_USER"] = "authsvc"
+	_, err = Load(func(k string) string { return env[k] })
+	require.NoError(t, err)
+}
+
+// The table is the whole truth: Load reads exactly the variables listed,
+// and the stack's variables are the required ones.
+func TestEnvironmentTableListsExactlyWhatLoadReads(t *testing.T) {
+	read := map[string]bool{}
+	_, _ = Load(func(k string) string { read[k] = true; return "" })
+	var readNames, listed, stackNames, required []string
+	for k := range read {
+		readNames = append(readNames, k)
+	}
+	for _, v := range Variables() {
+		listed = append(listed, v.Name)
+		if !v.Local {
+			stackNames = append(stackNames, v.Name)
+		}
+		if v.Required {
+			required = append(required, v.Name)
+		}
+	}
+	sort.Strings(readNames)
+	sort.Strings(listed)
+	assert.Equal(t, listed, readNames)
+	sort.Strings(stackNames)
+	var stackKeys []string
+	for k := range stackEnv() {
+		stackKeys = append(stackKeys, k)
+	}
+	sort.Strings(stackKeys)
+	assert.Equal(t, stackKeys, stackNames)
+	assert.ElementsMatch(t, stackNames, required)
+}

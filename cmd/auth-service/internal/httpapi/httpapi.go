@@ -1,0 +1,362 @@
+// Package httpapi is the service's HTTP interface: login, session lookup,
+// logout, health and metrics.
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"mime"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/authplatform/auth-platform/cmd/auth-service/internal/health"
+	"github.com/authplatform/auth-platform/cmd/auth-service/internal/metrics"
+	"github.com/authplatform/auth-platform/cmd/auth-service/internal/password"
+	"github.com/authplatform/auth-platform/cmd/auth-service/internal/session"
+	"github.com/authplatform/auth-platform/cmd/auth-service/internal/store"
+)
+
+// Limits on input.
+const (
+	MaxBodyBytes   = 4 << 10 // a login is two short strings
+	MaxUsernameLen = 128     // characters, as the users table allows
+	MaxPasswordLen = 1024    // bytes; argon2 takes any length, this bounds work
+	MaxHeaderBytes = 16 << 10
+)
+
+// Users finds accounts (store.DB).
+type Users interface {
+	UserForLogin(ctx context.Context, username string) (store.User, error)
+}
+
+// Sessions keeps sessions (session.Store).
+type Sessions interface {
+	Create(ctx context.Context, d session.Data) (string, session.Data, error)
+	Get(ctx context.Context, token string) (session.Data, error)
+	Delete(ctx context.Context, token string) error
+}
+
+// Limiter counts failed logins (lockout.Limiter).
+type Limiter interface {
+	Begin(ctx context.Context, username, source string) (bool, time.Duration, error)
+	Failed(ctx context.Context, source string) error
+	Succeeded(ctx context.Context, username string) error
+}
+
+// API holds the handlers' dependencies.
+type API struct {
+	Users          Users
+	Sessions       Sessions
+	Limiter        Limiter
+	Health         *health.Checker
+	Metrics        *metrics.Metrics
+	Logger         *slog.Logger
+	RequestTimeout time.Duration
+}
+
+// Handler routes every endpoint, with the request deadline, panic
+// recovery, no-store caching and metrics around each.
+func (a *API) Handler() http.Handler {
+	mux := http.NewServeMux()
+	a.route(mux, "/v1/login", http.MethodPost, a.login)
+	a.route(mux, "/v1/session", http.MethodGet, a.session)
+	a.route(mux, "/v1/logout", http.MethodPost, a.logout)
+	a.route(mux, "/health", http.MethodGet, a.health)
+	a.route(mux, "/health/live", http.MethodGet, a.live)
+	metricsHandler := a.Metrics.Handler()
+	a.route(mux, "/metrics", http.MethodGet, metricsHandler.ServeHTTP)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		a.instrument("other", w, r, func(w http.ResponseWriter, r *http.Request) { writeError(w, errNotFound) })
+	})
+	return mux
+}
+
+func (a *API) route(mux *http.ServeMux, path, method string, h http.HandlerFunc) {
+	mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+		a.instrument(path, w, r, func(w http.ResponseWriter, r *http.Request) {
+			if r.Method != method && !(method == http.MethodGet && r.Method == http.MethodHead) {
+				w.Header().Set("Allow", method)
+				writeError(w, errMethodNotAllowed)
+				return
+			}
+			h(w, r)
+		})
+	})
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	if s.status == 0 {
+		s.status = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Write(b []byte) (int, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	return s.ResponseWriter.Write(b)
+}
+
+func (a *API) instrument(route string, w http.ResponseWriter, r *http.Request, h http.HandlerFunc) {
+	start := time.Now()
+	rec := &statusRecorder{ResponseWriter: w}
+	ctx, cancel := context.WithTimeout(r.Context(), a.RequestTimeout)
+	defer cancel()
+	defer func() {
+		if p := recover(); p != nil {
+			if p == http.ErrAbortHandler {
+				panic(p)
+			}
+			a.Logger.Error("panic in handler", "route", route, "panic", p)
+			if rec.status == 0 {
+				writeError(rec, errInternal)
+			}
+		}
+		if rec.status == 0 {
+			rec.status = http.StatusOK
+		}
+		a.Metrics.Requests.WithLabelValues(route, strconv.Itoa(rec.status)).Inc()
+		a.Metrics.RequestDuration.WithLabelValues(route).Observe(time.Since(start).Seconds())
+	}()
+	rec.Header().Set("Cache-Control", "no-store")
+	rec.Header().Set("X-Content-Type-Options", "nosniff")
+	h(rec, r.WithContext(ctx))
+}
+
+type loginRequest struct {
+	Username string `json:"username"`
+	Password string `json:"password"`
+}
+
+// LoginResponse is a successful login's body.
+type LoginResponse struct {
+	Token     string    `json:"token"`
+	TokenType string    `json:"tokenType"`
+	ExpiresAt time.Time `json:"expiresAt"`
+}
+
+func (a *API) login(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	unavailable := func(what string, err error) {
+		a.loginResult("unavailable")
+		a.unavailable(w, what, err)
+	}
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+		a.loginResult("invalid_request")
+		writeError(w, errUnsupportedMedia)
+		return
+	}
+	req, apiErr := decodeLogin(w, r)
+	if apiErr != nil {
+		a.loginResult("invalid_request")
+		writeError(w, *apiErr)
+		return
+	}
+	source := clientAddr(r)
+	ok, retryAfter, err := a.Limiter.Begin(ctx, req.Username, source)
+	if err != nil {
+		unavailable("lockout check", err)
+		return
+	}
+	if !ok {
+		a.loginResult("locked_out")
+		writeRetryAfter(w, errTooManyAttempts, retryAfter)
+		return
+	}
+	// An unknown user costs one hash against a dummy, like a wrong password,
+	// and gets the same answer: no user enumeration by status or timing.
+	user, err := a.Users.UserForLogin(ctx, req.Username)
+	hash := user.PasswordHash
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		hash = password.DummyHash
+	case err != nil:
+		unavailable("user lookup", err)
+		return
+	}
+	match, err := password.Verify(ctx, req.Password, hash)
+	if err != nil && !errors.Is(err, password.ErrMalformed) {
+		unavailable("password check", err)
+		return
+	}
+	if errors.Is(err, password.ErrMalformed) {
+		a.Logger.Error("stored password hash is malformed", "user_id", user.ID)
+	}
+	if !match || user.ID == 0 || user.Disabled {
+		if err := a.Limiter.Failed(ctx, source); err != nil {
+			a.Logger.Warn("counting a failed login", "err", err)
+		}
+		a.loginResult("invalid_credentials")
+		writeError(w, errInvalidCredentials)
+		return
+	}
+	if err := a.Limiter.Succeeded(ctx, req.Username); err != nil {
+		a.Logger.Warn("clearing the failed-login counter", "err", err)
+	}
+	token, d, err := a.Sessions.Create(ctx, session.Data{UserID: user.ID, Username: user.Username, Roles: user.Roles, Permissions: user.Permissions})
+	if err != nil {
+		unavailable("session create", err)
+		return
+	}
+	a.loginResult("success")
+	writeJSON(w, http.StatusOK, LoginResponse{Token: token, TokenType: "Bearer", ExpiresAt: d.ExpiresAt})
+}
+
+func (a *API) loginResult(result string) { a.Metrics.Logins.WithLabelValues(result).Inc() }
+
+func (a *API) unavailable(w http.ResponseWriter, what string, err error) {
+	a.Logger.Error(what+" failed", "err", err)
+	writeError(w, errUnavailable)
+}
+
+func decodeLogin(w http.ResponseWriter, r *http.Request) (loginRequest, *apiError) {
+	var req loginRequest
+	body := http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+	dec := json.NewDecoder(body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return req, &errTooLarge
+		}
+		return req, &errInvalidRequest
+	}
+	// Exactly one JSON value.
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return req, &errTooLarge
+		}
+		return req, &errInvalidRequest
+	}
+	if !validUsername(req.Username) || req.Password == "" || len(req.Password) > MaxPasswordLen {
+		return req, &errInvalidRequest
+	}
+	return req, nil
+}
+
+// validUsername accepts any printable UTF-8 of 1-128 characters: queries
+// are parameterised, so quotes and SQL keywords are just characters.
+func validUsername(s string) bool {
+	if s == "" || !utf8.ValidString(s) || utf8.RuneCountInString(s) > MaxUsernameLen {
+		return false
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			return false
+		}
+	}
+	return true
+}
+
+// clientAddr is the address the ALB saw: the last X-Forwarded-For entry
+// (the ALB appends it; entries before it are the client's to forge), or
+// the peer when there is none. Only the ALB can reach the pods.
+func clientAddr(r *http.Request) string {
+	if xff := r.Header.Values("X-Forwarded-For"); len(xff) > 0 {
+		parts := strings.Split(xff[len(xff)-1], ",")
+		if ip := net.ParseIP(strings.TrimSpace(parts[len(parts)-1])); ip != nil {
+			return ip.String()
+		}
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+func bearer(r *http.Request) (string, bool) {
+	h := r.Header.Get("Authorization")
+	scheme, token, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	token = strings.TrimSpace(token)
+	return token, token != ""
+}
+
+// SessionResponse is GET /v1/session's body.
+type SessionResponse struct {
+	User        SessionUser `json:"user"`
+	Roles       []string    `json:"roles"`
+	Permissions []string    `json:"permissions"`
+	ExpiresAt   time.Time   `json:"expiresAt"`
+}
+
+// SessionUser identifies the session's user.
+type SessionUser struct {
+	ID       int64  `json:"id"`
+	Username string `json:"username"`
+}
+
+func (a *API) session(w http.ResponseWriter, r *http.Request) {
+	token, ok := bearer(r)
+	if !ok {
+		writeError(w, errMissingToken)
+		return
+	}
+	d, err := a.Sessions.Get(r.Context(), token)
+	switch {
+	case errors.Is(err, session.ErrMalformed), errors.Is(err, session.ErrNotFound):
+		writeError(w, errInvalidToken)
+		return
+	case err != nil:
+		a.unavailable(w, "session read", err)
+		return
+	}
+	roles, perms := d.Roles, d.Permissions
+	if roles == nil {
+		roles = []string{}
+	}
+	if perms == nil {
+		perms = []string{}
+	}
+	writeJSON(w, http.StatusOK, SessionResponse{User: SessionUser{ID: d.UserID, Username: d.Username}, Roles: roles, Permissions: perms, ExpiresAt: d.ExpiresAt})
+}
+
+func (a *API) logout(w http.ResponseWriter, r *http.Request) {
+	token, ok := bearer(r)
+	if !ok {
+		writeError(w, errMissingToken)
+		return
+	}
+	err := a.Sessions.Delete(r.Context(), token)
+	switch {
+	case errors.Is(err, session.ErrMalformed):
+		writeError(w, errInvalidToken)
+		return
+	case err != nil:
+		a.unavailable(w, "session revoke", err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (a *API) health(w http.ResponseWriter, r *http.Request) {
+	rep := a.Health.Check(r.Context())
+	a.Metrics.HealthChecks.WithLabelValues(rep.Status).Inc()
+	status := http.StatusOK
+	if rep.Status != "ok" {
+		status = http.StatusServiceUnavailable
+	}
+	writeJSON(w, status, rep)
+}
+
+func (a *API) live(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}

@@ -1,0 +1,258 @@
+// Package store is the service's PostgreSQL access: two pgx pools (the
+// writer endpoint, and the reader endpoint for login lookups), TLS that
+// verifies the server's name and certificate (verify-full), and
+// credentials fetched per new connection so that a rotated password is
+// picked up without a restart.
+package store
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// Credentials returns the current database user and password.
+type Credentials func(ctx context.Context) (user, password string, err error)
+
+// Options configure Open.
+type Options struct {
+	Host, ReaderHost string
+	Port             int
+	Database         string
+	Credentials      Credentials
+	// RootCAs verify the server; nil means the system roots.
+	RootCAs *x509.CertPool
+	// MaxConns per pool. Default 8.
+	MaxConns int32
+}
+
+// DB is the writer pool and the reader pool (the same pool when both
+// endpoints are one host).
+type DB struct {
+	Writer *pgxpool.Pool
+	Reader *pgxpool.Pool
+}
+
+// Open creates the pools and checks that the writer answers.
+func Open(ctx context.Context, o Options) (*DB, error) {
+	if o.MaxConns == 0 {
+		o.MaxConns = 8
+	}
+	w, err := newPool(ctx, o, o.Host)
+	if err != nil {
+		return nil, err
+	}
+	db := &DB{Writer: w, Reader: w}
+	if o.ReaderHost != "" && o.ReaderHost != o.Host {
+		if db.Reader, err = newPool(ctx, o, o.ReaderHost); err != nil {
+			w.Close()
+			return nil, err
+		}
+	}
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := w.Ping(pctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store: connect to %s: %w", net.JoinHostPort(o.Host, strconv.Itoa(o.Port)), err)
+	}
+	return db, nil
+}
+
+func newPool(ctx context.Context, o Options, host string) (*pgxpool.Pool, error) {
+	// sslmode=verify-full; the TLS config below then sets our roots.
+	dsn := fmt.Sprintf("host=%s port=%d dbname=%s sslmode=verify-full connect_timeout=5 application_name=auth-service", host, o.Port, o.Database)
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("store: pool config for %s: %w", host, err)
+	}
+	// verify-full against our roots, for every address the host resolves
+	// to (pgx tries them in turn); verify-full has no plaintext fallback.
+	cfg.ConnConfig.TLSConfig = &tls.Config{RootCAs: o.RootCAs, ServerName: host, MinVersion: tls.VersionTLS12}
+	for _, fb := range cfg.ConnConfig.Fallbacks {
+		if fb.TLSConfig == nil {
+			return nil, fmt.Errorf("store: %s: a plaintext fallback; refusing", host)
+		}
+		fb.TLSConfig = cfg.ConnConfig.TLSConfig
+	}
+	cfg.MaxConns = o.MaxConns
+	cfg.MinConns = 1
+	// Reconnect regularly: Aurora failover moves the writer's DNS name,
+	// and rotated passwords apply to new connections.
+	cfg.MaxConnLifetime = 30 * time.Minute
+	cfg.MaxConnLifetimeJitter = 5 * time.Minute
+	cfg.MaxConnIdleTime = 5 * time.Minute
+	cfg.HealthCheckPeriod = 15 * time.Second
+	cfg.BeforeConnect = func(ctx context.Context, cc *pgx.ConnConfig) error {
+		user, pw, err := o.Credentials(ctx)
+		if err != nil {
+			return fmt.Errorf("store: database credentials: %w", err)
+		}
+		cc.User, cc.Password = user, pw
+		return nil
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("store: pool for %s: %w", host, err)
+	}
+	return pool, nil
+}
+
+// IsAuthFailure tells whether err is PostgreSQL rejecting the password
+// (SQLSTATE 28P01), after which cached credentials should be refetched.
+func IsAuthFailure(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "28P01"
+}
+
+// Close closes both pools.
+func (db *DB) Close() {
+	if db.Reader != db.Writer {
+		db.Reader.Close()
+	}
+	db.Writer.Close()
+}
+
+// Ping checks both endpoints.
+func (db *DB) Ping(ctx context.Context) error {
+	if err := db.Writer.Ping(ctx); err != nil {
+		return fmt.Errorf("writer: %w", err)
+	}
+	if db.Reader != db.Writer {
+		if err := db.Reader.Ping(ctx); err != nil {
+			return fmt.Errorf("reader: %w", err)
+		}
+	}
+	return nil
+}
+
+// User is what a login needs to know about an account.
+type User struct {
+	ID           int64
+	Username     string
+	PasswordHash string
+	Disabled     bool
+	Roles        []string
+	Permissions  []string
+}
+
+// ErrNotFound means no such user or role.
+var ErrNotFound = errors.New("store: not found")
+
+const userForLoginSQL = `
+SELECT u.id, u.username, u.password_hash, u.disabled,
+       coalesce(array_agg(r.name ORDER BY r.name) FILTER (WHERE r.id IS NOT NULL), '{}'),
+       coalesce(jsonb_agg(r.permissions) FILTER (WHERE r.id IS NOT NULL), '[]')
+FROM users u
+LEFT JOIN user_roles ur ON ur.user_id = u.id
+LEFT JOIN roles r ON r.id = ur.role_id
+WHERE lower(u.username) = lower($1)
+GROUP BY u.id`
+
+// UserForLogin looks a user up by name (case-insensitively), with roles
+// and the union of their permissions. It reads from the reader endpoint and
+// falls back to the writer when the reader cannot be reached (not when the
+// user is missing: a user just created may lag on a replica by
+// milliseconds).
+func (db *DB) UserForLogin(ctx context.Context, username string) (User, error) {
+	u, err := userForLogin(ctx, db.Reader, username)
+	if err != nil && !errors.Is(err, ErrNotFound) && db.Reader != db.Writer && ctx.Err() == nil {
+		u, err = userForLogin(ctx, db.Writer, username)
+	}
+	return u, err
+}
+
+func userForLogin(ctx context.Context, pool *pgxpool.Pool, username string) (User, error) {
+	var u User
+	var perms [][]string
+	err := pool.QueryRow(ctx, userForLoginSQL, username).Scan(&u.ID, &u.Username, &u.PasswordHash, &u.Disabled, &u.Roles, &perms)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return User{}, ErrNotFound
+	}
+	if err != nil {
+		return User{}, fmt.Errorf("store: user lookup: %w", err)
+	}
+	set := map[string]bool{}
+	for _, ps := range perms {
+		for _, p := range ps {
+			set[p] = true
+		}
+	}
+	u.Permissions = make([]string, 0, len(set))
+	for p := range set {
+		u.Permissions = append(u.Permissions, p)
+	}
+	sort.Strings(u.Permissions)
+	return u, nil
+}
+
+// CreateUser inserts a user with an argon2id hash.
+func (db *DB) CreateUser(ctx context.Context, username, passwordHash string) (int64, error) {
+	var id int64
+	err := db.Writer.QueryRow(ctx, `INSERT INTO users (username, password_hash) VALUES ($1, $2) RETURNING id`, username, passwordHash).Scan(&id)
+	if err != nil {
+		return 0, fmt.Errorf("store: create user %q: %w", username, err)
+	}
+	return id, nil
+}
+
+// CreateRole inserts a role, or replaces an existing role's permissions.
+func (db *DB) CreateRole(ctx context.Context, name string, permissions []string) error {
+	b, err := json.Marshal(permissions)
+	if err != nil {
+		return err
+	}
+	_, err = db.Writer.Exec(ctx, `INSERT INTO roles (name, permissions) VALUES ($1, $2)
+		ON CONFLICT (name) DO UPDATE SET permissions = EXCLUDED.permissions`, name, b)
+	if err != nil {
+		return fmt.Errorf("store: create role %q: %w", name, err)
+	}
+	return nil
+}
+
+// GrantRole gives a user a role (idempotent).
+func (db *DB) GrantRole(ctx context.Context, username, role string) error {
+	tag, err := db.Writer.Exec(ctx, `INSERT INTO user_roles (user_id, role_id)
+		SELECT u.id, r.id FROM users u, roles r WHERE lower(u.username) = lower($1) AND r.name = $2
+		ON CONFLICT DO NOTHING`, username, role)
+	if err != nil {
+		return fmt.Errorf("store: grant %q to %q: %w", role, username, err)
+	}
+	if tag.RowsAffected() == 0 {
+		var n int
+		if err := db.Writer.QueryRow(ctx, `SELECT (SELECT count(*) FROM users WHERE lower(username) = lower($1)) + (SELECT count(*) FROM roles WHERE name = $2)`, username, role).Scan(&n); err != nil {
+			return fmt.Errorf("store: grant %q to %q: %w", role, username, err)
+		}
+		if n < 2 {
+			return fmt.Errorf("store: grant %q to %q: user or role does not exist: %w", role, username, ErrNotFound)
+		}
+	}
+	return nil
+}
+
+// IntSetting reads an integer setting, or def when it is absent.
+func (db *DB) IntSetting(ctx context.Context, key string, def int) (int, error) {
+	var raw []byte
+	err := db.Writer.QueryRow(ctx, `SELECT value FROM settings WHERE key = $1`, key).Scan(&raw)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return def, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("store: setting %s: %w", key, err)
+	}
+	var v int
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return 0, fmt.Errorf("store: setting %s = %s is not an integer: %w", key, raw, err)
+	}
+	return v, nil
+}
