@@ -14,12 +14,12 @@ import (
 )
 
 // Exit codes of the drill: 0 the scenario met its expectation, 1 it did
-// not, 2 bad flags, 3 the drill could not run (a part failed to start).
+// not, or the drill could not run (a part failed to start: nothing was
+// proven), 2 bad flags.
 const (
-	drillExitMet     = 0
-	drillExitMissed  = 1
-	drillExitUsage   = 2
-	drillExitFailure = 3
+	drillExitMet    = 0
+	drillExitMissed = 1
+	drillExitUsage  = 2
 )
 
 func runDrill(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -68,14 +68,14 @@ func runDrill(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	report, err := drill.Run(ctx, opts)
 	if err != nil {
 		fmt.Fprintf(stderr, "downtime-probe drill: %v\n", err)
-		return drillExitFailure
+		return drillExitMissed
 	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		if err := enc.Encode(report); err != nil {
 			fmt.Fprintf(stderr, "downtime-probe drill: %v\n", err)
-			return drillExitFailure
+			return drillExitMissed
 		}
 		report.WriteSummary(stderr)
 	} else {

@@ -73,12 +73,9 @@ backend %[5]s
 }
 
 func StartHAProxy(ctx context.Context, dir string, port int, t Timings) (*HAProxy, error) {
-	bin, err := exec.LookPath("haproxy")
+	bin, err := FindHAProxy()
 	if err != nil {
-		if _, serr := os.Stat("/usr/sbin/haproxy"); serr != nil {
-			return nil, fmt.Errorf("haproxy not found: install the Debian package haproxy (apt-get install haproxy)")
-		}
-		bin = "/usr/sbin/haproxy"
+		return nil, err
 	}
 	h := &HAProxy{Port: port, bin: bin, dir: dir, sock: filepath.Join(dir, "lb.sock"), done: make(chan struct{}), poll: 20 * time.Millisecond}
 	if len(h.sock) > 97 {
@@ -121,6 +118,18 @@ func StartHAProxy(ctx context.Context, dir string, port int, t Timings) (*HAProx
 		return nil, fmt.Errorf("haproxy runtime API: %w", err)
 	}
 	return h, nil
+}
+
+// FindHAProxy finds haproxy on PATH or in /usr/sbin, where Debian puts it
+// (not on a non-root user's PATH).
+func FindHAProxy() (string, error) {
+	if bin, err := exec.LookPath("haproxy"); err == nil {
+		return bin, nil
+	}
+	if _, err := os.Stat("/usr/sbin/haproxy"); err == nil {
+		return "/usr/sbin/haproxy", nil
+	}
+	return "", fmt.Errorf("haproxy not found (apt-get install -y haproxy)")
 }
 
 // Command sends one Runtime API command line and returns the answer.

@@ -82,7 +82,11 @@ func Run(ctx context.Context, opts Options) (_ *Report, err error) {
 	if rate <= 0 {
 		rate = 300
 	}
-	if err := realparts.Require("redis-server", "redis-cli", "haproxy"); err != nil {
+	// Every missing part in one message, before anything starts.
+	if err := errors.Join(realparts.Require("redis-server", "redis-cli", "initdb", "postgres", "pg_isready", "psql"), func() error {
+		_, err := FindHAProxy()
+		return err
+	}()); err != nil {
 		return nil, err
 	}
 
