@@ -46,7 +46,8 @@ func standIn() int {
 	var stopping atomic.Bool
 	mux := http.NewServeMux()
 	mux.HandleFunc("/health", func(w http.ResponseWriter, _ *http.Request) {
-		if stopping.Load() {
+		_, sick := os.Stat(os.Getenv("STANDIN_SICK_FILE"))
+		if stopping.Load() || sick == nil {
 			w.WriteHeader(http.StatusServiceUnavailable)
 			return
 		}
@@ -172,4 +173,52 @@ func TestHAProxyDrillOnStandIns(t *testing.T) {
 		assert.Greater(t, r.Failed, 0)
 		assert.Equal(t, 0, r.LostSessions, "the sessions live outside the pods")
 	})
+}
+
+// TestHAProxyFailsOpenLikeAnALB: when every target fails its health
+// check at once (the service's /health checks every Redis shard, so a
+// shard failover fails them all), an ALB routes to all of them; so does
+// the drill's HAProxy, through the targets' backup twins.
+func TestHAProxyFailsOpenLikeAnALB(t *testing.T) {
+	requireParts(t, "haproxy")
+	st, err := LoadStackTiming(repoRoot, "dev")
+	require.NoError(t, err)
+	tm := st.Scaled(30)
+	dir, err := os.MkdirTemp("", "drl")
+	require.NoError(t, err)
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	port, err := FreePort()
+	require.NoError(t, err)
+	lb, err := StartHAProxy(context.Background(), dir, port, tm)
+	require.NoError(t, err)
+	t.Cleanup(func() { assert.NoError(t, lb.Close()) })
+	exe, err := os.Executable()
+	require.NoError(t, err)
+	sick := dir + "/sick"
+	fleet := &Fleet{Bin: exe, LB: lb, Timings: tm, LogDir: dir, Env: func(p *Pod, port int) []string {
+		return []string{"DRILL_STANDIN=1", "STANDIN_KEY=k", "STANDIN_SICK_FILE=" + sick, fmt.Sprintf("PORT=%d", port)}
+	}}
+	t.Cleanup(func() { assert.NoError(t, fleet.Close()) })
+	o := &Orchestrator{Driver: fleet, Timings: tm, Replicas: 2, Zones: []string{"zone-a", "zone-b"}}
+	require.NoError(t, o.Up(context.Background(), "v1"))
+
+	require.NoError(t, os.WriteFile(sick, nil, 0o600))
+	require.NoError(t, pollUntil(context.Background(), 10*time.Second, 20*time.Millisecond, func() error {
+		servers, err := lb.Servers()
+		if err != nil {
+			return err
+		}
+		for _, s := range servers {
+			if !strings.HasSuffix(s.Name, "-fo") && s.Status != "DOWN" {
+				return fmt.Errorf("%s is %s", s.Name, s.Status)
+			}
+		}
+		return nil
+	}), "every target fails its check")
+	for range 20 {
+		resp, err := http.Post(fmt.Sprintf("http://127.0.0.1:%d%s", port, LoginPath), "application/json", strings.NewReader(`{}`))
+		require.NoError(t, err)
+		resp.Body.Close()
+		assert.Equal(t, http.StatusOK, resp.StatusCode, "all targets unhealthy: the load balancer fails open")
+	}
 }
