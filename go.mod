@@ -4,6 +4,7 @@ go 1.26.6
 
 require (
 	github.com/apparentlymart/go-cidr v1.1.1
+	github.com/authplatform/auth-platform/tests/realparts v0.0.0
 	github.com/blang/semver v3.5.1+incompatible
 	github.com/pulumi/pulumi-aws/sdk/v6 v6.83.4
 	github.com/pulumi/pulumi-eks/sdk/v2 v2.8.1
@@ -14,7 +15,6 @@ require (
 	google.golang.org/grpc v1.83.2
 	google.golang.org/protobuf v1.36.11
 	gopkg.in/yaml.v3 v3.0.1
-	github.com/authplatform/auth-platform/tests/realparts v0.0.0
 )
 
 require (
