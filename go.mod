@@ -4,6 +4,7 @@ go 1.26.6
 
 require (
 	github.com/apparentlymart/go-cidr v1.1.1
+	github.com/authplatform/auth-platform/tests/realparts v0.0.0
 	github.com/blang/semver v3.5.1+incompatible
 	github.com/pulumi/pulumi-aws/sdk/v6 v6.83.4
 	github.com/pulumi/pulumi-eks/sdk/v2 v2.8.1
@@ -123,3 +124,7 @@ require (
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20260803160001-6ac0973c030d // indirect
 	lukechampine.com/frand v1.5.1 // indirect
 )
+
+// tests/realparts (stdlib only) starts the eviction drill's real Redis
+// Cluster and PostgreSQL; it is a module of its own so its tests stay apart.
+replace github.com/authplatform/auth-platform/tests/realparts => ./tests/realparts

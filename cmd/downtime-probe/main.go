@@ -10,6 +10,9 @@
 //
 // Exit codes: 0 within budget, 1 over budget (or nothing was sent),
 // 2 usage error or the report could not be written.
+//
+// `downtime-probe drill --scenario NAME` runs the eviction drill on real
+// parts on loopback instead (see README.md and drill.go).
 package main
 
 import (
@@ -56,6 +59,9 @@ func (f headerFlag) Set(v string) error {
 
 // run is the command without process globals, for tests.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "drill" {
+		return runDrill(ctx, args[1:], stdout, stderr)
+	}
 	cfg := probe.DefaultConfig()
 	fs := flag.NewFlagSet("downtime-probe", flag.ContinueOnError)
 	fs.SetOutput(stderr)

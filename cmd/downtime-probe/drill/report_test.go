@@ -1,0 +1,117 @@
+package drill
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/authplatform/auth-platform/cmd/downtime-probe/probe"
+)
+
+// records builds one request every 10 ms from a pattern: '.' success,
+// '3' a 503, '2' a 502, 'r' refused, 'l' a lost session.
+func records(start time.Time, pattern string) []Record {
+	var out []Record
+	for i, c := range pattern {
+		r := Record{Op: OpCheck, Result: probe.Result{Seq: i, Sent: start.Add(time.Duration(i) * 10 * time.Millisecond), Latency: time.Millisecond, Status: 200}}
+		switch c {
+		case '3':
+			r.Status, r.Class = 503, probe.ClassHTTP5xx
+		case '2':
+			r.Status, r.Class = 502, probe.ClassHTTP5xx
+		case 'r':
+			r.Status, r.Class, r.Err = 0, probe.ClassRefused, "connection refused"
+		case 'l':
+			r.Status, r.Class = 401, ClassSessionLost
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+func TestSummarizeCountsFailuresByCodeAndClass(t *testing.T) {
+	start := time.Now()
+	r := &Report{CarriedSessions: 1}
+	Summarize(r, records(start, "....33r2....l..."), start, start.Add(2*time.Second), 1, nil)
+	assert.Equal(t, 16, r.Requests)
+	assert.Equal(t, 5, r.Failed)
+	assert.Equal(t, map[string]int{"http_503": 2, "http_502": 1, "refused": 1, "session_lost": 1}, r.FailedByClass)
+	assert.Equal(t, 1, r.LostSessions)
+	assert.Equal(t, 8.0, r.RatePerSecond, "16 requests in 2 s")
+	require.Len(t, r.Outages, 1, "failures less than 250 ms apart are one outage")
+	assert.Equal(t, 81.0, r.MaxOutageMs, "from the first failure's send (40 ms) to the last one's end (121 ms)")
+}
+
+func TestSummarizeCountsFailuresOutsideTheAllowedWindow(t *testing.T) {
+	start := time.Now()
+	r := &Report{}
+	// Failures at 40-60 ms and at 120 ms; the window admits 30-70 ms.
+	Summarize(r, records(start, "....333.....3"), start, start.Add(time.Second), 0,
+		[]Window{{From: 30 * time.Millisecond, To: 70 * time.Millisecond}})
+	assert.Equal(t, 4, r.Failed)
+	assert.Equal(t, 1, r.FailedOutsideWindow)
+}
+
+func TestJudge(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		expect Expectation
+		report Report
+		pass   bool
+		reason string
+	}{
+		{"positive, clean", ExpectNoLoss, Report{Requests: 100, CarriedSessions: 10}, true, "no failed request, no lost session"},
+		{"positive, one failure", ExpectNoLoss, Report{Requests: 100, Failed: 1, CarriedSessions: 10}, false, "1 failed requests (want 0)"},
+		{"positive, one lost session", ExpectNoLoss, Report{Requests: 100, LostSessions: 1, CarriedSessions: 10}, false, "1 lost sessions (want 0)"},
+		{"positive, dropped load", ExpectNoLoss, Report{Requests: 100, Dropped: 3, CarriedSessions: 10}, false, "3 requests dropped"},
+		{"positive, nothing carried", ExpectNoLoss, Report{Requests: 100}, false, "no session was carried"},
+		{"control, failures seen", ExpectFailures, Report{Requests: 100, Failed: 7, CarriedSessions: 10}, true, "as expected: 7 failed requests"},
+		{"control, blind", ExpectFailures, Report{Requests: 100, CarriedSessions: 10}, false, "this control must show failures"},
+		{"zone loss, within the window", ExpectBoundedFailures, Report{Requests: 100, Failed: 9, CarriedSessions: 10}, true, "all within the detection window"},
+		{"zone loss, late failures", ExpectBoundedFailures, Report{Requests: 100, Failed: 9, FailedOutsideWindow: 2, CarriedSessions: 10}, false, "2 failed requests outside the detection window"},
+		{"zone loss, lost session", ExpectBoundedFailures, Report{Requests: 100, LostSessions: 1, CarriedSessions: 10}, false, "1 lost sessions"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := tc.report
+			Judge(&r, tc.expect)
+			assert.Equal(t, tc.pass, r.Pass)
+			assert.Contains(t, r.Verdict, tc.reason)
+			if tc.pass {
+				assert.Equal(t, 0, r.ExitCode())
+			} else {
+				assert.Equal(t, 1, r.ExitCode())
+			}
+		})
+	}
+}
+
+// TestReportJSONFields holds the field names issue 14 asks for.
+func TestReportJSONFields(t *testing.T) {
+	start := time.Now()
+	st := StackTiming{Stack: "dev", Replicas: 3, HealthCheckIntervalSeconds: 10, HealthCheckTimeoutSeconds: 5, UnhealthyThreshold: 2}
+	st.PropagationSeconds, st.DeregistrationDelaySeconds, st.PreStopSleepSeconds = 30, 30, 60
+	st.TerminationGracePeriodSeconds, st.ShutdownSeconds, st.MaxRequestSeconds = 90, 25, 25
+	tm := st.Scaled(6)
+	r := &Report{Scenario: "evictions", Stack: "dev", CarriedSessions: 40, Timings: NewTimingsReport(st, tm, tm.PreStopSleep, 3, 300)}
+	Summarize(r, records(start, "...3..."), start, start.Add(time.Second), 0, nil)
+	Judge(r, ExpectNoLoss)
+	data, err := json.Marshal(r)
+	require.NoError(t, err)
+	var m map[string]any
+	require.NoError(t, json.Unmarshal(data, &m))
+	for _, key := range []string{"scenario", "requests", "failed", "failedByClass", "lostSessions", "maxOutageMs", "p50Ms", "p99Ms", "timings", "pass", "verdict"} {
+		assert.Contains(t, m, key)
+	}
+	timings := m["timings"].(map[string]any)
+	for _, key := range []string{"scale", "propagationMs", "deregistrationDelayMs", "preStopSleepMs", "gracePeriodMs", "stackSeconds"} {
+		assert.Contains(t, timings, key)
+	}
+	assert.Equal(t, 10000.0, timings["preStopSleepMs"], "60 s / 6")
+	assert.Equal(t, 60.0, timings["stackSeconds"].(map[string]any)["preStopSleep"])
+	assert.Equal(t, map[string]any{"http_503": 1.0}, m["failedByClass"])
+	assert.False(t, strings.Contains(string(data), "null"), "maps and lists are never null: %s", data)
+}

@@ -1,0 +1,402 @@
+package drill
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/authplatform/auth-platform/tests/realparts"
+)
+
+// Options of one drill run.
+type Options struct {
+	// Root is the repository root (holding Pulumi.yaml).
+	Root     string
+	Stack    string
+	Scenario Scenario
+	// Scale divides the stack's timings; 0 picks DefaultScale.
+	Scale float64
+	// Rate of the load in requests per second; default 300.
+	Rate float64
+	// ServiceBin is the auth-service binary; empty builds cmd/auth-service
+	// into the run's temp dir.
+	ServiceBin string
+	// ServiceArgs are passed to every pod (tests' stand-ins use them).
+	ServiceArgs []string
+	// CarriedSessions created before the first disruption; default 30.
+	CarriedSessions int
+	// Log receives progress lines; nil discards them.
+	Log io.Writer
+	// KeepDir keeps the run's temp dir (logs, configs) for a post-mortem.
+	KeepDir bool
+}
+
+// Users of the drill. The load logs each in at most once at a time (the
+// service locks an account out after more than five attempts in flight
+// without a success); 12 keep the login rate up while hashes are slow.
+const drillUsers = 12
+
+// Run brings up the real parts on loopback, runs the scenario under load
+// and tears everything down, whatever happens. The error is for a drill
+// that could not run; a scenario that missed its expectation is a report
+// with Pass false.
+func Run(ctx context.Context, opts Options) (_ *Report, err error) {
+	logw := opts.Log
+	if logw == nil {
+		logw = io.Discard
+	}
+	var logMu sync.Mutex
+	began := time.Now()
+	logf := func(format string, args ...any) {
+		logMu.Lock()
+		defer logMu.Unlock()
+		fmt.Fprintf(logw, "drill %6.1fs  %s\n", time.Since(began).Seconds(), fmt.Sprintf(format, args...))
+	}
+
+	st, err := LoadStackTiming(opts.Root, opts.Stack)
+	if err != nil {
+		return nil, err
+	}
+	sc := opts.Scenario
+	scale := opts.Scale
+	if scale <= 0 {
+		scale = DefaultScale(st, sc)
+	}
+	t := st.Scaled(scale)
+	replicas := sc.Replicas(st.Replicas)
+	preStop := sc.PreStop(t)
+	rate := opts.Rate
+	if rate <= 0 {
+		rate = 300
+	}
+	// Every missing part in one message, before anything starts.
+	if err := errors.Join(realparts.Require("redis-server", "redis-cli", "initdb", "postgres", "pg_isready", "psql"), func() error {
+		_, err := FindHAProxy()
+		return err
+	}()); err != nil {
+		return nil, err
+	}
+
+	dir, err := os.MkdirTemp("", "drl")
+	if err != nil {
+		return nil, err
+	}
+	// The postgres user must reach its data dir below this one.
+	_ = os.Chmod(dir, 0o711)
+	var closers []func() error
+	defer func() {
+		for i := len(closers) - 1; i >= 0; i-- {
+			if cerr := closers[i](); cerr != nil {
+				logf("teardown: %v", cerr)
+			}
+		}
+		if opts.KeepDir {
+			logf("kept %s", dir)
+		} else {
+			_ = os.RemoveAll(dir)
+		}
+	}()
+
+	bin := opts.ServiceBin
+	if bin == "" {
+		logf("building cmd/auth-service")
+		bin = filepath.Join(dir, "auth-service")
+		build := exec.CommandContext(ctx, "go", "build", "-C", filepath.Join(opts.Root, "cmd", "auth-service"), "-o", bin, ".")
+		if out, err := build.CombinedOutput(); err != nil {
+			return nil, fmt.Errorf("building cmd/auth-service: %v\n%s", err, out)
+		}
+	}
+
+	logf("starting Redis Cluster (TLS, AUTH), PostgreSQL (TLS, SCRAM) and HAProxy on 127.0.0.1")
+	ca, err := realparts.NewCA(filepath.Join(dir, "ca"))
+	if err != nil {
+		return nil, err
+	}
+	redisToken, dbPassword := secret(), secret()
+	var (
+		redis  *realparts.RedisCluster
+		pg     *realparts.Postgres
+		lb     *HAProxy
+		wg     sync.WaitGroup
+		errsMu sync.Mutex
+		errs   []error
+	)
+	collect := func(e error) {
+		if e != nil {
+			errsMu.Lock()
+			errs = append(errs, e)
+			errsMu.Unlock()
+		}
+	}
+	// realparts wants the parts' dirs to exist.
+	for _, d := range []string{"redis", "pg"} {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o711); err != nil {
+			return nil, err
+		}
+	}
+	lbPort, err := FreePort()
+	if err != nil {
+		return nil, err
+	}
+	wg.Add(3)
+	go func() {
+		defer wg.Done()
+		r, e := realparts.StartRedisCluster(ctx, realparts.RedisClusterOptions{Dir: filepath.Join(dir, "redis"), CA: ca, Password: redisToken})
+		redis = r
+		collect(e)
+	}()
+	go func() {
+		defer wg.Done()
+		p, e := realparts.StartPostgres(ctx, realparts.PostgresOptions{Dir: filepath.Join(dir, "pg"), CA: ca, User: "authsvc", Password: dbPassword, Database: "auth"})
+		pg = p
+		collect(e)
+	}()
+	go func() {
+		defer wg.Done()
+		h, e := StartHAProxy(ctx, dir, lbPort, t)
+		lb = h
+		collect(e)
+	}()
+	wg.Wait()
+	// Register the closers of what did start, even if something failed.
+	if redis != nil {
+		closers = append(closers, redis.Close)
+	}
+	if pg != nil {
+		closers = append(closers, pg.Close)
+	}
+	if lb != nil {
+		closers = append(closers, lb.Close)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+
+	secrets := filepath.Join(dir, "secrets")
+	if err := os.MkdirAll(secrets, 0o700); err != nil {
+		return nil, err
+	}
+	tokenFile, pwFile := filepath.Join(secrets, "redis-token"), filepath.Join(secrets, "db-password")
+	if err := os.WriteFile(tokenFile, []byte(redisToken), 0o600); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(pwFile, []byte(dbPassword), 0o600); err != nil {
+		return nil, err
+	}
+	// The ConfigMap's variables, as the stack renders them, with the
+	// drill's addresses; secrets and the CA from files (local-only
+	// variables, never set by the stack).
+	baseEnv := []string{
+		"AWS_REGION=us-east-1",
+		"DB_HOST=" + pg.Host(), "DB_READER_HOST=" + pg.Host(), "DB_PORT=" + strconv.Itoa(pg.Port()), "DB_NAME=" + pg.Database(),
+		"DB_USER=" + pg.User(), "DB_PASSWORD_FILE=" + pwFile, "DB_CA_FILE=" + ca.CAFile,
+		"REDIS_HOSTS=" + strings.Join(redis.Addrs(), ","), "REDIS_AUTH_TOKEN_FILE=" + tokenFile, "REDIS_CA_FILE=" + ca.CAFile,
+		"CLUSTER_ENABLED=true", "REDIS_TLS=true",
+		"SESSION_TTL_SECONDS=3600",
+		// The request deadline is the stack's: it bounds one request and
+		// is not part of the termination sequence.
+		"REQUEST_TIMEOUT_SECONDS=" + strconv.Itoa(st.MaxRequestSeconds),
+		// The shutdown allowance is scaled with the grace period it must
+		// fit in (whole seconds, at least 1).
+		"SHUTDOWN_TIMEOUT_SECONDS=" + strconv.Itoa(max(1, int(math.Ceil(t.Shutdown.Seconds())))),
+	}
+	envFor := func(port int) []string { return append(append([]string(nil), baseEnv...), "PORT="+strconv.Itoa(port)) }
+
+	logf("creating %d users", drillUsers)
+	// The admin command reads the same environment; it does not listen.
+	users, err := createUsers(ctx, bin, opts.ServiceArgs, envFor(8080))
+	if err != nil {
+		return nil, err
+	}
+
+	fleet := &Fleet{
+		Bin: bin, Args: opts.ServiceArgs, LB: lb, Timings: t, LogDir: dir,
+		Env: func(p *Pod, port int) []string { return append(envFor(port), "APP_VERSION="+p.Version) },
+	}
+	closers = append(closers, fleet.Close)
+	orch := &Orchestrator{Driver: fleet, Timings: t, PreStop: preStop, Replicas: replicas, Zones: []string{"zone-a", "zone-b", "zone-c"}}
+	logf("starting %d auth-service pods behind HAProxy :%d (health check every %v)", replicas, lbPort, t.HealthCheckInterval)
+	if err := orch.Up(ctx, "v1"); err != nil {
+		return nil, err
+	}
+
+	load := NewLoad(LoadConfig{BaseURL: fmt.Sprintf("http://127.0.0.1:%d", lbPort), Rate: rate, Users: users})
+	carried := opts.CarriedSessions
+	if carried <= 0 {
+		carried = 30
+	}
+	res, err := Drive(ctx, sc, t, orch, load, redis, carried, logf)
+	if err != nil {
+		return nil, err
+	}
+
+	r := &Report{
+		Scenario: sc.Name, Description: sc.Description, Stack: st.Stack,
+		Dropped: load.Dropped(), CarriedSessions: load.Carried(),
+		Timings: NewTimingsReport(st, t, preStop, replicas, rate),
+		Events:  orch.Events(), Machine: ThisMachine(),
+	}
+	Summarize(r, load.Records(), res.Start, res.End, res.Lost, res.Allowed)
+	Judge(r, sc.Expect)
+	return r, nil
+}
+
+// RedisFaults is what the redis-failover scenario does to the cluster.
+type RedisFaults interface {
+	KillPrimary(i int) (realparts.Node, error)
+	WaitFailover(ctx context.Context) error
+}
+
+// Driven is the outcome of Drive.
+type Driven struct {
+	Start, End time.Time
+	// Lost sessions, after the final check of the carried ones.
+	Lost int
+	// Allowed are the windows where failures are expected (zone-loss).
+	Allowed []Window
+}
+
+// Drive runs the scenario on pods that are Up: load, carried sessions,
+// warm-up, the disruption, the tail, and the final check of the carried
+// sessions. redis may be nil for scenarios that do not touch it.
+func Drive(ctx context.Context, sc Scenario, t Timings, orch *Orchestrator, load *Load, redis RedisFaults, carried int, logf func(string, ...any)) (Driven, error) {
+	var res Driven
+	logf("carrying %d sessions through the drill", carried)
+	if err := load.CreateCarried(ctx, carried); err != nil {
+		return res, err
+	}
+	res.Start = time.Now()
+	load.Begin(res.Start)
+	orch.Begin(res.Start)
+	loadCtx, stopLoad := context.WithCancel(ctx)
+	loadDone := make(chan struct{})
+	go func() {
+		defer close(loadDone)
+		load.Run(loadCtx)
+	}()
+	defer func() {
+		stopLoad()
+		<-loadDone
+	}()
+
+	logf("load at %.0f req/s, warm-up %v", load.cfg.Rate, Warmup)
+	if err := sleep(ctx, Warmup); err != nil {
+		return res, err
+	}
+	logf("%s: %s (scale %g: propagation %v, deregistration %v, preStop %v, grace %v)",
+		sc.Name, sc.Description, t.Scale, t.Propagation, t.DeregistrationDelay, orch.PreStop, t.GracePeriod)
+	var err error
+	switch sc.Disruption {
+	case DisruptEvictions:
+		err = orch.Evictions(ctx)
+	case DisruptRollout:
+		err = orch.Rollout(ctx, "v2")
+	case DisruptZoneLoss:
+		// Requests in flight at the kill were sent up to a second before
+		// it; new ones fail until the health checks notice.
+		kill := time.Since(res.Start)
+		res.Allowed = []Window{{From: kill - time.Second, To: kill + t.DetectionWindow() + time.Second}}
+		err = orch.ZoneLoss(ctx, orch.Zones[0])
+	case DisruptRedisKill:
+		if redis == nil {
+			return res, fmt.Errorf("%s needs a Redis Cluster", sc.Name)
+		}
+		kill := time.Now()
+		node, kerr := redis.KillPrimary(0)
+		if kerr != nil {
+			return res, kerr
+		}
+		orch.record(nil, EvDisrupt, "redis primary "+node.Addr+" killed")
+		fctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+		err = redis.WaitFailover(fctx)
+		cancel()
+		orch.record(nil, EvRecovery, "every shard has a primary again")
+		if err == nil {
+			err = sleep(ctx, time.Until(kill.Add(RedisObservation)))
+		}
+	}
+	if err != nil {
+		return res, fmt.Errorf("%s: %w", sc.Name, err)
+	}
+	logf("disruption over; tail of %v", Tail)
+	if err := sleep(ctx, Tail); err != nil {
+		return res, err
+	}
+	stopLoad()
+	<-loadDone
+	res.End = time.Now()
+	logf("validating the %d carried sessions", load.Carried())
+	res.Lost = load.ValidateCarried(ctx)
+	return res, nil
+}
+
+// createUsers creates the drill's users with the service's own admin
+// command (the password on stdin), the first alone so that it runs the
+// migrations.
+func createUsers(ctx context.Context, bin string, args, env []string) ([]Credentials, error) {
+	users := make([]Credentials, drillUsers)
+	for i := range users {
+		users[i] = Credentials{Username: fmt.Sprintf("drill-user-%d", i+1), Password: "drill-" + secret()}
+	}
+	create := func(c Credentials) error {
+		cmd := exec.CommandContext(ctx, bin, append(append([]string(nil), args...), "admin", "create-user", "--username", c.Username)...)
+		cmd.Env = append(os.Environ(), env...)
+		cmd.Stdin = strings.NewReader(c.Password + "\n")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("auth-service admin create-user %s: %v: %s", c.Username, err, out)
+		}
+		return nil
+	}
+	if err := create(users[0]); err != nil {
+		return nil, err
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, len(users))
+	sem := make(chan struct{}, 4)
+	for i := 1; i < len(users); i++ {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			errs[i] = create(users[i])
+		}()
+	}
+	wg.Wait()
+	return users, errors.Join(errs...)
+}
+
+func secret() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// ThisMachine describes the CPU the drill ran on.
+func ThisMachine() Machine {
+	m := Machine{CPUs: runtime.NumCPU()}
+	if f, err := os.Open("/proc/cpuinfo"); err == nil {
+		defer f.Close()
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			if k, v, ok := strings.Cut(sc.Text(), ":"); ok && strings.TrimSpace(k) == "model name" {
+				m.CPUModel = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	return m
+}

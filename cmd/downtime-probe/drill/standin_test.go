@@ -1,0 +1,224 @@
+package drill
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestMain lets the test binary run as a stand-in auth service: the
+// drill's HAProxy and orchestration are tested on it without Redis and
+// PostgreSQL (the end-to-end test runs the real service).
+func TestMain(m *testing.M) {
+	if os.Getenv("DRILL_STANDIN") == "1" {
+		os.Exit(standIn())
+	}
+	os.Exit(m.Run())
+}
+
+// standIn serves the auth API the way the real service behaves around
+// SIGTERM (/health 503 at once, then http.Server.Shutdown). Its sessions
+// are HMACs under a key all instances share, so any instance validates a
+// session another one issued, as with the Redis Cluster.
+func standIn() int {
+	key := []byte(os.Getenv("STANDIN_KEY"))
+	sign := func(id string) string {
+		mac := hmac.New(sha256.New, key)
+		mac.Write([]byte(id))
+		return id + "." + base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
+	}
+	var serial atomic.Int64
+	var stopping atomic.Bool
+	mux := http.NewServeMux()
+	mux.HandleFunc("/health", func(w http.ResponseWriter, _ *http.Request) {
+		_, sick := os.Stat(os.Getenv("STANDIN_SICK_FILE"))
+		if stopping.Load() || sick == nil {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, `{"status":"ok"}`)
+	})
+	mux.HandleFunc(LivePath, func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
+	mux.HandleFunc("POST "+LoginPath, func(w http.ResponseWriter, _ *http.Request) {
+		id := fmt.Sprintf("%s-%d", os.Getenv("PORT"), serial.Add(1))
+		_ = json.NewEncoder(w).Encode(map[string]string{"token": sign(id)})
+	})
+	valid := func(r *http.Request) bool {
+		tok := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
+		id, _, _ := strings.Cut(tok, ".")
+		return hmac.Equal([]byte(sign(id)), []byte(tok))
+	}
+	mux.HandleFunc("GET "+SessionPath, func(w http.ResponseWriter, r *http.Request) {
+		if !valid(r) {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		fmt.Fprintln(w, `{"user":{"id":1}}`)
+	})
+	mux.HandleFunc("POST "+LogoutPath, func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusNoContent)
+	})
+	srv := &http.Server{Addr: "127.0.0.1:" + os.Getenv("PORT"), Handler: mux}
+	term := make(chan os.Signal, 1)
+	signal.Notify(term, syscall.SIGTERM)
+	go func() {
+		<-term
+		stopping.Store(true)
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+	}()
+	if err := srv.ListenAndServe(); err != http.ErrServerClosed {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	time.Sleep(50 * time.Millisecond) // let Shutdown finish the last responses
+	return 0
+}
+
+// requireParts skips when a Debian package the drill needs is missing:
+// `go test ./...` must run on a machine with Go only. CI sets
+// DRILL_REQUIRE_PARTS=1 to make a missing package a failure instead.
+func requireParts(t *testing.T, bins ...string) {
+	t.Helper()
+	for _, b := range bins {
+		if _, err := exec.LookPath(b); err != nil {
+			if _, serr := os.Stat("/usr/sbin/" + b); serr == nil {
+				continue
+			}
+			msg := fmt.Sprintf("%s not installed (Debian: apt-get install haproxy redis-server postgresql)", b)
+			if os.Getenv("DRILL_REQUIRE_PARTS") == "1" {
+				t.Fatal(msg)
+			}
+			t.Skip(msg)
+		}
+	}
+}
+
+// standInRig is HAProxy and stand-in pods under the dev stack's budget.
+func standInRig(t *testing.T, scale float64, sc Scenario) (*Orchestrator, *Load, Timings, StackTiming) {
+	t.Helper()
+	requireParts(t, "haproxy")
+	st, err := LoadStackTiming("../../..", "dev")
+	require.NoError(t, err)
+	tm := st.Scaled(scale)
+	dir, err := os.MkdirTemp("", "drl")
+	require.NoError(t, err)
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	port, err := FreePort()
+	require.NoError(t, err)
+	lb, err := StartHAProxy(context.Background(), dir, port, tm)
+	require.NoError(t, err)
+	t.Cleanup(func() { assert.NoError(t, lb.Close()) })
+	exe, err := os.Executable()
+	require.NoError(t, err)
+	fleet := &Fleet{Bin: exe, LB: lb, Timings: tm, LogDir: dir, Env: func(p *Pod, port int) []string {
+		return []string{"DRILL_STANDIN=1", "STANDIN_KEY=drill-test", fmt.Sprintf("PORT=%d", port)}
+	}}
+	t.Cleanup(func() { assert.NoError(t, fleet.Close()) })
+	o := &Orchestrator{Driver: fleet, Timings: tm, PreStop: sc.PreStop(tm), Replicas: sc.Replicas(st.Replicas), Zones: []string{"zone-a", "zone-b", "zone-c"}}
+	require.NoError(t, o.Up(context.Background(), "v1"))
+	load := NewLoad(LoadConfig{BaseURL: fmt.Sprintf("http://127.0.0.1:%d", port), Rate: 300, Users: []Credentials{{"u", "p"}}})
+	return o, load, tm, st
+}
+
+func driveStandIn(t *testing.T, name string, scale float64) *Report {
+	sc := Scenarios[name]
+	o, load, tm, st := standInRig(t, scale, sc)
+	res, err := Drive(context.Background(), sc, tm, o, load, nil, 20, t.Logf)
+	require.NoError(t, err)
+	r := &Report{Scenario: name, CarriedSessions: load.Carried(), Dropped: load.Dropped(), Events: o.Events(),
+		Timings: NewTimingsReport(st, tm, o.PreStop, o.Replicas, 300)}
+	Summarize(r, load.Records(), res.Start, res.End, res.Lost, res.Allowed)
+	Judge(r, sc.Expect)
+	var sb strings.Builder
+	r.WriteSummary(&sb)
+	t.Log(sb.String())
+	return r
+}
+
+// TestHAProxyDrillOnStandIns runs the drill's HAProxy, orchestration and
+// load on stand-in pods, with the dev stack's budget divided by 30
+// (propagation 1 s, preStop 2 s): the stack's preStop loses nothing, and
+// the no-prestop control, which differs only in the preStop sleep, fails
+// requests — so the zero is measured, not assumed.
+func TestHAProxyDrillOnStandIns(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs for ~20 s")
+	}
+	t.Run("evictions", func(t *testing.T) {
+		r := driveStandIn(t, "evictions", 30)
+		assert.True(t, r.Pass, r.Verdict)
+		assert.Equal(t, 0, r.Failed)
+		assert.Greater(t, r.Requests, 2000, "300 req/s over several seconds")
+	})
+	t.Run("no-prestop", func(t *testing.T) {
+		r := driveStandIn(t, "no-prestop", 30)
+		assert.True(t, r.Pass, r.Verdict)
+		assert.Greater(t, r.Failed, 0)
+		assert.Equal(t, 0, r.LostSessions, "the sessions live outside the pods")
+	})
+}
+
+// TestHAProxyFailsOpenLikeAnALB: when every target fails its health
+// check at once (the service's /health checks every Redis shard, so a
+// shard failover fails them all), an ALB routes to all of them; so does
+// the drill's HAProxy, through the targets' backup twins.
+func TestHAProxyFailsOpenLikeAnALB(t *testing.T) {
+	requireParts(t, "haproxy")
+	st, err := LoadStackTiming(repoRoot, "dev")
+	require.NoError(t, err)
+	tm := st.Scaled(30)
+	dir, err := os.MkdirTemp("", "drl")
+	require.NoError(t, err)
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	port, err := FreePort()
+	require.NoError(t, err)
+	lb, err := StartHAProxy(context.Background(), dir, port, tm)
+	require.NoError(t, err)
+	t.Cleanup(func() { assert.NoError(t, lb.Close()) })
+	exe, err := os.Executable()
+	require.NoError(t, err)
+	sick := dir + "/sick"
+	fleet := &Fleet{Bin: exe, LB: lb, Timings: tm, LogDir: dir, Env: func(p *Pod, port int) []string {
+		return []string{"DRILL_STANDIN=1", "STANDIN_KEY=k", "STANDIN_SICK_FILE=" + sick, fmt.Sprintf("PORT=%d", port)}
+	}}
+	t.Cleanup(func() { assert.NoError(t, fleet.Close()) })
+	o := &Orchestrator{Driver: fleet, Timings: tm, Replicas: 2, Zones: []string{"zone-a", "zone-b"}}
+	require.NoError(t, o.Up(context.Background(), "v1"))
+
+	require.NoError(t, os.WriteFile(sick, nil, 0o600))
+	require.NoError(t, pollUntil(context.Background(), 10*time.Second, 20*time.Millisecond, func() error {
+		servers, err := lb.Servers()
+		if err != nil {
+			return err
+		}
+		for _, s := range servers {
+			if !strings.HasSuffix(s.Name, "-fo") && s.Status != "DOWN" {
+				return fmt.Errorf("%s is %s", s.Name, s.Status)
+			}
+		}
+		return nil
+	}), "every target fails its check")
+	for range 20 {
+		resp, err := http.Post(fmt.Sprintf("http://127.0.0.1:%d%s", port, LoginPath), "application/json", strings.NewReader(`{}`))
+		require.NoError(t, err)
+		resp.Body.Close()
+		assert.Equal(t, http.StatusOK, resp.StatusCode, "all targets unhealthy: the load balancer fails open")
+	}
+}
