@@ -5,8 +5,6 @@ package tests
 // the pinned version, and a least-privilege controller container.
 
 import (
-	"regexp"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -15,7 +13,7 @@ import (
 	"github.com/authplatform/auth-platform/components/lbcontroller"
 )
 
-const crdType = "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition"
+const crdFileType = "kubernetes:yaml/v2:ConfigFile"
 
 // TestControllerUpgradesKeepTheWebhookCertificate: the chart generates a
 // new CA and caBundle on every render unless keepTLSSecret reuses the
@@ -55,61 +53,27 @@ func TestControllerContainerIsLeastPrivilege(t *testing.T) {
 
 // TestControllerCRDsAreAppliedByTheProgram: Helm installs crds/ once and
 // never upgrades it, so the release skips them and depends on the CRDs the
-// program applies from the chart's crds.yaml at ChartVersion.
+// program applies from the controller's manifest at the pinned version.
 func TestControllerCRDsAreAppliedByTheProgram(t *testing.T) {
-	// aws/eks-charts 5239609 stable/aws-load-balancer-controller/crds/crds.yaml.
-	want := []string{
-		"albtargetcontrolconfigs.elbv2.k8s.aws",
-		"globalaccelerators.aga.k8s.aws",
-		"ingressclassparams.elbv2.k8s.aws",
-		"targetgroupbindings.elbv2.k8s.aws",
-	}
-	for _, rp := range regionPlans(t) {
+	// The chart's crds/crds.yaml is the controller repository's
+	// helm/aws-load-balancer-controller/crds/crds.yaml at the release tag.
+	const want = "https://raw.githubusercontent.com/kubernetes-sigs/aws-load-balancer-controller/v3.5.0/helm/aws-load-balancer-controller/crds/crds.yaml"
+	assert.Equal(t, "v"+lbcontroller.ChartVersion, lbcontroller.AppVersion, "chart 3.x ships the controller of the same version")
+	plans := regionPlans(t)
+	require.NotEmpty(t, plans)
+	for _, rp := range plans {
 		t.Run(rp.name, func(t *testing.T) {
 			rel := one(t, rp.res, releaseType, "-lbc")
 			assert.Equal(t, true, value(rel.Inputs, "skipCrds"), "Helm must not own the CRDs")
-			crds := ofType(rp.res, crdType)
-			var names []string
-			for _, c := range crds {
-				names = append(names, str(t, c, "metadata.name"))
-				assert.Contains(t, rel.DependsOn, c.URN, "the release waits for %s", c.Name)
-				assert.Equal(t, rel.Provider, c.Provider, "the CRDs go to the release's cluster")
-				labels, _ := value(c.Inputs, "metadata.labels").(map[string]interface{})
-				assert.Equal(t, lbcontroller.AppVersion, labels["app.kubernetes.io/version"])
-				assert.NotEmpty(t, value(c.Inputs, "spec.versions"), "%s carries its schema", c.Name)
-			}
-			assert.ElementsMatch(t, want, names)
-
+			files := ofType(rp.res, crdFileType)
+			require.Len(t, files, 1)
+			crds := files[0]
+			assert.Equal(t, want, str(t, crds, "file"))
+			assert.Contains(t, rel.DependsOn, crds.URN, "the release waits for the CRDs")
+			assert.Equal(t, rel.Parent, crds.Parent)
+			assert.Equal(t, rel.Providers["kubernetes"], crds.Providers["kubernetes"], "the CRDs go to the release's cluster")
 			tgb := one(t, rp.res, "kubernetes:elbv2.k8s.aws/v1beta1:TargetGroupBinding", "-tgb")
 			assert.Contains(t, tgb.DependsOn, rel.URN, "bindings wait for the controller (and so for its CRDs)")
 		})
 	}
-}
-
-// TestEmbeddedCRDsAreThePinnedChartVersion: the header of crds/crds.yaml
-// names the chart version it was taken from, and the TargetGroupBinding
-// schema serves the API version the program writes.
-func TestEmbeddedCRDsAreThePinnedChartVersion(t *testing.T) {
-	text := lbcontroller.CRDsYAML()
-	m := regexp.MustCompile(`Load Balancer Controller chart (\d+\.\d+\.\d+)`).FindStringSubmatch(strings.SplitN(text, "\n", 2)[0])
-	require.NotNil(t, m, "the first line names the chart version")
-	assert.Equal(t, lbcontroller.ChartVersion, m[1], "bump crds/crds.yaml with the chart")
-
-	manifests, err := lbcontroller.CRDManifests()
-	require.NoError(t, err)
-	require.NotEmpty(t, manifests)
-	var served []string
-	for _, m := range manifests {
-		spec := m["spec"].(map[string]interface{})
-		if spec["names"].(map[string]interface{})["kind"] != "TargetGroupBinding" {
-			continue
-		}
-		for _, v := range spec["versions"].([]interface{}) {
-			v := v.(map[string]interface{})
-			if v["served"] == true {
-				served = append(served, spec["group"].(string)+"/"+v["name"].(string))
-			}
-		}
-	}
-	assert.Contains(t, served, "elbv2.k8s.aws/v1beta1", "the API version authservice writes")
 }

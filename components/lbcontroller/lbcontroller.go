@@ -149,7 +149,7 @@ func NewController(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.
 		return nil, err
 	}
 
-	crds, err := newCRDs(ctx, a.Namer.Name("lbc"), parent)
+	crds, err := newCRDs(ctx, a.Namer.Name("lbc-crds"), parent)
 	if err != nil {
 		return nil, err
 	}
@@ -170,7 +170,7 @@ func NewController(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.
 		// The CRDs are ours (newCRDs): Helm would install them once and
 		// never upgrade them.
 		SkipCrds: pulumi.Bool(true),
-	}, parent, pulumi.DependsOn(append(append([]pulumi.Resource{attach}, crds...), a.WaitFor...)))
+	}, parent, pulumi.DependsOn(append([]pulumi.Resource{attach, crds}, a.WaitFor...)))
 	if err != nil {
 		return nil, err
 	}
