@@ -34,6 +34,10 @@ func deployGlobal(ctx *pulumi.Context, cfg *Config) (Exports, error) {
 		}
 		members[i] = globaldata.Region{Name: rc.Region, Provider: provider}
 	}
+	zonesOf, err := resolveAllZones(ctx, cfg.Regions, members)
+	if err != nil {
+		return nil, err
+	}
 
 	db, err := globaldata.NewDatabase(ctx, global.Name("db"), &globaldata.DatabaseArgs{
 		Regions:            members,
@@ -55,6 +59,7 @@ func deployGlobal(ctx *pulumi.Context, cfg *Config) (Exports, error) {
 	for i, rc := range cfg.Regions {
 		m := &Member{
 			Provider: members[i].Provider,
+			Zones:    zonesOf[i],
 			Database: &database.GlobalMember{
 				GlobalClusterIdentifier: db.GlobalClusterID,
 				Primary:                 i == 0,
