@@ -156,3 +156,26 @@ func TestNoTwoShippedStacksAskForTheSamePhysicalName(t *testing.T) {
 		assert.Greater(t, counted[stack], 20, "%s: too few physical names found; is physicalNames still reading the inputs?", stack)
 	}
 }
+
+func TestCutNamesKeepTheRegionAndWhatTheyName(t *testing.T) {
+	// ALB and target group names: 24 characters, so Pulumi's 8-character
+	// suffix fits AWS's 32.
+	for _, tc := range []struct {
+		stack, region, part string
+	}{
+		{"prod-global", "us-west-2", "alb"},
+		{"prod-global", "us-east-1", "tg"},
+		{"platform-team-production-eu-central-1", "eu-central-1", "alb"},
+		{"Staging_Blue", "ap-southeast-2", "tg"},
+	} {
+		n := naming.Namer{App: "auth", Env: "prod", Region: tc.region, Stack: tc.stack}
+		got := n.Limited(24, tc.part)
+		assert.LessOrEqual(t, len(got), 24, got)
+		assert.True(t, strings.HasSuffix(got, "-"+naming.RegionCode(tc.region)+"-"+tc.part), "%s keeps region code and part", got)
+		assert.True(t, strings.HasPrefix(got, "auth-"), got)
+		other := naming.Namer{App: "auth", Env: "prod", Region: tc.region, Stack: tc.stack + "x"}
+		assert.NotEqual(t, got, other.Limited(24, tc.part), "another stack, another name")
+	}
+	// Names that fit are not touched.
+	assert.Equal(t, "auth-dev-use1-alb", naming.Namer{App: "auth", Env: "dev", Region: "us-east-1", Stack: "dev"}.Limited(24, "alb"))
+}
