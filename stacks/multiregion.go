@@ -282,6 +282,7 @@ func loadMultiRegion(project, stack string, src Source, entries []regionEntry, p
 			p.add(q("regions"), "", "fix the entry", "%v", err)
 			continue
 		}
+		cfg.entry, cfg.entryIndex = &entries[i], i
 		cfg.Role = RoleSecondary
 		if i == 0 {
 			cfg.Role = RolePrimary

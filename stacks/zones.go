@@ -178,6 +178,9 @@ func resolveAllZones(ctx *pulumi.Context, cfgs []*Config, members []globaldata.R
 		switch {
 		case errors.As(err, &cerr):
 			for _, prob := range cerr.Problems {
+				if rc.entry != nil {
+					prob.Key = regionalKey(rc.entryIndex, *rc.entry, prob.Key)
+				}
 				prob.Message = "in " + rc.Region + ": " + prob.Message
 				p = append(p, prob)
 			}

@@ -191,6 +191,8 @@ func TestMultiRegionZonesAreResolvedForEveryRegionFirst(t *testing.T) {
 	}, pulumi.WithMocks(project, globalStack, m), func(info *pulumi.RunInfo) { info.Config = config })
 	var cerr *stacks.ConfigError
 	require.True(t, errors.As(err, &cerr), "want a configuration error, got %v", err)
+	require.Len(t, cerr.Problems, 1)
+	assert.Equal(t, "auth-platform:regions[1].availabilityZones", cerr.Problems[0].Key, "the key the stack file sets")
 	assert.Contains(t, cerr.Error(), "in us-west-2: zone us-west-2e is not an available zone of this account in us-west-2")
 	// Nothing of the primary region was registered: only the providers the
 	// zone lookups need.
