@@ -78,6 +78,11 @@ type Config struct {
 	// ClusterAccess are the principals besides the cluster's creator that
 	// get an EKS access entry (issue 11), admins first.
 	ClusterAccess []cluster.Grant
+	// entry is this region's element of `regions` in a multi-region
+	// stack, so that a problem found at deploy time names the key the user
+	// wrote (regions[i].<key>); nil otherwise.
+	entry      *regionEntry
+	entryIndex int
 
 	KubernetesVersion     string
 	EndpointPublicAccess  bool

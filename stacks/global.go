@@ -42,6 +42,10 @@ func deployGlobal(ctx *pulumi.Context, cfg *Config) (Exports, error) {
 	if err := preflight(ctx, cfg.Regions, providers); err != nil {
 		return nil, err
 	}
+	zonesOf, err := resolveAllZones(ctx, cfg.Regions, members)
+	if err != nil {
+		return nil, err
+	}
 
 	db, err := globaldata.NewDatabase(ctx, global.Name("db"), &globaldata.DatabaseArgs{
 		Regions:            members,
@@ -63,6 +67,7 @@ func deployGlobal(ctx *pulumi.Context, cfg *Config) (Exports, error) {
 	for i, rc := range cfg.Regions {
 		m := &Member{
 			Provider: members[i].Provider,
+			Zones:    zonesOf[i],
 			Database: &database.GlobalMember{
 				GlobalClusterIdentifier: db.GlobalClusterID,
 				Primary:                 i == 0,

@@ -304,6 +304,7 @@ func loadMultiRegion(project, stack string, src Source, entries []regionEntry, p
 		}
 		seen[e.Region] = i
 		cfg, ps := loadOne(project, stack, regionSource{base: src, entry: e, index: i})
+		cfg.entry, cfg.entryIndex = &entries[i], i
 		cfg.Role = RoleSecondary
 		if i == 0 {
 			cfg.Role = RolePrimary

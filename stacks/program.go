@@ -19,6 +19,7 @@ import (
 	"github.com/authplatform/auth-platform/components/lbcontroller"
 	"github.com/authplatform/auth-platform/components/naming"
 	"github.com/authplatform/auth-platform/components/network"
+	"github.com/authplatform/auth-platform/components/zones"
 )
 
 // Exports are the stack outputs by name.
@@ -159,6 +160,9 @@ type Member struct {
 	// Provider of the region, created before the global resources that
 	// need it. Required.
 	Provider *aws.Provider
+	// Zones of the region, resolved for every region before any is built
+	// (issue 11). Required.
+	Zones []zones.Zone
 	// Database joins the Aurora Global Database. Required.
 	Database *database.GlobalMember
 	// CachePrimary marks the group a Global Datastore is built from;
@@ -208,8 +212,10 @@ func NewRegion(ctx *pulumi.Context, cfg *Config, member *Member) (*Region, error
 	}
 	awsOnly := pulumi.Providers(r.Provider)
 
-	zs, err := resolveZones(ctx, cfg, r.Provider)
-	if err != nil {
+	var zs []zones.Zone
+	if member != nil {
+		zs = member.Zones
+	} else if zs, err = resolveZones(ctx, cfg, r.Provider); err != nil {
 		return nil, err
 	}
 	r.ZoneIDs = zoneIDs(zs)

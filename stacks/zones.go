@@ -1,6 +1,7 @@
 package stacks
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -8,6 +9,7 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/authplatform/auth-platform/components/globaldata"
 	"github.com/authplatform/auth-platform/components/network"
 	"github.com/authplatform/auth-platform/components/zones"
 )
@@ -162,3 +164,30 @@ func idList(zs []zones.Zone) string {
 func zoneNames(zs []zones.Zone) []string { return zones.Names(zs) }
 
 func zoneIDs(zs []zones.Zone) []string { return zones.IDs(zs) }
+
+// resolveAllZones resolves every region's zones before any region is
+// built, so that a refused zone in a secondary stops the stack before the
+// primary's resources are registered; the problems of all regions are
+// reported at once.
+func resolveAllZones(ctx *pulumi.Context, cfgs []*Config, members []globaldata.Region) ([][]zones.Zone, error) {
+	out := make([][]zones.Zone, len(cfgs))
+	var p problems
+	for i, rc := range cfgs {
+		zs, err := resolveZones(ctx, rc, members[i].Provider)
+		var cerr *ConfigError
+		switch {
+		case errors.As(err, &cerr):
+			for _, prob := range cerr.Problems {
+				if rc.entry != nil {
+					prob.Key = regionalKey(rc.entryIndex, *rc.entry, prob.Key)
+				}
+				prob.Message = "in " + rc.Region + ": " + prob.Message
+				p = append(p, prob)
+			}
+		case err != nil:
+			return nil, err
+		}
+		out[i] = zs
+	}
+	return out, p.err()
+}

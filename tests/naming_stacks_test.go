@@ -156,3 +156,63 @@ func TestNoTwoShippedStacksAskForTheSamePhysicalName(t *testing.T) {
 		assert.Greater(t, counted[stack], 20, "%s: too few physical names found; is physicalNames still reading the inputs?", stack)
 	}
 }
+
+func TestCutNamesKeepTheRegionAndWhatTheyName(t *testing.T) {
+	// ALB and target group names: 24 characters, so Pulumi's 8-character
+	// suffix fits AWS's 32.
+	for _, tc := range []struct {
+		stack, region, part string
+	}{
+		{"prod-global", "us-west-2", "alb"},
+		{"prod-global", "us-east-1", "tg"},
+		{"platform-team-production-eu-central-1", "eu-central-1", "alb"},
+		{"Staging_Blue", "ap-southeast-2", "tg"},
+	} {
+		n := naming.Namer{App: "auth", Env: "prod", Region: tc.region, Stack: tc.stack}
+		got := n.Limited(24, tc.part)
+		assert.LessOrEqual(t, len(got), 24, got)
+		assert.True(t, strings.HasSuffix(got, "-"+naming.RegionCode(tc.region)+"-"+tc.part), "%s keeps region code and part", got)
+		assert.True(t, strings.HasPrefix(got, "auth-"), got)
+		other := naming.Namer{App: "auth", Env: "prod", Region: tc.region, Stack: tc.stack + "x"}
+		assert.NotEqual(t, got, other.Limited(24, tc.part), "another stack, another name")
+	}
+	// Names that fit are not touched.
+	assert.Equal(t, "auth-dev-use1-alb", naming.Namer{App: "auth", Env: "dev", Region: "us-east-1", Stack: "dev"}.Limited(24, "alb"))
+}
+
+func TestEveryShippedStacksNamesFitAWSLimits(t *testing.T) {
+	// AWS's limits (first-deploy review, "Limits"): the name the resource
+	// gets, explicit or Pulumi's auto-name (logical name + 8).
+	limits := map[string]struct {
+		key string
+		max int
+	}{
+		"aws:iam/role:Role":                       {"name", 64},
+		"aws:iam/policy:Policy":                   {"name", 128},
+		cacheRGType:                               {"replicationGroupId", 40},
+		"aws:lb/loadBalancer:LoadBalancer":        {"name", 32},
+		"aws:lb/targetGroup:TargetGroup":          {"name", 32},
+		"aws:rds/cluster:Cluster":                 {"clusterIdentifier", 63},
+		"aws:rds/clusterInstance:ClusterInstance": {"identifier", 63},
+		"aws:rds/globalCluster:GlobalCluster":     {"globalClusterIdentifier", 63},
+		"aws:eks/fargateProfile:FargateProfile":   {"fargateProfileName", 100},
+		eksType:                                   {"name", 100},
+	}
+	for _, stack := range stackFiles(t) {
+		res := planStack(t, stack)
+		seen := map[string]int{}
+		for _, r := range res.Resources {
+			l, ok := limits[r.Type]
+			if !ok {
+				continue
+			}
+			v, ok := r.Outputs[resource.PropertyKey(l.key)]
+			require.True(t, ok && v.IsString(), "%s %s has no %s", r.Type, r.Name, l.key)
+			assert.LessOrEqual(t, len(v.StringValue()), l.max, "%s: %s %s = %q", stack, r.Type, l.key, v.StringValue())
+			seen[r.Type]++
+		}
+		for _, typ := range []string{"aws:iam/role:Role", cacheRGType, "aws:lb/loadBalancer:LoadBalancer", "aws:rds/cluster:Cluster", eksType} {
+			assert.NotZero(t, seen[typ], "%s: no %s checked", stack, typ)
+		}
+	}
+}

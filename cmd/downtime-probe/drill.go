@@ -11,6 +11,7 @@ import (
 
 	"github.com/authplatform/auth-platform/cmd/downtime-probe/drill"
 	"github.com/authplatform/auth-platform/cmd/plan"
+	"github.com/authplatform/auth-platform/stacks"
 )
 
 // Exit codes of the drill: 0 the scenario met its expectation, 1 it did
@@ -56,7 +57,7 @@ func runDrill(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintln(stderr, "downtime-probe drill: --scale must be 0 (default) or positive, --rate positive")
 		return drillExitUsage
 	}
-	root, err := plan.ProjectRoot()
+	root, err := stacks.ProjectRoot()
 	if err != nil {
 		fmt.Fprintf(stderr, "downtime-probe drill: %v (run it from the repository)\n", err)
 		return drillExitUsage
