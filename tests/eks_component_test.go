@@ -7,6 +7,7 @@ package tests
 import (
 	"testing"
 
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -75,6 +76,21 @@ func TestEKSComponentChildrenModel(t *testing.T) {
 	assert.Contains(t, withDefault["aws:iam/role:Role"], n+"-instanceRole-role")
 	assert.Equal(t, []string{n + "-defaultNodeGroupInstanceRole"}, withDefault["aws:eks/accessEntry:AccessEntry"])
 	assert.Len(t, withDefault["aws:iam/rolePolicyAttachment:RolePolicyAttachment"], 4)
+
+	// Access entries passed to the component: one entry each, one
+	// association per access policy, in a stable order.
+	in = eks.Inputs.Copy()
+	in["accessEntries"] = resource.NewObjectProperty(resource.PropertyMap{
+		"viewer": resource.NewObjectProperty(resource.PropertyMap{}),
+		"deployer": resource.NewObjectProperty(resource.PropertyMap{
+			"accessPolicies": resource.NewObjectProperty(resource.PropertyMap{
+				"admin": resource.NewObjectProperty(resource.PropertyMap{}),
+			}),
+		}),
+	})
+	withEntries := remoteChildTypes(&mocks.Resource{RemoteChildren: mocks.EKSClusterChildren(n, in)})
+	assert.Equal(t, []string{n + "-deployer", n + "-viewer"}, withEntries["aws:eks/accessEntry:AccessEntry"])
+	assert.Equal(t, []string{n + "-deployer-admin"}, withEntries["aws:eks/accessPolicyAssociation:AccessPolicyAssociation"])
 
 	// The plan document carries them, the tree names them.
 	cfg, secrets := stackConfig(t, "dev")

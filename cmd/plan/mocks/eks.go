@@ -72,8 +72,19 @@ func EKSClusterChildren(name string, in resource.PropertyMap) []Child {
 		out = append(out, Child{"kubernetes:core/v1:ConfigMap", name + "-nodeAccess"})
 	}
 	if entries, ok := in["accessEntries"]; ok && entries.IsObject() {
-		for k := range entries.ObjectValue() {
-			out = append(out, Child{"aws:eks/accessEntry:AccessEntry", name + "-" + string(k)})
+		// Sorted, so the plan stays byte-identical from run to run.
+		for _, k := range entries.ObjectValue().StableKeys() {
+			entry := name + "-" + string(k)
+			out = append(out, Child{"aws:eks/accessEntry:AccessEntry", entry})
+			// authenticationMode.ts createAccessEntries: one association
+			// per named access policy.
+			if e := entries.ObjectValue()[k]; e.IsObject() {
+				if pols, ok := e.ObjectValue()["accessPolicies"]; ok && pols.IsObject() {
+					for _, a := range pols.ObjectValue().StableKeys() {
+						out = append(out, Child{"aws:eks/accessPolicyAssociation:AccessPolicyAssociation", entry + "-" + string(a)})
+					}
+				}
+			}
 		}
 	}
 	if !flag("useDefaultVpcCni") {
