@@ -492,3 +492,21 @@ func plainInputs(r *mocks.Resource) map[string]interface{} {
 	}
 	return out
 }
+
+// TestREADMEListsThePassedOnAWSKeys holds README's list of the aws: keys
+// every explicit provider receives to the code's.
+func TestREADMEListsThePassedOnAWSKeys(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(repoRoot(t), "README.md"))
+	require.NoError(t, err)
+	_, section, ok := strings.Cut(string(b), "#### AWS account and credentials")
+	require.True(t, ok, "README has the section")
+	section, _, _ = strings.Cut(section, "\n#")
+	for _, k := range stacks.PassedOnAWSKeys() {
+		assert.Contains(t, section, "`"+k+"`")
+	}
+	named := map[string]bool{}
+	for _, m := range regexp.MustCompile("`(aws:[A-Za-z]+)`").FindAllStringSubmatch(section, -1) {
+		named[m[1]] = true
+	}
+	assert.Len(t, named, len(stacks.PassedOnAWSKeys()), "README lists no key the code does not pass on: %v", named)
+}
