@@ -43,8 +43,9 @@ type DefenseConfig struct {
 }
 
 // defenseRegionalKeys may differ per region: a detector ID and a CA
-// bundle's bucket belong to one region.
-var defenseRegionalKeys = []string{"guardDutyDetectorId", "albMtlsCaBundle"}
+// bundle's bucket belong to one region, and so does the detector itself
+// (one per account and region: only one stack there may manage it).
+var defenseRegionalKeys = []string{"guardDutyEnabled", "guardDutyDetectorId", "albMtlsCaBundle"}
 
 func init() {
 	for _, k := range defenseRegionalKeys {

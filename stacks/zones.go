@@ -41,8 +41,9 @@ func (c *Config) validateZoneIDs(p *problems) {
 		p.add(key, value, "keep availabilityZoneIds (the same zones in every account) and remove availabilityZones",
 			"availabilityZones is set too; a stack pins its zones one way")
 	}
-	if len(ids) < 2 {
-		p.add(key, value, "list at least 3 zone IDs, e.g. "+example, "fewer than 2 availability zones cannot survive a zone outage")
+	if len(ids) < MinAZs {
+		p.add(key, value, fmt.Sprintf("list at least %d zone IDs, e.g. %s", MinAZs, example),
+			"fewer than %d availability zones: Aurora is given exactly 3 AZs, and the platform must survive losing one", MinAZs)
 	}
 	if len(ids) > network.MaxAZs {
 		p.add(key, value, fmt.Sprintf("list at most %d zone IDs", network.MaxAZs), "too many availability zones")

@@ -130,9 +130,10 @@ func TestGlobalMembersIgnoreWhatTheGlobalResourceChanges(t *testing.T) {
 		assert.ElementsMatch(t, c.want, c.r.Options.IgnoreChanges, c.what)
 	}
 
-	// A standalone cluster and group own their versions: nothing ignored.
+	// A standalone cluster ignores only the minor RDS upgrades itself (the
+	// major is resolved at deploy time); a standalone group owns its version.
 	dev := planStack(t, "dev")
-	assert.Empty(t, one(t, dev, "aws:rds/cluster:Cluster", "-aurora").Options.IgnoreChanges)
+	assert.Equal(t, []string{"engineVersion"}, one(t, dev, "aws:rds/cluster:Cluster", "-aurora").Options.IgnoreChanges)
 	assert.Empty(t, one(t, dev, "aws:elasticache/replicationGroup:ReplicationGroup", "-sessions").Options.IgnoreChanges)
 }
 

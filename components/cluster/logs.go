@@ -1,7 +1,7 @@
 package cluster
 
 import (
-	"fmt"
+	"github.com/authplatform/auth-platform/components/naming"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -17,7 +17,7 @@ const DefaultLogRetentionDays = 90
 // creates it on first use unless it exists, so the program creates it
 // first, with a retention.
 func ControlPlaneLogGroupName(clusterName string) string {
-	return fmt.Sprintf("/aws/eks/%s/cluster", clusterName)
+	return naming.ControlPlaneLogGroup(clusterName)
 }
 
 // controlPlaneLogGroup creates the control-plane log group; the control

@@ -21,7 +21,7 @@ import (
 // service the program (or pulumi-eks inside it) manages.
 var Services = []string{
 	"ec2", "eks", "elasticloadbalancing", "rds", "elasticache", "secretsmanager",
-	"cloudwatch", "logs", "sns", "route53", "wafv2", "ecr",
+	"cloudwatch", "logs", "events", "sns", "route53", "wafv2", "ecr", "s3", "guardduty",
 }
 
 // ServiceLinkedRoles are the service principals whose service-linked role
@@ -115,8 +115,16 @@ func ServiceOf(token string) (service string, ok bool) {
 	case "aws:index/getAvailabilityZones:getAvailabilityZones":
 		return "ec2", true
 	}
+	switch {
+	case strings.HasPrefix(token, "aws:cloudwatch/event"):
+		// EventBridge rules and targets are the events API.
+		return "events", true
+	case strings.HasPrefix(token, "aws:cloudwatch/log"):
+		// Log groups, metric filters and resource policies are CloudWatch Logs.
+		return "logs", true
+	}
 	switch module {
-	case "ec2", "eks", "iam", "kms", "rds", "elasticache", "secretsmanager", "cloudwatch", "sns", "route53", "wafv2", "acm", "s3", "ecr":
+	case "ec2", "eks", "iam", "kms", "rds", "elasticache", "secretsmanager", "cloudwatch", "sns", "route53", "wafv2", "acm", "s3", "ecr", "guardduty":
 		return module, true
 	case "vpc": // aws:vpc/securityGroupIngressRule and friends are EC2 APIs
 		return "ec2", true

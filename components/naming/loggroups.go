@@ -16,7 +16,9 @@ func (n Namer) WAFLogGroup() string {
 	return "aws-waf-logs-" + n.Prefix()
 }
 
-// FlowLogGroup is the CloudWatch Logs group of the VPC flow logs.
+// FlowLogGroup is the CloudWatch Logs group of the VPC flow logs, named by
+// the stack's prefix like every other physical name: two stacks in one
+// account and region must not share it.
 func (n Namer) FlowLogGroup() string {
-	return "/" + n.App + "/" + n.Env + "/" + RegionCode(n.Region) + "/vpc-flow-logs"
+	return "/" + n.Prefix() + "/vpc-flow-logs"
 }
