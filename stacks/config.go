@@ -237,6 +237,7 @@ func loadOne(project, stack string, src Source) (*Config, problems) {
 	c.validateDNS(p)
 	c.validateAccess(p)
 	c.validateDefense(p)
+	c.validateZonePlacement(p) // issue 15
 	if !dnsLabel.MatchString(c.AuthNamespace) || len(c.AuthNamespace) > 63 {
 		p.add(q("authNamespace"), c.AuthNamespace, "use a DNS label: lowercase letters, digits and '-', e.g. auth", "not a valid Kubernetes namespace name")
 	} else if c.AuthNamespace == "kube-system" || c.AuthNamespace == "default" || strings.HasPrefix(c.AuthNamespace, "kube-") {

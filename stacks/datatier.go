@@ -212,7 +212,7 @@ func window[W interface{ Minutes() int }](p *problems, key, v, formatFix string,
 }
 
 // buildDataTier creates the cache and the database on the region's private
-// subnets, admitting only the EKS cluster security group.
+// subnets, admitting only the auth pods' security group.
 func (r *Region) buildDataTier(ctx *pulumi.Context, cfg *Config) error {
 	if len(r.Network.AvailabilityZones) < database.ZoneCount {
 		return &ConfigError{Problems: []Problem{{
@@ -237,7 +237,7 @@ func (r *Region) buildDataTier(ctx *pulumi.Context, cfg *Config) error {
 		MaintenanceWindow:     cc.MaintenanceWindow,
 		VpcID:                 r.Network.VpcID,
 		SubnetIDs:             r.Network.PrivateSubnetIDs,
-		ClientSecurityGroupID: r.Cluster.ClusterSecurityGroupID,
+		ClientSecurityGroupID: r.PodSecurity.ID,
 		GlobalPrimary:         r.member != nil && r.member.CachePrimary,
 		GlobalSecondary:       r.cacheSecondary(),
 		Protect:               cfg.ProtectStatefulResources,
@@ -272,7 +272,7 @@ func (r *Region) buildDataTier(ctx *pulumi.Context, cfg *Config) error {
 		FinalSnapshot:         cfg.Environment != "dev",
 		VpcID:                 r.Network.VpcID,
 		SubnetIDs:             r.Network.PrivateSubnetIDs,
-		ClientSecurityGroupID: r.Cluster.ClusterSecurityGroupID,
+		ClientSecurityGroupID: r.PodSecurity.ID,
 		Global:                r.databaseMember(),
 		Protect:               cfg.ProtectStatefulResources,
 		Namer:                 r.Namer,

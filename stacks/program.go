@@ -20,6 +20,7 @@ import (
 	"github.com/authplatform/auth-platform/components/naming"
 	"github.com/authplatform/auth-platform/components/network"
 	"github.com/authplatform/auth-platform/components/zones"
+	"github.com/authplatform/auth-platform/components/podsecurity"
 )
 
 // Exports are the stack outputs by name.
@@ -153,6 +154,9 @@ type Region struct {
 	Defenses *Defenses
 
 	member *Member
+
+	// PodSecurity is the auth pods' own security group (issue 15).
+	PodSecurity *podsecurity.Group
 }
 
 // Member makes a region part of a multi-region stack.
@@ -250,15 +254,23 @@ func NewRegion(ctx *pulumi.Context, cfg *Config, member *Member) (*Region, error
 		PublicAccessCIDRs:     cfg.PublicAccessCIDRs,
 		LogTypes:              cfg.ClusterLogTypes,
 		Access:                cfg.ClusterAccess,
-		Profiles: []cluster.ProfileSpec{
-			lbcProfile,
-			{Name: AuthProfile, Selectors: []cluster.Selector{{Namespace: cfg.AuthNamespace}}},
-		},
+		Profiles: workloadProfiles(cfg,
+			r.Network.AvailabilityZones, r.Network.PrivateSubnetIDs),
 		Provider: r.Provider,
 		Protect:  cfg.ProtectStatefulResources,
 		Namer:    namer,
 		Tags:     r.Tags,
 	})
+	if err != nil {
+		return nil, err
+	}
+
+	r.PodSecurity, err = podsecurity.NewGroup(ctx, namer.Name("pod-security"), &podsecurity.Args{
+		VpcID:       r.Network.VpcID,
+		ClusterName: clusterName,
+		Namer:       namer,
+		Tags:        r.Tags,
+	}, awsOnly)
 	if err != nil {
 		return nil, err
 	}
@@ -273,12 +285,16 @@ func NewRegion(ctx *pulumi.Context, cfg *Config, member *Member) (*Region, error
 		WaitFor:         []pulumi.Resource{r.Cluster.Profile(lbcProfile.Name), r.Cluster.CoreDNS},
 		Namer:           namer,
 		Tags:            r.Tags,
+
+		// The auth pods' ENIs carry two cluster-tagged groups; the ALB's
+		// rule belongs on theirs.
+		TargetENISecurityGroupTags: r.PodSecurity.TargetENITag,
 	}, pulumi.Providers(r.Provider, r.Cluster.Provider))
 	if err != nil {
 		return nil, err
 	}
 
-	// Data tier: needs the private subnets and the cluster security group.
+	// Data tier: needs the private subnets and the auth pods' security group.
 	if err := r.buildDataTier(ctx, cfg); err != nil {
 		return nil, err
 	}

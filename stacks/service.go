@@ -183,9 +183,6 @@ func ProjectRoot() (string, error) {
 	}
 }
 
-// AuthProfile is the Fargate profile that selects the auth namespace.
-const AuthProfile = "auth"
-
 // buildService puts the auth service behind the ALB and watches it: the
 // ingress (ALB, target group), the Kubernetes side bound to it, and alarms.
 func (r *Region) buildService(ctx *pulumi.Context, cfg *Config) error {
@@ -198,7 +195,7 @@ func (r *Region) buildService(ctx *pulumi.Context, cfg *Config) error {
 	r.Ingress, err = ingress.NewIngress(ctx, r.Namer.Name("ingress"), &ingress.Args{
 		VpcID:                      r.Network.VpcID,
 		PublicSubnetIDs:            r.Network.PublicSubnetIDs,
-		PodSecurityGroupID:         r.Cluster.ClusterSecurityGroupID,
+		PodSecurityGroupID:         r.PodSecurity.ID,
 		DeregistrationDelaySeconds: s.Timing.DeregistrationDelaySeconds,
 		CertificateArn:             s.CertificateArn,
 		AccessLogsBucket:           s.AccessLogsBucket,
@@ -225,6 +222,7 @@ func (r *Region) buildService(ctx *pulumi.Context, cfg *Config) error {
 		Namespace:          cfg.AuthNamespace,
 		Image:              authImage,
 		Replicas:           s.Replicas,
+		Zones:              r.Network.AvailabilityZones,
 		Size:               s.Size,
 		Timing:             s.Timing,
 		SessionTTLSeconds:  s.SessionTTLSeconds,
@@ -244,9 +242,14 @@ func (r *Region) buildService(ctx *pulumi.Context, cfg *Config) error {
 		OIDCIssuerURL:      r.Cluster.OIDCIssuerURL,
 		Region:             cfg.Region,
 		ControllerRelease:  r.LBController.Release,
-		PodsWaitFor:        []pulumi.Resource{r.Cluster.Profile(AuthProfile), r.Cluster.CoreDNS},
+		PodsWaitFor:        r.authPodsWaitFor(),
 		Namer:              r.Namer,
 		Tags:               r.Tags,
+
+		// The pods' own group, plus the cluster's for the control plane
+		// and CoreDNS.
+		PodSecurityGroupID:     r.PodSecurity.ID,
+		ClusterSecurityGroupID: r.Cluster.ClusterSecurityGroupID,
 	}, pulumi.Providers(r.Provider, r.Cluster.Provider))
 	if err != nil {
 		return err
@@ -272,4 +275,14 @@ func (r *Region) buildService(ctx *pulumi.Context, cfg *Config) error {
 		Tags:               r.Tags,
 	}, awsOnly)
 	return err
+}
+
+// authPodsWaitFor are what the auth pods need before the first is created:
+// every zone's Fargate profile and CoreDNS.
+func (r *Region) authPodsWaitFor() []pulumi.Resource {
+	var out []pulumi.Resource
+	for _, zone := range r.Network.AvailabilityZones {
+		out = append(out, r.Cluster.Profile(authservice.ProfileName(zone)))
+	}
+	return append(out, r.Cluster.CoreDNS)
 }

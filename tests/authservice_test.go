@@ -35,7 +35,22 @@ type authChain struct {
 	res                                   *mocks.Result
 	cfg                                   *stacks.Config
 	deploy, svc, pdb, tgb, ns, cm, sa, tg *mocks.Resource
-	alb, albSG                            *mocks.Resource
+	alb, albSG, sgp, podSG                *mocks.Resource
+	// deploys are the per-zone Deployments in zone order; deploy is the
+	// first zone's.
+	deploys []*mocks.Resource
+}
+
+// zoneDeployments returns the auth Deployments of a plan, one per zone, in
+// the order of the network's zones.
+func zoneDeployments(t *testing.T, res *mocks.Result, zones []string) []*mocks.Resource {
+	t.Helper()
+	var out []*mocks.Resource
+	for _, zone := range zones {
+		out = append(out, one(t, res, deploymentType, "-auth-deploy-"+zone))
+	}
+	require.Len(t, ofType(res, deploymentType), len(zones), "one auth Deployment per zone and no other")
+	return out
 }
 
 func planAuthChain(t *testing.T, stack string) authChain {
@@ -49,9 +64,12 @@ func planAuthChain(t *testing.T, stack string) authChain {
 func authChainOf(t *testing.T, rp regionPlan) authChain {
 	t.Helper()
 	res, cfg := rp.res, rp.cfg
+	deploys := zoneDeployments(t, res, planZones(t, res))
 	return authChain{
-		res: res, cfg: cfg,
-		deploy: one(t, res, deploymentType, "-auth-deploy"),
+		res: res, cfg: cfg, deploys: deploys,
+		deploy: deploys[0],
+		sgp:    one(t, res, sgpType, "-auth-sgp"),
+		podSG:  one(t, res, "aws:ec2/securityGroup:SecurityGroup", "-auth-pods"),
 		svc:    one(t, res, serviceType, "-auth-svc"),
 		pdb:    one(t, res, pdbType, "-auth-pdb"),
 		tgb:    one(t, res, tgbType, "-auth-tgb"),
@@ -97,17 +115,25 @@ func TestAuthChainIsWiredEndToEnd(t *testing.T) {
 			assert.Equal(t, float64(authservice.ServicePort), svcPort["port"])
 			assert.Equal(t, "ClusterIP", str(t, c.svc, "spec.type"))
 
-			// Service selector = Deployment selector = pod labels ⊇ PDB
-			// selector = spread-constraint selector.
+			// Service selector = PDB selector = SecurityGroupPolicy pod
+			// selector: every zone's pods. Each zone's Deployment selects
+			// that plus its zone label, and its pods carry both.
 			selector := value(c.svc.Inputs, "spec.selector").(map[string]interface{})
 			require.NotEmpty(t, selector)
-			assert.Equal(t, selector, value(c.deploy.Inputs, "spec.selector.matchLabels"))
+			assert.NotContains(t, selector, authservice.ZoneLabel)
 			assert.Equal(t, selector, value(c.pdb.Inputs, "spec.selector.matchLabels"))
-			spread := c.firstMap(t, c.deploy, "spec.template.spec.topologySpreadConstraints")
-			assert.Equal(t, selector, spread["labelSelector"].(map[string]interface{})["matchLabels"])
-			podLabels := value(c.deploy.Inputs, "spec.template.metadata.labels").(map[string]interface{})
-			for k, v := range selector {
-				assert.Equal(t, v, podLabels[k], "pod label %s", k)
+			assert.Equal(t, selector, value(c.sgp.Inputs, "spec.podSelector.matchLabels"))
+			for i, d := range c.deploys {
+				zone := planZones(t, c.res)[i]
+				want := map[string]interface{}{authservice.ZoneLabel: zone}
+				for k, v := range selector {
+					want[k] = v
+				}
+				assert.Equal(t, want, value(d.Inputs, "spec.selector.matchLabels"), d.Name)
+				podLabels := value(d.Inputs, "spec.template.metadata.labels").(map[string]interface{})
+				for k, v := range want {
+					assert.Equal(t, v, podLabels[k], "%s: pod label %s", d.Name, k)
+				}
 			}
 
 			// Container port = Service targetPort = target group port =
@@ -134,14 +160,13 @@ func TestAuthChainIsWiredEndToEnd(t *testing.T) {
 			assert.Equal(t, c.albSG.ID, str(t, egress, "securityGroupId"))
 			assert.Equal(t, containerPort, value(egress.Inputs, "fromPort"))
 			assert.Equal(t, containerPort, value(egress.Inputs, "toPort"))
-			podSG := str(t, one(t, c.res, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "-cache-from-cluster"), "referencedSecurityGroupId")
-			assert.Equal(t, podSG, str(t, egress, "referencedSecurityGroupId"), "the ALB reaches the cluster security group the pods carry")
+			assert.Equal(t, c.podSG.ID, str(t, egress, "referencedSecurityGroupId"), "the ALB reaches the auth pods' own security group")
 
 			// Everything in the labelled namespace.
 			ns := str(t, c.ns, "metadata.name")
 			assert.Equal(t, c.cfg.AuthNamespace, ns)
 			assert.Equal(t, "enabled", value(c.ns.Inputs, "metadata.labels").(map[string]interface{})[authservice.ReadinessGateLabel])
-			for _, r := range []*mocks.Resource{c.deploy, c.svc, c.pdb, c.tgb, c.cm, c.sa} {
+			for _, r := range append([]*mocks.Resource{c.svc, c.pdb, c.tgb, c.cm, c.sa, c.sgp}, c.deploys...) {
 				assert.Equal(t, ns, str(t, r, "metadata.namespace"), r.Name)
 			}
 		})
@@ -151,15 +176,19 @@ func TestAuthChainIsWiredEndToEnd(t *testing.T) {
 func TestAuthObjectsWaitForWhatTheyNeed(t *testing.T) {
 	c := planAuthChain(t, "dev")
 	release := one(t, c.res, releaseType, "-lbc")
-	profile := one(t, c.res, profileType, "-auth")
 	coredns := one(t, c.res, "aws:eks/addon:Addon", "-coredns")
 
 	assert.Contains(t, c.tgb.DependsOn, release.URN, "the controller's webhook must serve before the binding is created")
-	for _, dep := range []*mocks.Resource{c.tgb, c.svc, profile, coredns} {
-		assert.Contains(t, c.deploy.DependsOn, dep.URN, "pods must not start before %s", dep.Name)
+	for i, d := range c.deploys {
+		profile := one(t, c.res, profileType, "-fp-auth-"+planZones(t, c.res)[i])
+		// Fargate gives a pod the policy's groups only if the policy
+		// exists when the pod is created.
+		for _, dep := range []*mocks.Resource{c.tgb, c.svc, c.sgp, profile, coredns} {
+			assert.Contains(t, d.DependsOn, dep.URN, "%s: pods must not start before %s", d.Name, dep.Name)
+		}
 	}
 	k8s := one(t, c.res, "pulumi:providers:kubernetes", "-k8s")
-	for _, r := range []*mocks.Resource{c.deploy, c.svc, c.pdb, c.tgb, c.ns, c.cm, c.sa} {
+	for _, r := range append([]*mocks.Resource{c.svc, c.pdb, c.tgb, c.ns, c.cm, c.sa, c.sgp}, c.deploys...) {
 		assert.Equal(t, k8s.URN, r.Provider, "%s uses the cluster's provider", r.Name)
 	}
 	aws := one(t, c.res, "pulumi:providers:aws", "-aws")
@@ -174,15 +203,20 @@ func TestAuthDeploymentIsBuiltForZeroDowntime(t *testing.T) {
 			c := authChainOf(t, rp)
 			d, tm := c.deploy, c.cfg.Service.Timing
 
-			assert.Equal(t, float64(c.cfg.Service.Replicas), value(d.Inputs, "spec.replicas"))
+			// The replicas are split over the zones' Deployments, each
+			// rolling without ever lowering its zone's ready pods.
+			total := 0
+			for _, zd := range c.deploys {
+				n := int(value(zd.Inputs, "spec.replicas").(float64))
+				assert.GreaterOrEqual(t, n, 1, "%s: every zone keeps a pod", zd.Name)
+				total += n
+				assert.Equal(t, "RollingUpdate", str(t, zd, "spec.strategy.type"))
+				assert.Equal(t, float64(0), value(zd.Inputs, "spec.strategy.rollingUpdate.maxUnavailable"), zd.Name)
+				assert.Equal(t, float64(1), value(zd.Inputs, "spec.strategy.rollingUpdate.maxSurge"), zd.Name)
+				assert.Nil(t, value(zd.Inputs, "spec.template.spec.topologySpreadConstraints"), "Fargate ignores spread constraints; none pretends otherwise")
+			}
+			assert.Equal(t, c.cfg.Service.Replicas, total)
 			assert.GreaterOrEqual(t, c.cfg.Service.Replicas, authservice.MinReplicas)
-			assert.Equal(t, "RollingUpdate", str(t, d, "spec.strategy.type"))
-			assert.Equal(t, float64(0), value(d.Inputs, "spec.strategy.rollingUpdate.maxUnavailable"))
-			assert.Equal(t, float64(1), value(d.Inputs, "spec.strategy.rollingUpdate.maxSurge"))
-
-			spread := c.firstMap(t, d, "spec.template.spec.topologySpreadConstraints")
-			assert.Equal(t, "topology.kubernetes.io/zone", spread["topologyKey"])
-			assert.Equal(t, float64(1), spread["maxSkew"])
 
 			ctr := c.container(t)
 			assert.Regexp(t, `^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com/[a-z0-9-]+@sha256:[0-9a-f]{64}$`, ctr["image"],

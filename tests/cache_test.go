@@ -34,13 +34,13 @@ const (
 // tier is wired to.
 type dataTierRun struct {
 	res            *mocks.Result
-	clusterSG      string
+	clientSG       string
 	privateSubnets []string
 	zones          []string
 }
 
 // dataTierPlan runs a shipped stack (with overrides) through NewRegion and
-// captures the cluster security group and subnets the data tier must use.
+// captures the auth pods' security group and subnets the data tier must use.
 func dataTierPlan(t *testing.T, stack string, overrides map[string]string) *dataTierRun {
 	t.Helper()
 	cfg, secrets := stackConfig(t, stack)
@@ -57,14 +57,14 @@ func dataTierPlan(t *testing.T, stack string, overrides map[string]string) *data
 		}
 		zones = r.Network.AvailabilityZones
 		return map[string]pulumi.Output{
-			"clusterSg":      r.Cluster.ClusterSecurityGroupID,
+			"clientSg":       r.PodSecurity.ID,
 			"privateSubnets": r.Network.PrivateSubnetIDs,
 		}, nil
 	})
 	require.NoError(t, err)
 	run := &dataTierRun{res: res, zones: zones}
-	run.clusterSG, _ = res.Outputs["clusterSg"].(string)
-	require.True(t, strings.HasPrefix(run.clusterSG, "sg-"), "cluster SG %v", res.Outputs["clusterSg"])
+	run.clientSG, _ = res.Outputs["clientSg"].(string)
+	require.True(t, strings.HasPrefix(run.clientSG, "sg-"), "client SG %v", res.Outputs["clientSg"])
 	for _, s := range res.Outputs["privateSubnets"].([]interface{}) {
 		run.privateSubnets = append(run.privateSubnets, s.(string))
 	}
@@ -139,7 +139,7 @@ func TestCacheIsAClusterModeReplicationGroupWithFailoverOverAZs(t *testing.T) {
 			assert.Equal(t, "sun:04:00-sun:05:00", in["maintenanceWindow"])
 			assert.GreaterOrEqual(t, in["snapshotRetentionLimit"], float64(1))
 
-			// The security group admits 6379 from the EKS cluster SG, nothing else.
+			// The security group admits 6379 from the auth pods' SG, nothing else.
 			sg := one(t, run.res, dataTierSGType, "-cache")
 			assert.Equal(t, []interface{}{sg.ID}, in["securityGroupIds"])
 			assert.Nil(t, value(sg.Inputs, "ingress"), "no inline rules")
@@ -151,7 +151,7 @@ func TestCacheIsAClusterModeReplicationGroupWithFailoverOverAZs(t *testing.T) {
 			}
 			require.Len(t, rules, 1)
 			rule := mocks.PlainMap(rules[0].Inputs)
-			assert.Equal(t, run.clusterSG, rule["referencedSecurityGroupId"])
+			assert.Equal(t, run.clientSG, rule["referencedSecurityGroupId"])
 			assert.Equal(t, "tcp", rule["ipProtocol"])
 			assert.Equal(t, float64(6379), rule["fromPort"])
 			assert.Equal(t, float64(6379), rule["toPort"])
@@ -377,7 +377,7 @@ func TestCacheComponentDefaultsAndInputs(t *testing.T) {
 	assert.Equal(t, true, in["atRestEncryptionEnabled"])
 	assert.Equal(t, float64(7), in["snapshotRetentionLimit"])
 	assert.Equal(t, []interface{}{"subnet-a", "subnet-b", "subnet-c"}, value(one(t, res, cacheSubnetType, "-cache").Inputs, "subnetIds"))
-	assert.Equal(t, "sg-0cluster0000000000", str(t, one(t, res, dataTierRuleType, "-cache-from-cluster"), "referencedSecurityGroupId"))
+	assert.Equal(t, "sg-0cluster0000000000", str(t, one(t, res, dataTierRuleType, "-cache-from-clients"), "referencedSecurityGroupId"))
 }
 
 func TestCacheComponentRejectsInvalidArgs(t *testing.T) {

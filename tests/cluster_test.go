@@ -37,7 +37,14 @@ func TestFargateProfilesRunOnlyOnPrivateSubnets(t *testing.T) {
 			profiles := ofType(res, profileType)
 			require.GreaterOrEqual(t, len(profiles), 3)
 			for _, p := range profiles {
-				assert.Equal(t, private, sorted(stringList(t, p, "subnetIds")), p.Name)
+				subnets := stringList(t, p, "subnetIds")
+				if strings.Contains(p.Name, "-fp-auth-") {
+					// Pinned to its zone (zones_test.go).
+					require.Len(t, subnets, 1, p.Name)
+					assert.Contains(t, private, subnets[0], p.Name)
+				} else {
+					assert.Equal(t, private, sorted(subnets), p.Name)
+				}
 				assert.False(t, strings.HasPrefix(p.Name, "eks-"), "the eks- prefix is reserved")
 			}
 		})
@@ -76,7 +83,8 @@ func TestFargateProfilesFormOneChain(t *testing.T) {
 	for u := head; u != ""; u = next[u] {
 		order = append(order, byURN(res)[u].Name)
 	}
-	assert.Equal(t, []string{"auth-dev-use1-fp-coredns", "auth-dev-use1-fp-lb-controller", "auth-dev-use1-fp-auth"}, order)
+	assert.Equal(t, []string{"auth-dev-use1-fp-coredns", "auth-dev-use1-fp-lb-controller",
+		"auth-dev-use1-fp-auth-us-east-1a", "auth-dev-use1-fp-auth-us-east-1b", "auth-dev-use1-fp-auth-us-east-1c"}, order)
 }
 
 func TestFargateProfileSelectors(t *testing.T) {
@@ -87,7 +95,8 @@ func TestFargateProfileSelectors(t *testing.T) {
 	}{
 		{"fp-coredns", "kube-system", map[string]interface{}{"k8s-app": "kube-dns"}},
 		{"fp-lb-controller", "kube-system", map[string]interface{}{"app.kubernetes.io/name": "aws-load-balancer-controller"}},
-		{"fp-auth", "auth", nil},
+		{"fp-auth-us-east-1a", "auth", map[string]interface{}{"auth-platform/zone": "us-east-1a"}},
+		{"fp-auth-us-east-1c", "auth", map[string]interface{}{"auth-platform/zone": "us-east-1c"}},
 	} {
 		t.Run(tc.suffix, func(t *testing.T) {
 			p := one(t, res, profileType, tc.suffix)

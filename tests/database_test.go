@@ -78,7 +78,7 @@ func TestDatabaseIsAnEncryptedAuroraPostgresClusterOverThreeAZs(t *testing.T) {
 			assert.Equal(t, pg.ID, in["dbClusterParameterGroupName"])
 			assert.Contains(t, value(pg.Inputs, "parameters"), map[string]interface{}{"name": "rds.force_ssl", "value": "1", "applyMethod": "immediate"})
 
-			// 5432 only from the EKS cluster security group.
+			// 5432 only from the auth pods' security group.
 			sg := one(t, run.res, dataTierSGType, "-db")
 			assert.Equal(t, []interface{}{sg.ID}, in["vpcSecurityGroupIds"])
 			var rules []*mocks.Resource
@@ -89,7 +89,7 @@ func TestDatabaseIsAnEncryptedAuroraPostgresClusterOverThreeAZs(t *testing.T) {
 			}
 			require.Len(t, rules, 1)
 			rule := mocks.PlainMap(rules[0].Inputs)
-			assert.Equal(t, run.clusterSG, rule["referencedSecurityGroupId"])
+			assert.Equal(t, run.clientSG, rule["referencedSecurityGroupId"])
 			assert.Equal(t, float64(5432), rule["fromPort"])
 			assert.Equal(t, float64(5432), rule["toPort"])
 			assert.Equal(t, "tcp", rule["ipProtocol"])

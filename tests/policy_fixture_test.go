@@ -82,6 +82,37 @@ func labelsCopy() map[string]any {
 	return out
 }
 
+// zoneLabels are the labels of the auth pods of one zone: the service's
+// plus the zone label their Fargate profile selects.
+func zoneLabels(zone string) map[string]any {
+	out := labelsCopy()
+	out["auth-platform/zone"] = zone
+	return out
+}
+
+// fixtureClusterSG stands for the EKS-created cluster security group: not a
+// resource of the stack (the program looks it up).
+const fixtureClusterSG = "sg-0c1a55e7c1a55e7c1"
+
+// addZoneDeployment adds the auth Deployment of one zone, as the auth
+// service registers one per zone.
+func (f *policyFixture) addZoneDeployment(key, zone string, replicas int, profile string) {
+	meta := map[string]any{"name": "auth-" + zone, "namespace": "auth", "labels": zoneLabels(zone)}
+	f.add(key, "kubernetes:apps/v1:Deployment", map[string]any{"apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta,
+		"spec": map[string]any{
+			"replicas": replicas,
+			"selector": map[string]any{"matchLabels": zoneLabels(zone)},
+			"strategy": map[string]any{"type": "RollingUpdate", "rollingUpdate": map[string]any{"maxUnavailable": 0, "maxSurge": 1}},
+			"template": map[string]any{
+				"metadata": map[string]any{"labels": zoneLabels(zone)},
+				"spec": map[string]any{
+					"serviceAccountName":            "auth",
+					"terminationGracePeriodSeconds": 90,
+					"containers":                    []any{authContainer()},
+				}}}})
+	f.r(key).DependsOn = []string{"tgb", "svc", "sgp", profile}
+}
+
 // newPolicyFixture returns the compliant base stack.
 func newPolicyFixture() *policyFixture {
 	f := &policyFixture{res: map[string]*fixtureResource{}}
@@ -118,6 +149,10 @@ func newPolicyFixture() *policyFixture {
 	f.add("pods-sg", "aws:ec2/securityGroup:SecurityGroup", map[string]any{"vpcId": fixtureRef("vpc"), "description": "pods"})
 	f.add("pods-from-alb", "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", map[string]any{
 		"securityGroupId": fixtureRef("pods-sg"), "referencedSecurityGroupId": fixtureRef("alb-sg"), "ipProtocol": "tcp", "fromPort": 8080, "toPort": 8080})
+	// The data store's group admits the auth pods' group only.
+	f.add("cache-sg", "aws:ec2/securityGroup:SecurityGroup", map[string]any{"vpcId": fixtureRef("vpc"), "description": "sessions"})
+	f.add("cache-from-pods", "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", map[string]any{
+		"securityGroupId": fixtureRef("cache-sg"), "referencedSecurityGroupId": fixtureRef("pods-sg"), "ipProtocol": "tcp", "fromPort": 6379, "toPort": 6379})
 	f.add("alb", "aws:lb/loadBalancer:LoadBalancer", map[string]any{
 		"loadBalancerType": "application", "internal": false,
 		"securityGroups": []any{fixtureRef("alb-sg")}, "subnets": []any{fixtureRef("public-a"), fixtureRef("public-b")}})
@@ -130,19 +165,29 @@ func newPolicyFixture() *policyFixture {
 
 	f.add("pod-exec", "aws:iam/role:Role", map[string]any{"assumeRolePolicy": fargateExec})
 	f.add("irsa", "aws:iam/role:Role", map[string]any{"assumeRolePolicy": irsaTrust(irsaCondition("StringEquals", "system:serviceaccount:auth:auth"))})
-	profile := func(selectors []any) map[string]any {
-		return map[string]any{"clusterName": "demo", "podExecutionRoleArn": fixtureRef("pod-exec"), "selectors": selectors,
-			"subnetIds": []any{fixtureRef("private-a"), fixtureRef("private-b")}}
+	profile := func(selectors []any, subnets ...string) map[string]any {
+		var ids []any
+		for _, sn := range subnets {
+			ids = append(ids, fixtureRef(sn))
+		}
+		return map[string]any{"clusterName": "demo", "podExecutionRoleArn": fixtureRef("pod-exec"), "selectors": selectors, "subnetIds": ids}
 	}
-	f.add("fp-coredns", "aws:eks/fargateProfile:FargateProfile", profile([]any{map[string]any{"namespace": "kube-system", "labels": map[string]any{"k8s-app": "kube-dns"}}}))
-	f.add("fp-auth", "aws:eks/fargateProfile:FargateProfile", profile([]any{map[string]any{"namespace": "auth"}}))
+	f.add("fp-coredns", "aws:eks/fargateProfile:FargateProfile", profile([]any{map[string]any{"namespace": "kube-system", "labels": map[string]any{"k8s-app": "kube-dns"}}},
+		"private-a", "private-b"))
+	// One auth profile per zone, each on that zone's one subnet.
+	zoneSelector := func(zone string) []any {
+		return []any{map[string]any{"namespace": "auth", "labels": map[string]any{"auth-platform/zone": zone}}}
+	}
+	f.add("fp-auth", "aws:eks/fargateProfile:FargateProfile", profile(zoneSelector("us-east-1a"), "private-a"))
 	f.r("fp-auth").DependsOn = []string{"fp-coredns"}
+	f.add("fp-auth-b", "aws:eks/fargateProfile:FargateProfile", profile(zoneSelector("us-east-1b"), "private-b"))
+	f.r("fp-auth-b").DependsOn = []string{"fp-auth"}
 
 	f.add("sessions", "aws:elasticache/replicationGroup:ReplicationGroup", map[string]any{
 		"replicationGroupId": "demo-sessions", "description": "sessions", "engine": "valkey", "engineVersion": "8.0", "nodeType": "cache.r7g.large",
 		"clusterMode": "enabled", "automaticFailoverEnabled": true, "multiAzEnabled": true, "numNodeGroups": 2, "replicasPerNodeGroup": 1,
 		"transitEncryptionEnabled": true, "atRestEncryptionEnabled": true, "authToken": fixtureSecret{"not-a-real-token"},
-		"securityGroupIds": []any{fixtureRef("pods-sg")}})
+		"securityGroupIds": []any{fixtureRef("cache-sg")}})
 	f.add("aurora", "aws:rds/cluster:Cluster", map[string]any{
 		"clusterIdentifier": "demo-aurora", "engine": "aurora-postgresql", "engineVersion": "16.6", "engineMode": "provisioned",
 		"storageEncrypted": true, "backupRetentionPeriod": 7, "deletionProtection": false, "manageMasterUserPassword": true,
@@ -175,22 +220,13 @@ func newPolicyFixture() *policyFixture {
 			"networking": map[string]any{"ingress": []any{map[string]any{
 				"from":  []any{map[string]any{"securityGroup": map[string]any{"groupID": fixtureRef("alb-sg")}}},
 				"ports": []any{map[string]any{"port": 8080, "protocol": "TCP"}}}}}}})
-	f.add("deploy", "kubernetes:apps/v1:Deployment", map[string]any{"apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta("auth"),
-		"spec": map[string]any{
-			"replicas": 3,
-			"selector": map[string]any{"matchLabels": labelsCopy()},
-			"strategy": map[string]any{"type": "RollingUpdate", "rollingUpdate": map[string]any{"maxUnavailable": 0, "maxSurge": 1}},
-			"template": map[string]any{
-				"metadata": map[string]any{"labels": labelsCopy()},
-				"spec": map[string]any{
-					"serviceAccountName":            "auth",
-					"terminationGracePeriodSeconds": 90,
-					"topologySpreadConstraints": []any{map[string]any{
-						"maxSkew": 1, "topologyKey": "topology.kubernetes.io/zone", "whenUnsatisfiable": "DoNotSchedule",
-						"labelSelector": map[string]any{"matchLabels": labelsCopy()}}},
-					"containers": []any{authContainer()},
-				}}}})
-	f.r("deploy").DependsOn = []string{"tgb", "svc", "fp-auth"}
+	f.add("sgp", "kubernetes:vpcresources.k8s.aws/v1beta1:SecurityGroupPolicy", map[string]any{"apiVersion": "vpcresources.k8s.aws/v1beta1",
+		"kind": "SecurityGroupPolicy", "metadata": meta("auth"),
+		"spec": map[string]any{"podSelector": map[string]any{"matchLabels": labelsCopy()},
+			"securityGroups": map[string]any{"groupIds": []any{fixtureRef("pods-sg"), fixtureClusterSG}}}})
+	// Three pods over two zones, one Deployment per zone.
+	f.addZoneDeployment("deploy", "us-east-1a", 2, "fp-auth")
+	f.addZoneDeployment("deploy-b", "us-east-1b", 1, "fp-auth-b")
 	f.add("pdb", "kubernetes:policy/v1:PodDisruptionBudget", map[string]any{"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": meta("auth"),
 		"spec": map[string]any{"maxUnavailable": 1, "selector": map[string]any{"matchLabels": labelsCopy()}, "unhealthyPodEvictionPolicy": "AlwaysAllow"}})
 	return f

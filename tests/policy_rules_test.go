@@ -27,10 +27,14 @@ const container0 = "spec.template.spec.containers.0"
 func policyFailCases() []policyCase {
 	return append(defenseFailCases(), []policyCase{
 		// deployment-min-replicas
-		{"deployment-min-replicas", "one replica", func(f *policyFixture) { f.set("deploy", "spec.replicas", 1) }, "deploy", "runs 1 replica"},
-		{"deployment-min-replicas", "replicas unset", func(f *policyFixture) { f.del("deploy", "spec.replicas") }, "deploy", "runs 1 replica"},
+		{"deployment-min-replicas", "one replica", func(f *policyFixture) { f.set("deploy", "spec.replicas", 1); f.remove("deploy-b") }, "deploy", "runs 1 replica"},
+		{"deployment-min-replicas", "replicas unset", func(f *policyFixture) { f.del("deploy", "spec.replicas"); f.remove("deploy-b") }, "deploy", "runs 1 replica"},
+		{"deployment-min-replicas", "one pod per zone of two, one zone empty", func(f *policyFixture) {
+			f.set("deploy", "spec.replicas", 1)
+			f.set("deploy-b", "spec.replicas", 0)
+		}, "deploy", "runs 1 replica(s) with demo-deploy, demo-deploy-b"},
 		// deployment-replicas-per-zone (advisory)
-		{"deployment-replicas-per-zone", "two replicas", func(f *policyFixture) { f.set("deploy", "spec.replicas", 2) }, "deploy", "runs 2 replica(s) over 3 zones"},
+		{"deployment-replicas-per-zone", "two replicas", func(f *policyFixture) { f.set("deploy", "spec.replicas", 1) }, "deploy", "runs 2 replica(s)"},
 		// deployment-zero-unavailable-rollout
 		{"deployment-zero-unavailable-rollout", "maxUnavailable 1", func(f *policyFixture) { f.set("deploy", "spec.strategy.rollingUpdate.maxUnavailable", 1) }, "deploy", "maxUnavailable 1"},
 		{"deployment-zero-unavailable-rollout", "maxUnavailable 25%", func(f *policyFixture) { f.set("deploy", "spec.strategy.rollingUpdate.maxUnavailable", "25%") }, "deploy", `maxUnavailable "25%"`},
@@ -40,13 +44,29 @@ func policyFailCases() []policyCase {
 		}, "deploy", "strategy Recreate"},
 		{"deployment-zero-unavailable-rollout", "no surge", func(f *policyFixture) { f.set("deploy", "spec.strategy.rollingUpdate.maxSurge", 0) }, "deploy", "maxSurge 0"},
 		// deployment-zone-spread
-		{"deployment-zone-spread", "no constraint", func(f *policyFixture) { f.del("deploy", "spec.template.spec.topologySpreadConstraints") }, "deploy", "no topology spread constraint"},
-		{"deployment-zone-spread", "hostname only", func(f *policyFixture) {
-			f.set("deploy", "spec.template.spec.topologySpreadConstraints.0.topologyKey", "kubernetes.io/hostname")
-		}, "deploy", "no topology spread constraint"},
-		{"deployment-zone-spread", "selects other pods", func(f *policyFixture) {
-			f.set("deploy", "spec.template.spec.topologySpreadConstraints.0.labelSelector", map[string]any{"matchLabels": map[string]any{"app": "other"}})
-		}, "deploy", "does not select its own pods"},
+		{"deployment-zone-spread", "profile spans zones", func(f *policyFixture) {
+			f.set("fp-auth", "subnetIds", []any{fixtureRef("private-a"), fixtureRef("private-b")})
+		}, "fp-auth", "spans 2 subnets in zones us-east-1a, us-east-1b"},
+		{"deployment-zone-spread", "zone Deployment without pods", func(f *policyFixture) { f.set("deploy-b", "spec.replicas", 0) }, "deploy-b", "runs 0 replicas: zone us-east-1b has no auth pod"},
+		{"deployment-zone-spread", "zone without a Deployment", func(f *policyFixture) {
+			f.remove("deploy-b")
+			f.set("deploy", "spec.replicas", 3)
+		}, "private-b", "zone us-east-1b has no auth pod"},
+		{"deployment-zone-spread", "one Deployment spread by a constraint Fargate ignores", func(f *policyFixture) {
+			f.remove("deploy-b")
+			f.set("deploy", "spec.replicas", 3)
+			f.set("deploy", "spec.template.spec.topologySpreadConstraints", []any{map[string]any{
+				"maxSkew": 1, "topologyKey": "topology.kubernetes.io/zone", "whenUnsatisfiable": "DoNotSchedule",
+				"labelSelector": map[string]any{"matchLabels": labelsCopy()}}})
+		}, "private-b", "zone us-east-1b has no auth pod"},
+		{"deployment-zone-spread", "a profile for the whole namespace", func(f *policyFixture) {
+			f.add("fp-auth-all", "aws:eks/fargateProfile:FargateProfile", map[string]any{"clusterName": "demo", "podExecutionRoleArn": fixtureRef("pod-exec"),
+				"selectors": []any{map[string]any{"namespace": "auth"}}, "subnetIds": []any{fixtureRef("private-a")}})
+			f.r("fp-auth-all").DependsOn = []string{"fp-auth-b"}
+		}, "deploy", "2 Fargate profiles (demo-fp-auth, demo-fp-auth-all) select its pods"},
+		{"deployment-zone-spread", "no profile selects the pods", func(f *policyFixture) {
+			f.set("fp-auth-b", "selectors", []any{map[string]any{"namespace": "auth", "labels": map[string]any{"auth-platform/zone": "us-east-1z"}}})
+		}, "deploy-b", `no Fargate profile selects its pods (namespace "auth", auth-platform/zone "us-east-1b")`},
 		// deployment-probes
 		{"deployment-probes", "no readiness probe", func(f *policyFixture) { f.del("deploy", container0+".readinessProbe") }, "deploy", `container "auth" has no readinessProbe`},
 		{"deployment-probes", "no liveness probe", func(f *policyFixture) { f.del("deploy", container0+".livenessProbe") }, "deploy", `container "auth" has no livenessProbe`},
@@ -170,6 +190,22 @@ func policyFailCases() []policyCase {
 			f.add("legacy", "aws:ec2/securityGroupRule:SecurityGroupRule", map[string]any{"type": "ingress", "securityGroupId": fixtureRef("pods-sg"),
 				"protocol": "tcp", "fromPort": 5432, "toPort": 5432, "cidrBlocks": []any{"0.0.0.0/0"}})
 		}, "legacy", "tcp port 5432 from 0.0.0.0/0"},
+		// data-store-ingress-auth-pods-only
+		{"data-store-ingress-auth-pods-only", "the cluster security group", func(f *policyFixture) {
+			f.set("cache-from-pods", "referencedSecurityGroupId", fixtureClusterSG)
+		}, "cache-from-pods", "lets security group " + fixtureClusterSG + " into data store group demo-cache-sg; it is not a group of this stack"},
+		{"data-store-ingress-auth-pods-only", "a group no policy gives to pods", func(f *policyFixture) {
+			f.set("cache-from-pods", "referencedSecurityGroupId", fixtureRef("alb-sg"))
+		}, "cache-from-pods", `lets SecurityGroup "demo-alb-sg" into data store group demo-cache-sg, and no SecurityGroupPolicy gives that group to pods`},
+		{"data-store-ingress-auth-pods-only", "no policy at all", func(f *policyFixture) { f.remove("sgp") }, "cache-from-pods", "no SecurityGroupPolicy gives that group to pods"},
+		{"data-store-ingress-auth-pods-only", "an address range", func(f *policyFixture) {
+			f.del("cache-from-pods", "referencedSecurityGroupId")
+			f.set("cache-from-pods", "cidrIpv4", "10.0.0.0/16")
+		}, "cache-from-pods", "lets 10.0.0.0/16 into data store group demo-cache-sg by address"},
+		{"data-store-ingress-auth-pods-only", "a legacy rule from the cluster group", func(f *policyFixture) {
+			f.add("legacy-cache", "aws:ec2/securityGroupRule:SecurityGroupRule", map[string]any{"type": "ingress", "securityGroupId": fixtureRef("cache-sg"),
+				"protocol": "tcp", "fromPort": 6379, "toPort": 6379, "sourceSecurityGroupId": fixtureClusterSG})
+		}, "legacy-cache", "it is not a group of this stack"},
 		// no-public-data-store
 		{"no-public-data-store", "public reader", func(f *policyFixture) { f.set("aurora-reader", "publiclyAccessible", true) }, "aurora-reader", "is publicly accessible"},
 		// fargate-private-subnets

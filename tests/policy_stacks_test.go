@@ -52,6 +52,7 @@ func TestPolicyShippedStacksHaveNoMandatoryViolation(t *testing.T) {
 func seedDesign() *policyFixture {
 	f := newPolicyFixture()
 	f.remove("pdb")
+	f.remove("deploy-b")
 	f.set("deploy", "spec.replicas", 1)
 	f.set("deploy", "spec.template.spec.volumes", []any{map[string]any{"name": "sessions", "emptyDir": map[string]any{}}})
 	f.set("deploy", container0+".volumeMounts", []any{map[string]any{"name": "sessions", "mountPath": "/var/lib/auth/sessions"}})
@@ -88,7 +89,8 @@ func TestPolicySeedDesignIsRejected(t *testing.T) {
 
 	// Fixing the four flaws the way the auth service does leaves nothing
 	// mandatory.
-	f.set("deploy", "spec.replicas", 3)
+	f.set("deploy", "spec.replicas", 2)
+	f.addZoneDeployment("deploy-b", "us-east-1b", 1, "fp-auth-b")
 	f.del("deploy", "spec.template.spec.volumes")
 	f.del("deploy", container0+".volumeMounts")
 	f.set("deploy", container0+".lifecycle", map[string]any{"preStop": map[string]any{"sleep": map[string]any{"seconds": 60}}})

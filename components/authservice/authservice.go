@@ -2,8 +2,10 @@
 // patching and rollouts never fail a request: a namespace with readiness-gate
 // injection, an IRSA service account that may read exactly its two secrets,
 // the Deployment (probes, preStop sleep and grace period from the timing
-// budget, zero-unavailable rollouts), a Service, a PodDisruptionBudget, and
-// the TargetGroupBinding that puts the pods into the ALB's target group.
+// budget, zero-unavailable rollouts) once per zone, pinned there by the
+// zone's Fargate profile, one Service, one PodDisruptionBudget and one
+// TargetGroupBinding over all of them, and the SecurityGroupPolicy that gives
+// the pods their own security group.
 package authservice
 
 import (
@@ -29,8 +31,9 @@ import (
 // Fixed parts of the contract with the image (README: "the auth image
 // contract").
 const (
-	// Name is the name of the Deployment, Service, PDB, ServiceAccount and
-	// TargetGroupBinding, and the pods' app.kubernetes.io/name.
+	// Name is the name of the Service, PDB, ServiceAccount,
+	// TargetGroupBinding and SecurityGroupPolicy, the pods'
+	// app.kubernetes.io/name, and the prefix of each zone's Deployment.
 	Name = "auth"
 	// ContainerPort is where the image listens; the target group and its
 	// health check use the same port.
@@ -53,8 +56,6 @@ const (
 	// TargetGroupBindingAPIVersion and Kind of the controller's CRD.
 	TargetGroupBindingAPIVersion = "elbv2.k8s.aws/v1beta1"
 	TargetGroupBindingKind       = "TargetGroupBinding"
-	// ZoneKey is the topology key pods are spread over.
-	ZoneKey = "topology.kubernetes.io/zone"
 
 	DefaultReplicas   = 3
 	MinReplicas       = 2
@@ -82,8 +83,12 @@ type Args struct {
 	// Image is the auth image, pinned by tag or digest (the stack's own
 	// build is a digest). Required.
 	Image pulumi.StringInput
-	// Replicas of the Deployment, at least 2. Default 3.
+	// Replicas of the service in total, at least 2 and at least one per
+	// zone, split evenly over the zones' Deployments. Default 3.
 	Replicas int
+	// Zones the pods run in, one Deployment each; each zone must have a
+	// Fargate profile from FargateProfiles (in PodsWaitFor). Required.
+	Zones []string
 	// Size is the Fargate size of each pod; containers request and are
 	// limited to it minus Fargate's overhead. Default 0.5 vCPU / 1 GiB.
 	Size FargateSize
@@ -97,6 +102,12 @@ type Args struct {
 	// Required.
 	TargetGroupArn     pulumi.StringInput
 	ALBSecurityGroupID pulumi.StringInput
+	// PodSecurityGroupID is the pods' own group (podsecurity), the one the
+	// data stores admit; ClusterSecurityGroupID is the EKS cluster group,
+	// which the pods keep for the control plane and CoreDNS (AWS: the groups
+	// of a Fargate pod's SecurityGroupPolicy must include it). Required.
+	PodSecurityGroupID     pulumi.StringInput
+	ClusterSecurityGroupID pulumi.StringInput
 
 	// Data tier endpoints and the secrets the service may read. Required,
 	// except DatabaseReaderHost (default: the writer).
@@ -121,9 +132,9 @@ type Args struct {
 	// ControllerRelease is the LB controller's Helm release: its webhook
 	// must be serving before the TargetGroupBinding is created. Required.
 	ControllerRelease pulumi.Resource
-	// PodsWaitFor must exist before any pod is created: the namespace's
-	// Fargate profile (pods created earlier stay Pending forever) and
-	// CoreDNS. Default none.
+	// PodsWaitFor must exist before any pod is created: the zones' Fargate
+	// profiles (pods created earlier stay Pending forever) and CoreDNS.
+	// Default none.
 	PodsWaitFor []pulumi.Resource
 
 	Namer naming.Namer
@@ -134,15 +145,18 @@ type Args struct {
 type Service struct {
 	pulumi.ResourceState
 
-	Namespace      pulumi.StringOutput `pulumi:"namespace"`
-	RoleArn        pulumi.StringOutput `pulumi:"roleArn"`
-	DeploymentName pulumi.StringOutput `pulumi:"deploymentName"`
-	ServiceName    pulumi.StringOutput `pulumi:"serviceName"`
-	ConfigMapName  pulumi.StringOutput `pulumi:"configMapName"`
-	BindingName    pulumi.StringOutput `pulumi:"targetGroupBindingName"`
+	Namespace       pulumi.StringOutput      `pulumi:"namespace"`
+	RoleArn         pulumi.StringOutput      `pulumi:"roleArn"`
+	DeploymentNames pulumi.StringArrayOutput `pulumi:"deploymentNames"`
+	ServiceName     pulumi.StringOutput      `pulumi:"serviceName"`
+	ConfigMapName   pulumi.StringOutput      `pulumi:"configMapName"`
+	BindingName     pulumi.StringOutput      `pulumi:"targetGroupBindingName"`
 
-	// Labels select the pods: Service, PDB and spread constraint use them.
+	// Labels select the pods of every zone: Service, PDB and
+	// SecurityGroupPolicy use them.
 	Labels map[string]string
+	// ReplicasByZone is how many pods each zone's Deployment runs.
+	ReplicasByZone map[string]int
 	// Timing as applied.
 	Timing timing.Timing
 }
@@ -182,6 +196,12 @@ func NewService(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Res
 		return nil, fmt.Errorf("authservice %s: Replicas is %d; at least %d keep the service up while a pod is evicted", name, a.Replicas, MinReplicas)
 	case a.ControllerRelease == nil:
 		return nil, fmt.Errorf("authservice %s: ControllerRelease is required: the TargetGroupBinding must wait for the controller", name)
+	case a.PodSecurityGroupID == nil || a.ClusterSecurityGroupID == nil:
+		return nil, fmt.Errorf("authservice %s: PodSecurityGroupID and ClusterSecurityGroupID are required", name)
+	}
+	split, err := SplitReplicas(a.Replicas, len(a.Zones))
+	if err != nil {
+		return nil, fmt.Errorf("authservice %s: Replicas over Zones: %w", name, err)
 	}
 	if err := a.Size.Check(); err != nil {
 		return nil, fmt.Errorf("authservice %s: %w", name, err)
@@ -190,12 +210,15 @@ func NewService(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Res
 		return nil, fmt.Errorf("authservice %s: timing: %w", name, err)
 	}
 
-	s := &Service{Labels: PodLabels(a.Namer), Timing: a.Timing}
+	s := &Service{Labels: PodLabels(a.Namer), Timing: a.Timing, ReplicasByZone: map[string]int{}}
+	for i, zone := range a.Zones {
+		s.ReplicasByZone[zone] = split[i]
+	}
 	if err := ctx.RegisterComponentResource("authplatform:authservice:Service", name, s, opts...); err != nil {
 		return nil, err
 	}
 	parent := pulumi.Parent(s)
-	n := func(part string) string { return a.Namer.Name("auth", part) }
+	n := func(parts ...string) string { return a.Namer.Name(append([]string{"auth"}, parts...)...) }
 	labels := pulumi.ToStringMap(s.Labels)
 	common := pulumi.StringMap{
 		"app.kubernetes.io/part-of":    pulumi.String(a.Namer.App),
@@ -309,16 +332,45 @@ func NewService(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Res
 		return nil, err
 	}
 
-	dep, err := appsv1.NewDeployment(ctx, n("deploy"), &appsv1.DeploymentArgs{
-		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(Name), Namespace: namespace, Labels: objectLabels},
-		Spec:     deploymentSpec(&a, labels, objectLabels, sa.Metadata.Name().Elem(), cm.Metadata.Name().Elem()),
-	}, parent,
-		// The Service, the binding and the namespace label must exist
-		// before the first pod, or it gets no readiness gate.
-		pulumi.DependsOn(append([]pulumi.Resource{tgb, svc}, a.PodsWaitFor...)),
-		pulumi.Timeouts(&pulumi.CustomTimeouts{Create: RolloutTimeout, Update: RolloutTimeout}))
+	// The pods' own security group. Fargate applies a policy only to pods
+	// created after it, so every Deployment waits for it.
+	sgp, err := apiextensions.NewCustomResource(ctx, n("sgp"), &apiextensions.CustomResourceArgs{
+		ApiVersion: pulumi.String(SecurityGroupPolicyAPIVersion),
+		Kind:       pulumi.String(SecurityGroupPolicyKind),
+		Metadata:   &metav1.ObjectMetaArgs{Name: pulumi.String(Name), Namespace: namespace, Labels: objectLabels},
+		OtherFields: kubernetes.UntypedArgs{
+			"spec": pulumi.Map{
+				"podSelector": pulumi.Map{"matchLabels": labels},
+				"securityGroups": pulumi.Map{
+					"groupIds": pulumi.StringArray{a.PodSecurityGroupID.ToStringOutput(), a.ClusterSecurityGroupID.ToStringOutput()},
+				},
+			},
+		},
+	}, parent)
 	if err != nil {
 		return nil, err
+	}
+
+	// One Deployment per zone. They roll independently, each with
+	// maxUnavailable 0 and maxSurge 1, so no zone ever has fewer Ready pods
+	// than it is given; the one PDB over all of them still limits voluntary
+	// evictions to one pod of the service at a time.
+	var deploymentNames pulumi.StringArray
+	for i, zone := range a.Zones {
+		zoneLabels := mergeLabels(labels, pulumi.StringMap{ZoneLabel: pulumi.String(zone)})
+		dep, err := appsv1.NewDeployment(ctx, n("deploy", zone), &appsv1.DeploymentArgs{
+			Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(Name + "-" + zone), Namespace: namespace, Labels: mergeLabels(objectLabels, zoneLabels)},
+			Spec:     deploymentSpec(&a, split[i], zoneLabels, mergeLabels(objectLabels, zoneLabels), sa.Metadata.Name().Elem(), cm.Metadata.Name().Elem()),
+		}, parent,
+			// The Service, the binding, the namespace label and the security
+			// group policy must exist before the first pod, or it gets no
+			// readiness gate or the cluster's group.
+			pulumi.DependsOn(append([]pulumi.Resource{tgb, svc, sgp}, a.PodsWaitFor...)),
+			pulumi.Timeouts(&pulumi.CustomTimeouts{Create: RolloutTimeout, Update: RolloutTimeout}))
+		if err != nil {
+			return nil, err
+		}
+		deploymentNames = append(deploymentNames, dep.Metadata.Name().Elem())
 	}
 
 	if _, err := policyv1.NewPodDisruptionBudget(ctx, n("pdb"), &policyv1.PodDisruptionBudgetArgs{
@@ -336,14 +388,14 @@ func NewService(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Res
 
 	s.Namespace = namespace
 	s.RoleArn = role.Arn
-	s.DeploymentName = dep.Metadata.Name().Elem()
+	s.DeploymentNames = deploymentNames.ToStringArrayOutput()
 	s.ServiceName = svc.Metadata.Name().Elem()
 	s.ConfigMapName = cm.Metadata.Name().Elem()
 	s.BindingName = pulumi.String(Name).ToStringOutput()
 	if err := ctx.RegisterResourceOutputs(s, pulumi.Map{
 		"namespace":              s.Namespace,
 		"roleArn":                s.RoleArn,
-		"deploymentName":         s.DeploymentName,
+		"deploymentNames":        s.DeploymentNames,
 		"serviceName":            s.ServiceName,
 		"configMapName":          s.ConfigMapName,
 		"targetGroupBindingName": s.BindingName,
@@ -412,14 +464,14 @@ func configData(a *Args) pulumi.StringMap {
 	}
 }
 
-func deploymentSpec(a *Args, selector, podLabels pulumi.StringMap, serviceAccount, configMap pulumi.StringOutput) *appsv1.DeploymentSpecArgs {
+func deploymentSpec(a *Args, replicas int, selector, podLabels pulumi.StringMap, serviceAccount, configMap pulumi.StringOutput) *appsv1.DeploymentSpecArgs {
 	t := a.Timing
 	httpGet := func(path string) *corev1.HTTPGetActionArgs {
 		return &corev1.HTTPGetActionArgs{Path: pulumi.String(path), Port: pulumi.Int(ContainerPort), Scheme: pulumi.String("HTTP")}
 	}
 	resources := pulumi.StringMap{"cpu": pulumi.String(a.Size.CPU()), "memory": pulumi.String(a.Size.Memory())}
 	return &appsv1.DeploymentSpecArgs{
-		Replicas: pulumi.Int(a.Replicas),
+		Replicas: pulumi.Int(replicas),
 		Selector: &metav1.LabelSelectorArgs{MatchLabels: selector},
 		// A new pod must be Ready (target healthy, via the readiness gate)
 		// before an old one goes.
@@ -439,16 +491,8 @@ func deploymentSpec(a *Args, selector, podLabels pulumi.StringMap, serviceAccoun
 				ServiceAccountName:            serviceAccount,
 				AutomountServiceAccountToken:  pulumi.Bool(false),
 				TerminationGracePeriodSeconds: pulumi.Int(t.TerminationGracePeriodSeconds),
-				// Fargate places pods by the profile's subnets and does not
-				// honour this yet; it still documents the intent, binds on
-				// EC2 capacity, and is what the policy pack checks.
-				TopologySpreadConstraints: corev1.TopologySpreadConstraintArray{corev1.TopologySpreadConstraintArgs{
-					MaxSkew:           pulumi.Int(1),
-					TopologyKey:       pulumi.String(ZoneKey),
-					WhenUnsatisfiable: pulumi.String("DoNotSchedule"),
-					LabelSelector:     &metav1.LabelSelectorArgs{MatchLabels: selector},
-					MatchLabelKeys:    pulumi.StringArray{pulumi.String("pod-template-hash")},
-				}},
+				// No topology spread constraint: Fargate ignores it. The
+				// zone label and the zone's one-subnet profile pin the pods.
 				SecurityContext: &corev1.PodSecurityContextArgs{
 					RunAsNonRoot: pulumi.Bool(true),
 					RunAsUser:    pulumi.Int(RunAsUser),

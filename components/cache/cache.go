@@ -2,7 +2,7 @@
 // in cluster mode (Valkey or Redis OSS) with automatic failover over several
 // AZs, TLS and an AUTH token that the stack generates and keeps in Secrets
 // Manager, encrypted at rest with a KMS key, reachable on 6379 only from the
-// EKS cluster security group.
+// client security group it is given (the auth pods').
 package cache
 
 import (
@@ -97,7 +97,7 @@ type Args struct {
 	// Default "": AWS picks.
 	MaintenanceWindow string
 	// VpcID, SubnetIDs (private) and ClientSecurityGroupID (the only source
-	// admitted on 6379, the EKS cluster security group). Required.
+	// admitted on 6379, the auth pods' security group). Required.
 	VpcID                 pulumi.StringInput
 	SubnetIDs             pulumi.StringArrayInput
 	ClientSecurityGroupID pulumi.StringInput

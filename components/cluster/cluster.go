@@ -45,7 +45,21 @@ type ProfileSpec struct {
 	// Name is the short name of the profile ("eks-" is reserved by AWS).
 	Name      string
 	Selectors []Selector
+	// SubnetIDs are the profile's subnets. Default: every private subnet of
+	// the cluster. Fargate places a pod in one subnet of its profile and
+	// ignores topology spread constraints, so a profile with exactly one
+	// subnet is how a pod is pinned to a zone.
+	SubnetIDs pulumi.StringArrayInput
 }
+
+// MaxFargateProfiles is the EKS quota of Fargate profiles per cluster
+// (Service Quotas "Fargate profiles per cluster", default 10), counting the
+// CoreDNS profile this component adds.
+const MaxFargateProfiles = 10
+
+// ProfileCount is how many profiles a cluster with these workload profiles
+// has: the workload ones plus the CoreDNS one.
+func ProfileCount(profiles []ProfileSpec) int { return len(profiles) + 1 }
 
 // CoreDNSProfile selects only the CoreDNS pods of kube-system, so that no
 // other kube-system pod lands on Fargate by accident.
@@ -251,10 +265,14 @@ func NewCluster(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Res
 			}
 			selectors = append(selectors, sel)
 		}
+		subnets := spec.SubnetIDs
+		if subnets == nil {
+			subnets = args.PrivateSubnetIDs
+		}
 		profile, err := awseks.NewFargateProfile(ctx, args.Namer.Name("fp", spec.Name), &awseks.FargateProfileArgs{
 			ClusterName:         clusterName,
 			PodExecutionRoleArn: execRole.Arn,
-			SubnetIds:           args.PrivateSubnetIDs,
+			SubnetIds:           subnets,
 			Selectors:           selectors,
 			Tags:                tags,
 		}, parent, pulumi.DependsOn([]pulumi.Resource{previous}))
@@ -400,6 +418,9 @@ func (a *Args) check() error {
 		problems = append(problems, "at least one of EndpointPrivateAccess and EndpointPublicAccess must be true")
 	}
 	problems = append(problems, checkAccess(a.Access)...)
+	if n := ProfileCount(a.Profiles); n > MaxFargateProfiles {
+		problems = append(problems, fmt.Sprintf("%d Fargate profiles (with CoreDNS's) exceed the EKS quota of %d per cluster", n, MaxFargateProfiles))
+	}
 	seen := map[string]bool{CoreDNSProfile.Name: true}
 	for _, p := range a.Profiles {
 		if strings.HasPrefix(p.Name, "eks-") {

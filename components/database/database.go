@@ -2,7 +2,8 @@
 // cluster over exactly three AZs with a writer and readers in distinct AZs,
 // storage, Performance Insights and the RDS-managed master password
 // encrypted with a KMS key of its own, TLS enforced, its log group with a
-// retention, and 5432 open only to the EKS cluster security group.
+// retention, and 5432 open only to the client security group it is given
+// (the auth pods').
 // Provisioned instances or Serverless v2.
 package database
 
@@ -112,7 +113,7 @@ type Args struct {
 	// removable (RDS otherwise demands a snapshot identifier).
 	FinalSnapshot bool
 	// VpcID, SubnetIDs (private) and ClientSecurityGroupID (the only source
-	// admitted on 5432, the EKS cluster security group). Required.
+	// admitted on 5432, the auth pods' security group). Required.
 	VpcID                 pulumi.StringInput
 	SubnetIDs             pulumi.StringArrayInput
 	ClientSecurityGroupID pulumi.StringInput

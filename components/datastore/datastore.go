@@ -1,6 +1,6 @@
 // Package datastore holds what every data store of the platform shares: a
 // customer-managed KMS key of its own, and a security group that admits one
-// port from the cluster's pods and nothing else.
+// port from one client security group (the auth pods') and nothing else.
 package datastore
 
 import (
@@ -54,15 +54,16 @@ type ClientOnlyArgs struct {
 	Description     string
 	RuleDescription string
 	VpcID           pulumi.StringInput
-	// ClientSecurityGroupID is the only source admitted: the EKS cluster
-	// security group that every Fargate pod carries.
+	// ClientSecurityGroupID is the only source admitted: the auth pods' own
+	// group (podsecurity), never the EKS cluster security group, which every
+	// Fargate pod of the cluster carries.
 	ClientSecurityGroupID pulumi.StringInput
 	Port                  int
 	Tags                  naming.Tags
 }
 
 // NewClientOnlySecurityGroup creates the group named name and its ingress
-// rule "<name>-from-cluster". It has no egress rule: a data store never
+// rule "<name>-from-clients". It has no egress rule: a data store never
 // opens connections.
 func NewClientOnlySecurityGroup(ctx *pulumi.Context, parent pulumi.Resource, name string, args ClientOnlyArgs) (*ec2.SecurityGroup, error) {
 	sg, err := ec2.NewSecurityGroup(ctx, name, &ec2.SecurityGroupArgs{
@@ -73,7 +74,7 @@ func NewClientOnlySecurityGroup(ctx *pulumi.Context, parent pulumi.Resource, nam
 	if err != nil {
 		return nil, err
 	}
-	rule := name + "-from-cluster"
+	rule := name + "-from-clients"
 	if _, err := vpc.NewSecurityGroupIngressRule(ctx, rule, &vpc.SecurityGroupIngressRuleArgs{
 		SecurityGroupId:           sg.ID(),
 		ReferencedSecurityGroupId: args.ClientSecurityGroupID,

@@ -76,6 +76,11 @@ type Args struct {
 	// it cannot resolve AWS endpoints). A component's own DependsOn does not
 	// hold back its children, hence this field. Default none.
 	WaitFor []pulumi.Resource
+	// TargetENISecurityGroupTags ("key=value") picks the security group the
+	// controller adds the ALB's ingress rule to when a target's ENI carries
+	// several groups tagged kubernetes.io/cluster/<name> (the auth pods
+	// carry their own and the cluster's). Default none.
+	TargetENISecurityGroupTags string
 	// Namer and Tags name and tag the AWS objects. Required.
 	Namer naming.Namer
 	Tags  naming.Tags
@@ -154,6 +159,10 @@ func NewController(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.
 		return nil, err
 	}
 
+	values := Values(a.ClusterName, a.Region, a.VpcID, role.Arn, a.ServiceAccount, a.Replicas)
+	if a.TargetENISecurityGroupTags != "" {
+		values["serviceTargetENISGTags"] = pulumi.String(a.TargetENISecurityGroupTags)
+	}
 	c.Release, err = helmv3.NewRelease(ctx, a.Namer.Name("lbc"), &helmv3.ReleaseArgs{
 		Name:      pulumi.String(ChartName),
 		Chart:     pulumi.String(ChartName),
@@ -162,7 +171,7 @@ func NewController(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.
 		RepositoryOpts: &helmv3.RepositoryOptsArgs{
 			Repo: pulumi.String(ChartRepo),
 		},
-		Values:        Values(a.ClusterName, a.Region, a.VpcID, role.Arn, a.ServiceAccount, a.Replicas),
+		Values:        values,
 		Atomic:        pulumi.Bool(true),
 		CleanupOnFail: pulumi.Bool(true),
 		Timeout:       pulumi.Int(DefaultTimeoutSeconds),

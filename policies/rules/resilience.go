@@ -18,28 +18,6 @@ const DefaultGracePeriodSeconds = 30
 // DefaultDeregistrationDelaySeconds is the ELB default when unset.
 const DefaultDeregistrationDelaySeconds = 300
 
-func checkMinReplicas(s *Stack) []Finding {
-	return eachOf(s, authDeployments, func(r *Resource) []string {
-		n, ok := replicas(r)
-		if !ok || n >= 2 {
-			return nil
-		}
-		return []string{problem(r, "set spec.replicas to at least 2 (config authReplicas; 3 recommended, one per zone)",
-			"runs %d replica(s): one Fargate patch eviction or rollout leaves no pod serving", n)}
-	})
-}
-
-func checkReplicasPerZone(s *Stack) []Finding {
-	return eachOf(s, authDeployments, func(r *Resource) []string {
-		n, ok := replicas(r)
-		if !ok || n >= 3 {
-			return nil
-		}
-		return []string{problem(r, "set spec.replicas to 3 or more (config authReplicas)",
-			"runs %d replica(s) over 3 zones: a zone without a pod, and during a rollout or eviction a single pod carries all traffic", n)}
-	})
-}
-
 func checkZeroUnavailable(s *Stack) []Finding {
 	return eachOf(s, authDeployments, func(r *Resource) []string {
 		const fix = "use strategy.type RollingUpdate with rollingUpdate.maxUnavailable: 0 and maxSurge: 1"
@@ -77,37 +55,6 @@ func isZeroQuantity(v any) bool {
 		return strings.TrimSpace(strings.TrimSuffix(s, "%")) == "0"
 	}
 	return false
-}
-
-func checkZoneSpread(s *Stack) []Finding {
-	return eachOf(s, authDeployments, func(r *Resource) []string {
-		ps := podSpec(r)
-		tscs := ps["topologySpreadConstraints"]
-		if isUnknown(tscs) {
-			return nil
-		}
-		labels := podLabels(r)
-		const fix = "add spec.template.spec.topologySpreadConstraints with topologyKey topology.kubernetes.io/zone, maxSkew 1 and a labelSelector matching the pod labels"
-		sawZone := false
-		for _, c := range asMaps(tscs) {
-			key := c["topologyKey"]
-			if isUnknown(key) {
-				return nil
-			}
-			if k, _ := asString(key); k != ZoneTopologyKey {
-				continue
-			}
-			sawZone = true
-			match, known := selectorMatches(c["labelSelector"], labels)
-			if !known || match {
-				return nil
-			}
-		}
-		if sawZone {
-			return []string{problem(r, fix, "has a zone spread constraint whose labelSelector does not select its own pods, so it spreads nothing")}
-		}
-		return []string{problem(r, fix, "has no topology spread constraint on %s: all pods may land in one zone and go down with it", ZoneTopologyKey)}
-	})
 }
 
 func checkProbes(s *Stack) []Finding {
@@ -272,9 +219,11 @@ func checkPDBAllows(s *Stack) []Finding {
 		case minA == nil && maxU == nil:
 			return []string{problem(p, fix, "sets neither minAvailable nor maxUnavailable, so it does not say how many pods may be disrupted")}
 		}
-		var out []string
+		// The budget counts every pod it selects: the per-zone Deployments
+		// of a service together.
 		ns := namespaceOf(p)
-		selected := false
+		var selected []string
+		n, countKnown := 0, true
 		for _, d := range s.OfType(authDeployments...) {
 			if namespaceOf(d) != ns {
 				continue
@@ -283,27 +232,29 @@ func checkPDBAllows(s *Stack) []Finding {
 			if !match || !known {
 				continue
 			}
-			selected = true
-			n, ok := replicas(d)
+			selected = append(selected, d.describe())
+			r, ok := replicas(d)
 			if !ok {
-				continue
+				countKnown = false
 			}
+			n += r
+		}
+		if len(selected) > 0 {
 			allowed, ok := allowedDisruptions(minA, maxU, n)
-			if !ok {
-				continue
+			if !ok || !countKnown {
+				return nil
 			}
 			budget := "maxUnavailable " + show(maxU)
 			if maxU == nil {
 				budget = "minAvailable " + show(minA)
 			}
+			pods := strings.Join(selected, ", ")
 			if allowed < 1 {
-				out = append(out, problem(p, fix, "%s allows no eviction of %s's %d pods: Fargate patching and node drains stall", budget, d.describe(), n))
+				return []string{problem(p, fix, "%s allows no eviction of the %d pods of %s: Fargate patching and node drains stall", budget, n, pods)}
 			} else if allowed >= n {
-				out = append(out, problem(p, fix, "%s allows all %d pods of %s to be evicted at once", budget, n, d.describe()))
+				return []string{problem(p, fix, "%s allows all %d pods of %s to be evicted at once", budget, n, pods)}
 			}
-		}
-		if selected {
-			return out
+			return nil
 		}
 		// Selects no Deployment of the stack: judge the budget alone.
 		if maxU != nil && isZeroQuantity(maxU) {

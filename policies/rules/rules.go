@@ -208,10 +208,10 @@ func Policies() []Policy {
 	return []Policy{
 		// Resilience: the auth Deployments, their PDBs, the target group
 		// and the namespace that holds the TargetGroupBinding.
-		{"deployment-min-replicas", "Auth Deployments run at least 2 replicas, so one eviction or rollout never takes the service down.", Mandatory, ResourceScope, "resilience", checkMinReplicas},
-		{"deployment-replicas-per-zone", "Auth Deployments run at least 3 replicas, one per availability zone.", Advisory, ResourceScope, "resilience", checkReplicasPerZone},
+		{"deployment-min-replicas", "The auth service's Deployments (one per zone) run at least 2 replicas in total, so one eviction or rollout never takes the service down.", Mandatory, StackScope, "resilience", checkMinReplicas},
+		{"deployment-replicas-per-zone", "The auth service's Deployments run at least 3 replicas in total, one per availability zone.", Advisory, StackScope, "resilience", checkReplicasPerZone},
 		{"deployment-zero-unavailable-rollout", "Auth Deployments roll out with maxUnavailable 0 (and a surge), so a rollout never lowers capacity.", Mandatory, ResourceScope, "resilience", checkZeroUnavailable},
-		{"deployment-zone-spread", "Auth Deployments spread their pods over zones with a topology spread constraint on topology.kubernetes.io/zone that selects them.", Mandatory, ResourceScope, "resilience", checkZoneSpread},
+		{"deployment-zone-spread", "Auth pods are pinned per zone the way Fargate honours (it ignores topology spread constraints): each auth Deployment's pods match exactly one Fargate profile, that profile has exactly one subnet, and every zone the cluster's profiles use has an auth Deployment with at least one replica.", Mandatory, StackScope, "resilience", checkZoneSpread},
 		{"deployment-probes", "Every container of an auth Deployment has a readiness probe and a liveness probe.", Mandatory, ResourceScope, "resilience", checkProbes},
 		{"deployment-prestop-hook", "Every container of an auth Deployment pauses in a preStop hook (native sleep, or exec sleep N) before it gets SIGTERM.", Mandatory, ResourceScope, "resilience", checkPreStop},
 		{"deployment-grace-period", "An auth Deployment's terminationGracePeriodSeconds is longer than its preStop sleep.", Mandatory, ResourceScope, "resilience", checkGracePeriod},
@@ -236,6 +236,7 @@ func Policies() []Policy {
 
 		// Security.
 		{"no-world-ingress", "No security group admits 0.0.0.0/0 or ::/0, except the ALB's own group on TCP 80 and 443.", Mandatory, StackScope, "security", checkWorldIngress},
+		{"data-store-ingress-auth-pods-only", "Redis and Aurora admit only security groups that a SecurityGroupPolicy gives to pods (the auth pods' own), never the EKS cluster security group or an address range.", Mandatory, StackScope, "security", checkDataStoreIngress},
 		{"no-public-data-store", "No database instance is publicly accessible.", Mandatory, ResourceScope, "security", checkPublicDataStore},
 		{"fargate-private-subnets", "Fargate profiles use only private subnets of the stack.", Mandatory, StackScope, "security", checkFargateSubnets},
 		{"irsa-trust-scoped", "IRSA roles trust exactly one service account (StringEquals on sub) with aud sts.amazonaws.com.", Mandatory, ResourceScope, "security", checkIRSATrust},

@@ -30,7 +30,8 @@ var crdFiles embed.FS
 
 // CRDs returns the CustomResourceDefinitions the program's objects need
 // besides the built-in kinds: ours, for the AWS Load Balancer Controller's
-// TargetGroupBinding.
+// TargetGroupBinding, and the VPC resource controller's SecurityGroupPolicy
+// (its own CRD, copied).
 func CRDs() ([]*unstructured.Unstructured, error) {
 	entries, err := fs.ReadDir(crdFiles, "crds")
 	if err != nil {

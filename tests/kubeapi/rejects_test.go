@@ -26,6 +26,7 @@ func TestTheAPIServerRejectsBrokenObjects(t *testing.T) {
 		"Deployment":          deployment(),
 		"PodDisruptionBudget": podDisruptionBudget(),
 		"TargetGroupBinding":  targetGroupBinding(),
+		"SecurityGroupPolicy": securityGroupPolicy(),
 	}
 	for kind, object := range baselines {
 		warnings, err := checker.DryRun(ctx, object, "")
@@ -115,6 +116,18 @@ func TestTheAPIServerRejectsBrokenObjects(t *testing.T) {
 			}})),
 			reason: metav1.StatusReasonInvalid,
 			want:   `spec.networking.ingress[0].ports[0].protocol: Unsupported value: "HTTP"`,
+		},
+		{
+			name:   "a SecurityGroupPolicy without a group",
+			object: with(securityGroupPolicy(), set("spec.securityGroups.groupIds", []any{})),
+			reason: metav1.StatusReasonInvalid,
+			want:   "spec.securityGroups.groupIds",
+		},
+		{
+			name:   "a SecurityGroupPolicy field misspelt",
+			object: with(securityGroupPolicy(), set("spec.securityGroups.groupIDs", []any{"sg-0123456789abcdef0"})),
+			reason: metav1.StatusReasonBadRequest,
+			want:   `unknown field "spec.securityGroups.groupIDs"`,
 		},
 		{
 			name: "a TargetGroupBinding peer that is both an ipBlock and a securityGroup",
@@ -228,6 +241,24 @@ spec:
         ports:
           - protocol: TCP
             port: 8080
+`)
+}
+
+// securityGroupPolicy is shaped as the auth service registers it: the pods'
+// own group and the cluster's.
+func securityGroupPolicy() *unstructured.Unstructured {
+	return mustYAML(`
+apiVersion: vpcresources.k8s.aws/v1beta1
+kind: SecurityGroupPolicy
+metadata:
+  name: auth
+  namespace: ` + testNamespace + `
+spec:
+  podSelector:
+    matchLabels:
+      app.kubernetes.io/name: auth
+  securityGroups:
+    groupIds: [sg-0123456789abcdef0, sg-0fedcba9876543210]
 `)
 }
 

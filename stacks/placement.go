@@ -1,0 +1,48 @@
+package stacks
+
+import (
+	"fmt"
+	"strconv"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/authplatform/auth-platform/components/authservice"
+	"github.com/authplatform/auth-platform/components/cluster"
+	"github.com/authplatform/auth-platform/components/lbcontroller"
+)
+
+// zoneCount is how many zones the stack runs in: the pinned ones (by ID or
+// by name), else azCount.
+func (c *Config) zoneCount() (n int, key string) {
+	if key, pinned := c.pinnedZones(); key != "" {
+		return len(pinned), key
+	}
+	return c.AZCount, "azCount"
+}
+
+// workloadProfiles are the Fargate profiles the stack asks the cluster for
+// (the cluster adds CoreDNS's): the LB controller's, and one per zone for the
+// auth pods. Configuration checks count this same list.
+func workloadProfiles(cfg *Config, zones []string, privateSubnetIDs pulumi.StringArrayInput) []cluster.ProfileSpec {
+	return append([]cluster.ProfileSpec{lbcontroller.FargateProfile(lbcontroller.DefaultNamespace)},
+		authservice.FargateProfiles(cfg.AuthNamespace, zones, privateSubnetIDs)...)
+}
+
+// validateZonePlacement: every zone gets an auth pod (one Deployment per
+// zone, at least one replica each), and the per-zone Fargate profiles fit
+// the EKS quota of profiles per cluster.
+func (c *Config) validateZonePlacement(p *problems) {
+	n, key := c.zoneCount()
+	if n < 1 {
+		return // validateZones reports it
+	}
+	if c.Service.Replicas >= authservice.MinReplicas && c.Service.Replicas < n {
+		p.add(q("authReplicas"), strconv.Itoa(c.Service.Replicas), fmt.Sprintf("set authReplicas to at least %d (one pod per zone), or use fewer zones (%s)", n, key),
+			"the auth pods are pinned one Deployment per zone, and %d replicas leave a zone of %d without a pod", c.Service.Replicas, n)
+	}
+	profiles := cluster.ProfileCount(workloadProfiles(c, make([]string, n), nil))
+	if profiles > cluster.MaxFargateProfiles {
+		p.add(q(key), strconv.Itoa(n), fmt.Sprintf("use at most %d zones", n-(profiles-cluster.MaxFargateProfiles)),
+			"%d zones need %d Fargate profiles (one per zone for the auth pods, plus CoreDNS and the LB controller); EKS allows %d per cluster", n, profiles, cluster.MaxFargateProfiles)
+	}
+}
