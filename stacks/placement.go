@@ -9,6 +9,7 @@ import (
 	"github.com/authplatform/auth-platform/components/authservice"
 	"github.com/authplatform/auth-platform/components/cluster"
 	"github.com/authplatform/auth-platform/components/lbcontroller"
+	"github.com/authplatform/auth-platform/components/network"
 )
 
 // zoneCount is how many zones the stack runs in: the pinned ones (by ID or
@@ -33,8 +34,8 @@ func workloadProfiles(cfg *Config, zones []string, privateSubnetIDs pulumi.Strin
 // the EKS quota of profiles per cluster.
 func (c *Config) validateZonePlacement(p *problems) {
 	n, key := c.zoneCount()
-	if n < 1 {
-		return // validateZones reports it
+	if n < MinAZs || n > network.MaxAZs {
+		return // validateZones reports it; nothing follows from a count the stack refuses
 	}
 	if c.Service.Replicas >= authservice.MinReplicas && c.Service.Replicas < n {
 		p.add(q("authReplicas"), strconv.Itoa(c.Service.Replicas), fmt.Sprintf("set authReplicas to at least %d (one pod per zone), or use fewer zones (%s)", n, key),

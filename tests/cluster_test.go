@@ -83,8 +83,10 @@ func TestFargateProfilesFormOneChain(t *testing.T) {
 	for u := head; u != ""; u = next[u] {
 		order = append(order, byURN(res)[u].Name)
 	}
+	// dev's zones in zone-ID order: the mocked account's use1-az1, -az2 and
+	// -az4 are us-east-1d, -1e and -1a (cmd/plan/mocks/zones.go).
 	assert.Equal(t, []string{"auth-dev-use1-fp-coredns", "auth-dev-use1-fp-lb-controller",
-		"auth-dev-use1-fp-auth-us-east-1a", "auth-dev-use1-fp-auth-us-east-1b", "auth-dev-use1-fp-auth-us-east-1c"}, order)
+		"auth-dev-use1-fp-auth-us-east-1d", "auth-dev-use1-fp-auth-us-east-1e", "auth-dev-use1-fp-auth-us-east-1a"}, order)
 }
 
 func TestFargateProfileSelectors(t *testing.T) {
@@ -96,7 +98,7 @@ func TestFargateProfileSelectors(t *testing.T) {
 		{"fp-coredns", "kube-system", map[string]interface{}{"k8s-app": "kube-dns"}},
 		{"fp-lb-controller", "kube-system", map[string]interface{}{"app.kubernetes.io/name": "aws-load-balancer-controller"}},
 		{"fp-auth-us-east-1a", "auth", map[string]interface{}{"auth-platform/zone": "us-east-1a"}},
-		{"fp-auth-us-east-1c", "auth", map[string]interface{}{"auth-platform/zone": "us-east-1c"}},
+		{"fp-auth-us-east-1e", "auth", map[string]interface{}{"auth-platform/zone": "us-east-1e"}},
 	} {
 		t.Run(tc.suffix, func(t *testing.T) {
 			p := one(t, res, profileType, tc.suffix)

@@ -162,18 +162,25 @@ func TestDefenseProdRegionsShowEverything(t *testing.T) {
 			assert.Equal(t, group.Outputs["arn"].StringValue(), str(t, fl, "logDestination"))
 			assert.EqualValues(t, 30, value(group.Inputs, "retentionInDays"))
 
-			// GuardDuty: created where the account has no detector, adopted
-			// where it has one (the mocked account: us-west-2).
-			feature := onlyOne(t, rp, typeFeature)
-			assert.Equal(t, "EKS_AUDIT_LOGS", str(t, feature, "name"))
-			if existing := mocks.GuardDutyDetectors[region]; existing != "" {
-				assert.Empty(t, ofType(rp.res, typeDetector), "an existing detector is adopted, never duplicated")
-				assert.Equal(t, existing, str(t, feature, "detectorId"))
+			// GuardDuty: only where the stack manages the region's detector
+			// (one per account and region: prod-us-east-1 manages us-east-1's,
+			// prod-global us-west-2's); created where the account has none,
+			// adopted where it has one (the mocked account: us-west-2).
+			if !rp.cfg.Defense.GuardDuty {
+				assert.Empty(t, ofType(rp.res, typeFeature), "a region whose detector another stack manages")
+				assert.Empty(t, ofType(rp.res, typeDetector))
 			} else {
-				detector := onlyOne(t, rp, typeDetector)
-				assert.Equal(t, detector.ID, str(t, feature, "detectorId"))
+				feature := onlyOne(t, rp, typeFeature)
+				assert.Equal(t, "EKS_AUDIT_LOGS", str(t, feature, "name"))
+				if existing := mocks.GuardDutyDetectors[region]; existing != "" {
+					assert.Empty(t, ofType(rp.res, typeDetector), "an existing detector is adopted, never duplicated")
+					assert.Equal(t, existing, str(t, feature, "detectorId"))
+				} else {
+					detector := onlyOne(t, rp, typeDetector)
+					assert.Equal(t, detector.ID, str(t, feature, "detectorId"))
+				}
+				assert.NotContains(t, str(t, feature, "name"), "RUNTIME", "Runtime Monitoring does not cover EKS on Fargate")
 			}
-			assert.NotContains(t, str(t, feature, "name"), "RUNTIME", "Runtime Monitoring does not cover EKS on Fargate")
 
 			// AWS Health and EKS patching events into the alarm topic.
 			health := one(t, rp.res, typeEventRule, "-health-eks-fargate")
