@@ -19,8 +19,8 @@ import (
 	"github.com/authplatform/auth-platform/components/lbcontroller"
 	"github.com/authplatform/auth-platform/components/naming"
 	"github.com/authplatform/auth-platform/components/network"
-	"github.com/authplatform/auth-platform/components/zones"
 	"github.com/authplatform/auth-platform/components/podsecurity"
+	"github.com/authplatform/auth-platform/components/zones"
 )
 
 // Exports are the stack outputs by name.
