@@ -57,15 +57,21 @@ func TestDrillMatchesTheDevPlan(t *testing.T) {
 	for _, r := range doc.Resources {
 		byType[r.Type] = append(byType[r.Type], r.Inputs)
 	}
-	require.Len(t, byType["kubernetes:apps/v1:Deployment"], 1)
-	dep := byType["kubernetes:apps/v1:Deployment"][0]
-	assert.EqualValues(t, MaxSurge, path(dep, "spec", "strategy", "rollingUpdate", "maxSurge"))
-	assert.EqualValues(t, MaxUnavailable, path(dep, "spec", "strategy", "rollingUpdate", "maxUnavailable"))
-	assert.EqualValues(t, st.Replicas, path(dep, "spec", "replicas"))
-	pod := path(dep, "spec", "template", "spec").(map[string]any)
-	assert.EqualValues(t, st.TerminationGracePeriodSeconds, pod["terminationGracePeriodSeconds"])
-	container := pod["containers"].([]any)[0].(map[string]any)
-	assert.EqualValues(t, st.PreStopSleepSeconds, path(container, "lifecycle", "preStop", "sleep", "seconds"))
+	// One Deployment per zone (the auth pods are pinned per zone); the drill
+	// runs their replicas together, with each one's rollout and timings.
+	deployments := byType["kubernetes:apps/v1:Deployment"]
+	require.NotEmpty(t, deployments)
+	total := 0
+	for _, dep := range deployments {
+		assert.EqualValues(t, MaxSurge, path(dep, "spec", "strategy", "rollingUpdate", "maxSurge"))
+		assert.EqualValues(t, MaxUnavailable, path(dep, "spec", "strategy", "rollingUpdate", "maxUnavailable"))
+		total += int(path(dep, "spec", "replicas").(float64))
+		pod := path(dep, "spec", "template", "spec").(map[string]any)
+		assert.EqualValues(t, st.TerminationGracePeriodSeconds, pod["terminationGracePeriodSeconds"])
+		container := pod["containers"].([]any)[0].(map[string]any)
+		assert.EqualValues(t, st.PreStopSleepSeconds, path(container, "lifecycle", "preStop", "sleep", "seconds"))
+	}
+	assert.Equal(t, st.Replicas, total, "the drill runs as many pods as the zones' Deployments together")
 
 	require.Len(t, byType["kubernetes:policy/v1:PodDisruptionBudget"], 1)
 	assert.EqualValues(t, PDBMaxUnavailable, path(byType["kubernetes:policy/v1:PodDisruptionBudget"][0], "spec", "maxUnavailable"))
