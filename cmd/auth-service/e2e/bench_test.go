@@ -78,8 +78,8 @@ func BenchmarkSessionValidation(b *testing.B) {
 
 // BenchmarkSessionValidationPaced1000rps sends GET /v1/session at a fixed
 // 1,000 requests/s for 5 s after a 1 s warm-up at the same rate (open loop:
-// latency counts from the scheduled
-// send time, so a stall is not hidden) and reports p50/p99/max.
+// latency counts from the scheduled send time, so a stall is not hidden)
+// and reports p50/p99/max.
 func BenchmarkSessionValidationPaced1000rps(b *testing.B) {
 	inst := startInstance(b, nil)
 	tokens := benchTokens(b, inst, 256)
