@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -110,11 +111,13 @@ func requireParts(t *testing.T, bins ...string) {
 	}
 }
 
-// standInRig is HAProxy and stand-in pods under the dev stack's budget.
-func standInRig(t *testing.T, scale float64, sc Scenario) (*Orchestrator, *Load, Timings, StackTiming) {
+// standInFleet starts HAProxy and a fleet of stand-in pods (this test
+// binary, with extra environment) under the dev stack's budget divided by
+// scale; everything is torn down with the test.
+func standInFleet(t *testing.T, scale float64, env ...string) (*Fleet, *HAProxy, int, Timings, StackTiming) {
 	t.Helper()
 	requireParts(t, "haproxy")
-	st, err := LoadStackTiming("../../..", "dev")
+	st, err := LoadStackTiming(repoRoot, "dev")
 	require.NoError(t, err)
 	tm := st.Scaled(scale)
 	dir, err := os.MkdirTemp("", "drl")
@@ -128,9 +131,16 @@ func standInRig(t *testing.T, scale float64, sc Scenario) (*Orchestrator, *Load,
 	exe, err := os.Executable()
 	require.NoError(t, err)
 	fleet := &Fleet{Bin: exe, LB: lb, Timings: tm, LogDir: dir, Env: func(p *Pod, port int) []string {
-		return []string{"DRILL_STANDIN=1", "STANDIN_KEY=drill-test", fmt.Sprintf("PORT=%d", port)}
+		return append([]string{"DRILL_STANDIN=1", fmt.Sprintf("PORT=%d", port)}, env...)
 	}}
 	t.Cleanup(func() { assert.NoError(t, fleet.Close()) })
+	return fleet, lb, port, tm, st
+}
+
+// standInRig is HAProxy and stand-in pods under the dev stack's budget.
+func standInRig(t *testing.T, scale float64, sc Scenario) (*Orchestrator, *Load, Timings, StackTiming) {
+	t.Helper()
+	fleet, _, port, tm, st := standInFleet(t, scale, "STANDIN_KEY=drill-test")
 	o := &Orchestrator{Driver: fleet, Timings: tm, PreStop: sc.PreStop(tm), Replicas: sc.Replicas(st.Replicas), Zones: []string{"zone-a", "zone-b", "zone-c"}}
 	require.NoError(t, o.Up(context.Background(), "v1"))
 	load := NewLoad(LoadConfig{BaseURL: fmt.Sprintf("http://127.0.0.1:%d", port), Rate: 300, Users: []Credentials{{"u", "p"}}})
@@ -180,25 +190,8 @@ func TestHAProxyDrillOnStandIns(t *testing.T) {
 // shard failover fails them all), an ALB routes to all of them; so does
 // the drill's HAProxy, through the targets' backup twins.
 func TestHAProxyFailsOpenLikeAnALB(t *testing.T) {
-	requireParts(t, "haproxy")
-	st, err := LoadStackTiming(repoRoot, "dev")
-	require.NoError(t, err)
-	tm := st.Scaled(30)
-	dir, err := os.MkdirTemp("", "drl")
-	require.NoError(t, err)
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	port, err := FreePort()
-	require.NoError(t, err)
-	lb, err := StartHAProxy(context.Background(), dir, port, tm)
-	require.NoError(t, err)
-	t.Cleanup(func() { assert.NoError(t, lb.Close()) })
-	exe, err := os.Executable()
-	require.NoError(t, err)
-	sick := dir + "/sick"
-	fleet := &Fleet{Bin: exe, LB: lb, Timings: tm, LogDir: dir, Env: func(p *Pod, port int) []string {
-		return []string{"DRILL_STANDIN=1", "STANDIN_KEY=k", "STANDIN_SICK_FILE=" + sick, fmt.Sprintf("PORT=%d", port)}
-	}}
-	t.Cleanup(func() { assert.NoError(t, fleet.Close()) })
+	sick := filepath.Join(t.TempDir(), "sick")
+	fleet, lb, port, tm, _ := standInFleet(t, 30, "STANDIN_KEY=k", "STANDIN_SICK_FILE="+sick)
 	o := &Orchestrator{Driver: fleet, Timings: tm, Replicas: 2, Zones: []string{"zone-a", "zone-b"}}
 	require.NoError(t, o.Up(context.Background(), "v1"))
 

@@ -51,6 +51,14 @@ func (m *Mocks) outputs(r *Resource) (string, resource.PropertyMap) {
 		return "", state
 	}
 
+	// Resources named by "name" whose ID is that name and whose ARN is
+	// the name under a service's resource prefix.
+	if named, ok := namedARNs[r.Type]; ok {
+		name := autoname("name")
+		set("arn", ARN(region, named.service, region, named.prefix+name))
+		return name, state
+	}
+
 	switch r.Type {
 	case "aws:ec2/vpc:Vpc":
 		id := "vpc-" + h(17)
@@ -119,10 +127,6 @@ func (m *Mocks) outputs(r *Resource) (string, resource.PropertyMap) {
 		set("keyId", id)
 		set("arn", ARN(region, "kms", region, "key/"+id))
 		return id, state
-	case "aws:kms/alias:Alias":
-		name := autoname("name")
-		set("arn", ARN(region, "kms", region, name))
-		return name, state
 	case "aws:eks/fargateProfile:FargateProfile":
 		cluster := get("clusterName")
 		name := autoname("fargateProfileName")
@@ -236,10 +240,6 @@ func (m *Mocks) outputs(r *Resource) (string, resource.PropertyMap) {
 			id += "_" + s
 		}
 		return id, state
-	case "aws:cloudwatch/metricAlarm:MetricAlarm":
-		name := autoname("name")
-		set("arn", ARN(region, "cloudwatch", region, "alarm:"+name))
-		return name, state
 	case "aws:elasticache/replicationGroup:ReplicationGroup":
 		id := autoname("replicationGroupId")
 		set("arn", ARN(region, "elasticache", region, "replicationgroup:"+id))
@@ -264,14 +264,6 @@ func (m *Mocks) outputs(r *Resource) (string, resource.PropertyMap) {
 		set("clusterEnabled", true)
 		set("engineVersionActual", get("engineVersion")+".0")
 		return id, state
-	case "aws:elasticache/parameterGroup:ParameterGroup":
-		name := autoname("name")
-		set("arn", ARN(region, "elasticache", region, "parametergroup:"+name))
-		return name, state
-	case "aws:elasticache/subnetGroup:SubnetGroup":
-		name := autoname("name")
-		set("arn", ARN(region, "elasticache", region, "subnetgroup:"+name))
-		return name, state
 	case "aws:rds/cluster:Cluster":
 		id := autoname("clusterIdentifier")
 		zone := hexID(12, "rds-zone", region)
@@ -309,14 +301,6 @@ func (m *Mocks) outputs(r *Resource) (string, resource.PropertyMap) {
 		set("port", 5432)
 		set("dbiResourceId", "db-"+strings.ToUpper(h(26)))
 		return id, state
-	case "aws:rds/subnetGroup:SubnetGroup":
-		name := autoname("name")
-		set("arn", ARN(region, "rds", region, "subgrp:"+name))
-		return name, state
-	case "aws:rds/clusterParameterGroup:ClusterParameterGroup":
-		name := autoname("name")
-		set("arn", ARN(region, "rds", region, "cluster-pg:"+name))
-		return name, state
 	case "aws:secretsmanager/secret:Secret":
 		name := autoname("name")
 		// Secrets Manager appends six random characters to every ARN.
@@ -600,4 +584,15 @@ func (m *Mocks) globalShards(globalID string) int {
 		}
 	}
 	return 1
+}
+
+// namedARNs are the resource types whose ID is their name and whose ARN is
+// arn:<partition>:<service>:<region>:<account>:<prefix><name>.
+var namedARNs = map[string]struct{ service, prefix string }{
+	"aws:kms/alias:Alias":                                 {"kms", ""},
+	"aws:cloudwatch/metricAlarm:MetricAlarm":              {"cloudwatch", "alarm:"},
+	"aws:elasticache/parameterGroup:ParameterGroup":       {"elasticache", "parametergroup:"},
+	"aws:elasticache/subnetGroup:SubnetGroup":             {"elasticache", "subnetgroup:"},
+	"aws:rds/subnetGroup:SubnetGroup":                     {"rds", "subgrp:"},
+	"aws:rds/clusterParameterGroup:ClusterParameterGroup": {"rds", "cluster-pg:"},
 }
