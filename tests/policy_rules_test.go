@@ -169,6 +169,16 @@ func policyFailCases() []policyCase {
 		// aurora-deletion-protection
 		{"aurora-deletion-protection", "protected cluster", func(f *policyFixture) { f.r("aurora").Protect = true }, "aurora", "the stack protects it (protect: true)"},
 		{"aurora-deletion-protection", "protected cache", func(f *policyFixture) { f.r("sessions").Protect = true }, "aurora", `ReplicationGroup "demo-sessions" is protected`},
+		{"aurora-deletion-protection", "global cluster unprotected", func(f *policyFixture) {
+			f.r("aurora").Protect = true
+			f.set("aurora", "deletionProtection", true)
+			f.add("global", "aws:rds/globalCluster:GlobalCluster", map[string]any{"globalClusterIdentifier": "demo-global", "engine": "aurora-postgresql", "deletionProtection": false})
+		}, "global", "deletionProtection is false although the stack protects its stateful resources"},
+		{"aurora-deletion-protection", "global cluster unset", func(f *policyFixture) {
+			f.r("sessions").Protect = true
+			f.set("aurora", "deletionProtection", true)
+			f.add("global", "aws:rds/globalCluster:GlobalCluster", map[string]any{"globalClusterIdentifier": "demo-global", "engine": "aurora-postgresql"})
+		}, "global", "deletionProtection is unset"},
 		// no-world-ingress
 		{"no-world-ingress", "pods open to the world", func(f *policyFixture) {
 			f.set("pods-from-alb", "cidrIpv4", "0.0.0.0/0")
@@ -345,6 +355,14 @@ func TestPolicyAcceptsEquivalentShapes(t *testing.T) {
 		{"aurora-deletion-protection", "protected with deletion protection", func(f *policyFixture) {
 			f.r("aurora").Protect = true
 			f.set("aurora", "deletionProtection", true)
+		}},
+		{"aurora-deletion-protection", "protected global cluster with deletion protection", func(f *policyFixture) {
+			f.r("aurora").Protect = true
+			f.set("aurora", "deletionProtection", true)
+			f.add("global", "aws:rds/globalCluster:GlobalCluster", map[string]any{"globalClusterIdentifier": "demo-global", "engine": "aurora-postgresql", "deletionProtection": true})
+		}},
+		{"aurora-deletion-protection", "unprotected stack's global cluster", func(f *policyFixture) {
+			f.add("global", "aws:rds/globalCluster:GlobalCluster", map[string]any{"globalClusterIdentifier": "demo-global", "engine": "aurora-postgresql"})
 		}},
 		{"no-secret-in-configmap", "references and numbers", func(f *policyFixture) {
 			f.set("config", "data.REDIS_SECRET_ARN", "arn:aws:secretsmanager:us-east-1:123456789012:secret:x-AbCdEf")

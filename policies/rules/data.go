@@ -11,6 +11,7 @@ const (
 	typeReplicationGroup = "aws:elasticache/replicationGroup:ReplicationGroup"
 	typeGlobalCacheGroup = "aws:elasticache/globalReplicationGroup:GlobalReplicationGroup"
 	typeRDSCluster       = "aws:rds/cluster:Cluster"
+	typeRDSGlobalCluster = "aws:rds/globalCluster:GlobalCluster"
 	typeRDSInstance      = "aws:rds/clusterInstance:ClusterInstance"
 	typeDBInstance       = "aws:rds/instance:Instance"
 )
@@ -263,7 +264,9 @@ func checkAuroraDeletionProtection(s *Stack) []Finding {
 		}
 	}
 	var out []Finding
-	for _, c := range s.OfType(typeRDSCluster) {
+	// A global cluster is deleted by one API call too (after its members
+	// leave it), and with it the identity the regions replicate under.
+	for _, c := range s.OfType(typeRDSCluster, typeRDSGlobalCluster) {
 		if !c.Protect && protected == nil {
 			continue
 		}

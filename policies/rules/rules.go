@@ -232,7 +232,7 @@ func Policies() []Policy {
 		{"aurora-storage-encrypted", "Aurora clusters encrypt their storage.", Mandatory, ResourceScope, "data", checkAuroraEncrypted},
 		{"aurora-instances-across-azs", "Every Aurora cluster has at least 2 instances, pinned to distinct availability zones.", Mandatory, StackScope, "data", checkAuroraInstances},
 		{"aurora-backup-retention", "Aurora clusters keep automated backups at least 7 days.", Mandatory, ResourceScope, "data", checkAuroraBackups},
-		{"aurora-deletion-protection", "When the stack protects stateful resources, Aurora clusters have deletion protection.", Mandatory, StackScope, "data", checkAuroraDeletionProtection},
+		{"aurora-deletion-protection", "When the stack protects stateful resources, Aurora clusters and global clusters have deletion protection.", Mandatory, StackScope, "data", checkAuroraDeletionProtection},
 
 		// Security.
 		{"no-world-ingress", "No security group admits 0.0.0.0/0 or ::/0, except the ALB's own group on TCP 80 and 443.", Mandatory, StackScope, "security", checkWorldIngress},
