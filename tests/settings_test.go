@@ -1,0 +1,213 @@
+package tests
+
+// Settings whose value is the point, stated literally with the reason, so a
+// changed constant or a dropped input fails here (issue 18.2).
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestAuthConfigMapCarriesTheContractAndTheBudget(t *testing.T) {
+	for _, rp := range regionPlans(t) {
+		t.Run(rp.name, func(t *testing.T) {
+			c := authChainOf(t, rp)
+			data := value(c.cm.Inputs, "data").(map[string]interface{})
+			cluster := one(t, c.res, "aws:rds/cluster:Cluster", "-aurora")
+			// Shipped stacks keep the default budget: the longest request
+			// and the shutdown are 25 s each (README, "Timing").
+			assert.Equal(t, "25", data["REQUEST_TIMEOUT_SECONDS"])
+			assert.Equal(t, "25", data["SHUTDOWN_TIMEOUT_SECONDS"])
+			assert.Equal(t, "3600", data["SESSION_TTL_SECONDS"], "sessions live an hour unless configured")
+			assert.Equal(t, "8080", data["PORT"], "the port the target group and probes use")
+			assert.Equal(t, "auth", data["DB_NAME"])
+			if isGlobalSecondary(cluster) {
+				assert.Nil(t, value(cluster.Inputs, "databaseName"), "a secondary takes the global cluster's database")
+			} else {
+				assert.Equal(t, str(t, cluster, "databaseName"), data["DB_NAME"], "the database Aurora creates")
+			}
+			assert.Equal(t, "5432", data["DB_PORT"])
+			assert.Equal(t, "true", data["REDIS_TLS"], "transit encryption is on")
+			assert.Equal(t, "true", data["CLUSTER_ENABLED"], "cluster mode")
+			assert.Equal(t, c.cfg.Region, data["AWS_REGION"])
+			assert.Equal(t, true, value(c.cm.Inputs, "immutable"), "a new ConfigMap per change rolls the pods")
+		})
+	}
+}
+
+func TestAuthPodsRunAsTheImagesUserWithoutAKubernetesToken(t *testing.T) {
+	c := planAuthChain(t, "dev")
+	// The Kubernetes API token is not mounted: the service never calls the
+	// API. IRSA's web identity token is projected by the pod identity
+	// webhook regardless.
+	assert.Equal(t, false, value(c.sa.Inputs, "automountServiceAccountToken"))
+	annotations := value(c.sa.Inputs, "metadata.annotations").(map[string]interface{})
+	assert.Equal(t, "true", annotations["eks.amazonaws.com/sts-regional-endpoints"], "STS in the pod's region, not us-east-1")
+	assert.Regexp(t, `^arn:aws:iam::\d{12}:role/`, annotations["eks.amazonaws.com/role-arn"])
+	for _, d := range c.deploys {
+		spec := value(d.Inputs, "spec.template.spec").(map[string]interface{})
+		assert.Equal(t, false, spec["automountServiceAccountToken"], d.Name)
+		assert.Equal(t, float64(5), value(d.Inputs, "spec.revisionHistoryLimit"), d.Name)
+		sec := spec["securityContext"].(map[string]interface{})
+		// UID and GID 10001: the user cmd/auth-service/Dockerfile creates.
+		assert.Equal(t, float64(10001), sec["runAsUser"], d.Name)
+		assert.Equal(t, float64(10001), sec["runAsGroup"], d.Name)
+		ctr := spec["containers"].([]interface{})[0].(map[string]interface{})
+		assert.Equal(t, "IfNotPresent", ctr["imagePullPolicy"], "the image is pinned by digest")
+		ready := ctr["readinessProbe"].(map[string]interface{})
+		assert.Equal(t, float64(1), ready["successThreshold"])
+		assert.Equal(t, float64(2), ready["failureThreshold"], "out of rotation after 10 s of failures")
+	}
+	labels := value(c.ns.Inputs, "metadata.labels").(map[string]interface{})
+	assert.Equal(t, "enabled", labels["elbv2.k8s.aws/pod-readiness-gate-inject"], "LB controller docs, pod readiness gate")
+	assert.Equal(t, "restricted", labels["pod-security.kubernetes.io/enforce"])
+}
+
+func TestALBSpeaksHTTP2ToClientsAndHTTP1ToPods(t *testing.T) {
+	c := planAuthChain(t, "prod-us-east-1")
+	assert.Equal(t, true, value(c.alb.Inputs, "enableHttp2"))
+	assert.Equal(t, "HTTP1", str(t, c.tg, "protocolVersion"), "the service speaks HTTP/1.1")
+	// Least outstanding requests keeps a slow pod from collecting a queue.
+	assert.Equal(t, "least_outstanding_requests", str(t, c.tg, "loadBalancingAlgorithmType"))
+}
+
+func TestStatefulResourcesKeepTheirRecoveryWindows(t *testing.T) {
+	for _, tc := range []struct {
+		stack        string
+		recoveryDays float64
+		forceDestroy bool
+	}{
+		// Secrets Manager: 7 to 30 days of recovery; prod takes the most.
+		{"dev", 7, true},
+		{"prod-us-east-1", 30, false},
+		{"prod-global", 30, false},
+	} {
+		t.Run(tc.stack, func(t *testing.T) {
+			res := planStack(t, tc.stack)
+			for _, s := range nonEmpty(t, ofType(res, "aws:secretsmanager/secret:Secret"), "secret") {
+				assert.Equal(t, tc.recoveryDays, value(s.Inputs, "recoveryWindowInDays"), s.Name)
+			}
+			for _, b := range nonEmpty(t, ofType(res, "aws:s3/bucketV2:BucketV2"), "bucket") {
+				assert.Equal(t, tc.forceDestroy, value(b.Inputs, "forceDestroy"), "%s: only dev may destroy logs with the bucket", b.Name)
+			}
+			for _, l := range nonEmpty(t, ofType(res, "aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2"), "bucket lifecycle") {
+				rule := value(l.Inputs, "rules").([]interface{})[0].(map[string]interface{})
+				assert.Equal(t, "Enabled", rule["status"])
+				assert.Equal(t, map[string]interface{}{"daysAfterInitiation": float64(1)}, rule["abortIncompleteMultipartUpload"])
+			}
+			for _, typ := range []string{"aws:rds/cluster:Cluster", "aws:rds/clusterInstance:ClusterInstance"} {
+				for _, r := range nonEmpty(t, ofType(res, typ), typ) {
+					assert.Equal(t, true, value(r.Inputs, "copyTagsToSnapshot"), "%s: snapshots keep the cost and owner tags", r.Name)
+				}
+			}
+		})
+	}
+}
+
+func TestClusterTakesOverCoreDNSAndOwnsItsOIDCProvider(t *testing.T) {
+	res := planStack(t, "dev")
+	c := one(t, res, "eks:index:Cluster", "-eks")
+	assert.Equal(t, false, value(c.Inputs, "createOidcProvider"), "our own aws:iam/openIdConnectProvider, with a typed ARN")
+	require.Len(t, ofType(res, "aws:iam/openIdConnectProvider:OpenIdConnectProvider"), 1)
+	dns := one(t, res, "aws:eks/addon:Addon", "-coredns")
+	// EKS pre-installs a self-managed CoreDNS for EC2; the add-on replaces it.
+	assert.Equal(t, "OVERWRITE", str(t, dns, "resolveConflictsOnCreate"))
+	assert.Equal(t, "OVERWRITE", str(t, dns, "resolveConflictsOnUpdate"))
+	assert.Contains(t, str(t, dns, "configurationValues"), `"computeType":"Fargate"`)
+	rel := one(t, res, "kubernetes:helm.sh/v3:Release", "-lbc")
+	assert.Equal(t, float64(10), value(rel.Inputs, "maxHistory"), "Helm keeps ten revisions to roll back to")
+}
+
+func TestNetworkSignalsAndDefensesLiterals(t *testing.T) {
+	res := planStack(t, "prod-us-east-1")
+	for _, nat := range nonEmpty(t, ofType(res, "aws:ec2/natGateway:NatGateway"), "NAT gateway") {
+		assert.Equal(t, "public", str(t, nat, "connectivityType"), nat.Name)
+	}
+	for _, fl := range nonEmpty(t, ofType(res, "aws:ec2/flowLog:FlowLog"), "flow log") {
+		assert.Equal(t, float64(60), value(fl.Inputs, "maxAggregationInterval"), "one-minute records, the shortest")
+		assert.Equal(t, "ALL", str(t, fl, "trafficType"))
+	}
+	for _, d := range ofType(res, "aws:guardduty/detector:Detector") {
+		assert.Equal(t, "FIFTEEN_MINUTES", str(t, d, "findingPublishingFrequency"), "the shortest GuardDuty offers")
+	}
+	for _, s := range nonEmpty(t, ofType(res, "aws:ec2/subnet:Subnet"), "subnet") {
+		tags := value(s.Inputs, "tags").(map[string]interface{})
+		if strings.Contains(s.Name, "-public-") {
+			assert.Equal(t, "1", tags["kubernetes.io/role/elb"], "LB controller subnet discovery: %s", s.Name)
+		} else {
+			assert.Equal(t, "1", tags["kubernetes.io/role/internal-elb"], s.Name)
+		}
+	}
+	acls := nonEmpty(t, ofType(res, "aws:wafv2/webAcl:WebAcl"), "web ACL")
+	for _, acl := range acls {
+		priorities := map[float64]string{}
+		for _, r := range value(acl.Inputs, "rules").([]interface{}) {
+			rule := r.(map[string]interface{})
+			p := rule["priority"].(float64)
+			assert.NotContains(t, priorities, p, "WAF refuses two rules of one priority")
+			priorities[p] = rule["name"].(string)
+			vis := rule["visibilityConfig"].(map[string]interface{})
+			assert.Equal(t, true, vis["cloudwatchMetricsEnabled"], rule["name"])
+			assert.Equal(t, true, vis["sampledRequestsEnabled"], rule["name"])
+		}
+		assert.GreaterOrEqual(t, len(priorities), 2)
+		vis := value(acl.Inputs, "visibilityConfig").(map[string]interface{})
+		assert.Equal(t, true, vis["cloudwatchMetricsEnabled"])
+		assert.Equal(t, true, vis["sampledRequestsEnabled"])
+	}
+}
+
+func TestEveryAlarmUsesTheStatisticItsQuestionNeeds(t *testing.T) {
+	// Pattern (in the alarm's name) -> statistic; "" for metric math and
+	// percentiles, which set none.
+	stats := []struct{ pattern, stat string }{
+		{"-auth-healthy-targets", "Minimum"}, // the worst minute
+		{"-auth-target-5xx", ""},
+		{"-auth-elb-5xx", ""},
+		{"-auth-response-time-p99", ""},
+		{"-cache-cpu-", "Average"},
+		{"-cache-memory-", "Maximum"},
+		{"-db-replica-lag", "Maximum"},
+		{"-db-writer-cpu", "Average"},
+		{"-db-reader-cpu", "Average"},
+		{"-db-global-replication-lag", "Maximum"},
+		{"-db-acu-utilization", "Maximum"},
+		{"-HighPodEvictionRate", "Sum"}, // counts events
+		{"-waf-blocked-requests", "Sum"},
+		{"-waf-counted-requests", "Sum"}, // count mode: what block would stop
+	}
+	for stack, res := range allPlans(t) {
+		t.Run(stack, func(t *testing.T) {
+			for _, a := range nonEmpty(t, ofType(res, alarmType), "alarm") {
+				matched := false
+				for _, s := range stats {
+					if !strings.Contains(a.Name, s.pattern) {
+						continue
+					}
+					matched = true
+					if s.stat == "" {
+						assert.Nil(t, value(a.Inputs, "statistic"), a.Name)
+					} else {
+						assert.Equal(t, s.stat, value(a.Inputs, "statistic"), a.Name)
+					}
+				}
+				assert.True(t, matched, "alarm %s is not in this table: add it with its statistic", a.Name)
+			}
+		})
+	}
+}
+
+func TestFailoverHealthChecksDoNotPayForLatency(t *testing.T) {
+	res := planStack(t, "prod-global")
+	for _, hc := range nonEmpty(t, ofType(res, "aws:route53/healthCheck:HealthCheck"), "health check") {
+		assert.Equal(t, false, value(hc.Inputs, "measureLatency"), "failover routing needs no latency data")
+		assert.Equal(t, "/health", str(t, hc, "resourcePath"))
+		assert.Equal(t, true, value(hc.Inputs, "enableSni"))
+	}
+	grg := ofType(res, "aws:elasticache/globalReplicationGroup:GlobalReplicationGroup")
+	require.Len(t, grg, 1)
+	assert.NotEmpty(t, str(t, grg[0], "globalReplicationGroupDescription"))
+}
