@@ -393,7 +393,7 @@ func TestAlarmsWatchTheTargetGroupAndTheDataStores(t *testing.T) {
 			topic := one(t, c.res, "aws:sns/topic:Topic", "-alarms")
 			topicArn := topic.Outputs["arn"].StringValue()
 			acu := false
-			for _, a := range ofType(c.res, alarmType) {
+			for _, a := range nonEmpty(t, ofType(c.res, alarmType), "alarm") {
 				acu = acu || strings.HasSuffix(a.Name, "-db-acu-utilization")
 				assert.Equal(t, []interface{}{topicArn}, value(a.Inputs, "alarmActions"), a.Name)
 				assert.Equal(t, []interface{}{topicArn}, value(a.Inputs, "okActions"), a.Name)

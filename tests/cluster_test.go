@@ -141,7 +141,7 @@ func TestPodExecutionRoleIsBoundToThisClusterAndRegion(t *testing.T) {
 	attach := one(t, res, "aws:iam/rolePolicyAttachment:RolePolicyAttachment", "-fargate-pod-exec")
 	assert.Equal(t, role.ID, str(t, attach, "role"))
 	assert.Equal(t, "arn:aws:iam::aws:policy/AmazonEKSFargatePodExecutionRolePolicy", str(t, attach, "policyArn"))
-	for _, p := range ofType(res, profileType) {
+	for _, p := range nonEmpty(t, ofType(res, profileType), "Fargate profile") {
 		assert.Equal(t, role.Outputs["arn"].StringValue(), str(t, p, "podExecutionRoleArn"), p.Name)
 	}
 }

@@ -143,7 +143,7 @@ func TestDatabaseServerlessInDevProvisionedInProd(t *testing.T) {
 	dev := planStack(t, "dev")
 	assert.Equal(t, map[string]interface{}{"minCapacity": 0.5, "maxCapacity": float64(4)},
 		value(one(t, dev, dbClusterType, "-aurora").Inputs, "serverlessv2ScalingConfiguration"))
-	for _, inst := range ofType(dev, dbInstanceType) {
+	for _, inst := range nonEmpty(t, ofType(dev, dbInstanceType), "Aurora instance") {
 		assert.Equal(t, "db.serverless", str(t, inst, "instanceClass"))
 	}
 
@@ -200,7 +200,7 @@ func TestDatabaseComponentDefaults(t *testing.T) {
 	assert.Equal(t, float64(7), in["backupRetentionPeriod"])
 	assert.Equal(t, true, in["skipFinalSnapshot"], "destroyable unless FinalSnapshot is asked for")
 	assert.Len(t, ofType(res, dbInstanceType), 2)
-	for _, inst := range ofType(res, dbInstanceType) {
+	for _, inst := range nonEmpty(t, ofType(res, dbInstanceType), "Aurora instance") {
 		assert.Equal(t, "db.r7g.large", str(t, inst, "instanceClass"))
 		assert.False(t, inst.Protect)
 	}

@@ -103,7 +103,7 @@ func TestProtectionFollowsTheStack(t *testing.T) {
 			}
 			// Immutable, replace-on-change resources are never protected:
 			// protection would block their replacement.
-			for _, p := range ofType(res, profileType) {
+			for _, p := range nonEmpty(t, ofType(res, profileType), "Fargate profile") {
 				assert.False(t, p.Protect, p.Name)
 			}
 		})

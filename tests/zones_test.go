@@ -162,7 +162,7 @@ func TestShippedStacksPinZoneIDsEKSSupports(t *testing.T) {
 			if len(rp.cfg.AvailabilityZoneIDs) > 0 {
 				assert.Equal(t, rp.cfg.AvailabilityZoneIDs, ids)
 			}
-			for _, s := range ofType(rp.res, "aws:ec2/subnet:Subnet") {
+			for _, s := range nonEmpty(t, ofType(rp.res, "aws:ec2/subnet:Subnet"), "subnet") {
 				id := s.Outputs["availabilityZoneId"].StringValue()
 				assert.Contains(t, ids, id, s.Name)
 				assert.NotContains(t, eksRefused, id, s.Name)
