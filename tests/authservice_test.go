@@ -297,8 +297,8 @@ func TestAuthRoleReadsExactlyItsTwoSecrets(t *testing.T) {
 	role := one(t, c.res, "aws:iam/role:Role", "-auth-irsa")
 	assert.Equal(t, role.Outputs["arn"].StringValue(),
 		value(c.sa.Inputs, "metadata.annotations").(map[string]interface{})["eks.amazonaws.com/role-arn"])
-	assert.Equal(t, authservice.Name, str(t, c.sa, "metadata.name"))
-	assert.Equal(t, authservice.Name, value(c.deploy.Inputs, "spec.template.spec.serviceAccountName"))
+	assert.Equal(t, "auth", str(t, c.sa, "metadata.name"), "the service account the IRSA trust names")
+	assert.Equal(t, "auth", value(c.deploy.Inputs, "spec.template.spec.serviceAccountName"))
 
 	oidc := one(t, c.res, "aws:iam/openIdConnectProvider:OpenIdConnectProvider", "-oidc")
 	host := iamdoc.IssuerHost(str(t, oidc, "url"))

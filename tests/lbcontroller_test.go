@@ -29,14 +29,20 @@ func TestControllerHelmValuesCarryThisStacksRegionAndVPC(t *testing.T) {
 			assert.Equal(t, "ip", str(t, rel, "values.defaultTargetType"))
 			assert.Equal(t, float64(2), value(rel.Inputs, "values.replicaCount"))
 			assert.Equal(t, float64(1), value(rel.Inputs, "values.podDisruptionBudget.maxUnavailable"))
-			assert.Equal(t, lbcontroller.ChartVersion, str(t, rel, "version"))
-			assert.Equal(t, lbcontroller.ChartRepo, str(t, rel, "repositoryOpts.repo"))
+			// A chart bump is deliberate: the IAM policy (policy.go) and the
+			// CRDs move with it, so the version is stated here too.
+			assert.Equal(t, "3.5.0", str(t, rel, "version"))
+			assert.Equal(t, "aws-load-balancer-controller", str(t, rel, "chart"))
+			// The chart repository of the controller's installation guide.
+			assert.Equal(t, "https://aws.github.io/eks-charts", str(t, rel, "repositoryOpts.repo"))
 			assert.Equal(t, "kube-system", str(t, rel, "namespace"))
 
 			role := one(t, res, "aws:iam/role:Role", "-lbc")
 			assert.Equal(t, role.Outputs["arn"].StringValue(),
-				value(rel.Inputs, "values.serviceAccount.annotations").(map[string]interface{})[lbcontroller.IRSAAnnotation])
-			assert.Equal(t, lbcontroller.DefaultServiceAccount, str(t, rel, "values.serviceAccount.name"))
+				value(rel.Inputs, "values.serviceAccount.annotations").(map[string]interface{})["eks.amazonaws.com/role-arn"])
+			assert.Equal(t, true, value(rel.Inputs, "values.serviceAccount.create"))
+			// The name the IRSA trust below names.
+			assert.Equal(t, "aws-load-balancer-controller", str(t, rel, "values.serviceAccount.name"))
 			assert.Equal(t, one(t, res, "pulumi:providers:kubernetes", "-k8s").URN, rel.Provider)
 		})
 	}
