@@ -337,7 +337,10 @@ func suffix(s string) string {
 	if s == "" {
 		return ""
 	}
-	return "  (" + short(s) + ")"
+	if r := []rune(s); len(r) > 100 {
+		s = string(r[:99]) + "…"
+	}
+	return "  (" + s + ")"
 }
 
 func firstCompileError(out []byte) string {

@@ -251,3 +251,10 @@ func TestTally(t *testing.T) {
 	}
 	assert.Equal(t, Tally{Total: 5, Killed: 2, Timeout: 1, Survived: 1, NotBuilt: 1, Share: 75}, tl)
 }
+
+func TestFirstFailureNamesTheTest(t *testing.T) {
+	out := "=== RUN TestA\n--- FAIL: TestA/sub_case (0.04s)\n    a_test.go:3: no\nFAIL\n"
+	assert.Equal(t, "TestA/sub_case", firstFailure([]byte(out)))
+	assert.Equal(t, "panic: boom", firstFailure([]byte("panic: boom\n")))
+	assert.Empty(t, firstFailure([]byte("ok\n")))
+}

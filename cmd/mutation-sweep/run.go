@@ -103,7 +103,14 @@ func buildFailed(out []byte) bool {
 // firstFailure is the first line naming a failed test, for the report.
 func firstFailure(out []byte) string {
 	for _, l := range strings.Split(string(out), "\n") {
-		if t := strings.TrimSpace(l); strings.HasPrefix(t, "--- FAIL") || strings.HasPrefix(t, "panic:") {
+		t := strings.TrimSpace(l)
+		if name, ok := strings.CutPrefix(t, "--- FAIL: "); ok {
+			if i := strings.LastIndex(name, " ("); i > 0 {
+				name = name[:i]
+			}
+			return name
+		}
+		if strings.HasPrefix(t, "panic:") {
 			return t
 		}
 	}
