@@ -38,6 +38,7 @@ type options struct {
 	min     float64
 	dirs    string
 	root    string
+	nSet    bool // -n was given
 }
 
 func main() {
@@ -47,7 +48,7 @@ func main() {
 	flag.BoolVar(&o.all, "all", false, "run every candidate mutant")
 	flag.StringVar(&o.only, "only", "", "only files whose repository-relative path matches this regular expression")
 	flag.StringVar(&o.ops, "ops", "", "only these operators (comma-separated; default all: "+strings.Join(operators, ",")+")")
-	flag.BoolVar(&o.list, "list", false, "print the candidate mutants and exit without running anything")
+	flag.BoolVar(&o.list, "list", false, "print the candidate mutants (with -n: the sample) and exit without running anything")
 	flag.IntVar(&o.jobs, "j", 1, "mutants run in parallel (keep 1 on a small machine)")
 	flag.StringVar(&o.test, "test", "./tests/", "package patterns go test runs for each mutant (space-separated)")
 	flag.StringVar(&o.flags, "testflags", "", "more go test flags, space-separated (e.g. -run=TestConfig)")
@@ -57,6 +58,7 @@ func main() {
 	flag.StringVar(&o.dirs, "dirs", "components,stacks,policies", "top-level directories to mutate (comma-separated)")
 	flag.StringVar(&o.root, "root", "", "repository root (default: the nearest directory with go.mod)")
 	flag.Parse()
+	flag.Visit(func(f *flag.Flag) { o.nSet = o.nSet || f.Name == "n" })
 	os.Exit(run(o, os.Stdout))
 }
 
@@ -83,13 +85,17 @@ func run(o options, w io.Writer) int {
 		fmt.Fprintln(os.Stderr, "mutation-sweep:", err)
 		return 2
 	}
-	if o.list {
-		printList(w, en)
-		return 0
-	}
 	chosen := en.cands
 	if !o.all {
 		chosen = Sample(en.cands, o.n, o.seed)
+	}
+	if o.list {
+		if o.nSet && !o.all {
+			// -list -n N shows the sample that would run.
+			en.sampledFrom, en.cands = len(en.cands), chosen
+		}
+		printList(w, en)
+		return 0
 	}
 	rep := &Report{
 		Command:    "go " + strings.Join(t.args(""), " "),
@@ -161,7 +167,9 @@ type enumeration struct {
 	exclusions []Exclusion
 	unreached  []string
 	files      int
-	src        map[string][]byte // by repository-relative slash path
+	// sampledFrom is the number of candidates when cands is a sample (-list -n).
+	sampledFrom int
+	src         map[string][]byte // by repository-relative slash path
 }
 
 // enumerate lists every candidate mutant of the non-test Go files under
@@ -238,7 +246,11 @@ func printList(w io.Writer, en *enumeration) {
 	for _, m := range en.cands {
 		fmt.Fprintf(w, "%s:%d:%d\t%s\t%s\n", m.File, m.Line, m.Col, m.Op, m.Desc)
 	}
-	fmt.Fprintf(w, "\n%d candidates in %d files\n", len(en.cands), en.files)
+	if en.sampledFrom > 0 {
+		fmt.Fprintf(w, "\nsample of %d of %d candidates in %d files\n", len(en.cands), en.sampledFrom, en.files)
+	} else {
+		fmt.Fprintf(w, "\n%d candidates in %d files\n", len(en.cands), en.files)
+	}
 	count := func(key func(Mutant) string) map[string]int {
 		c := map[string]int{}
 		for _, m := range en.cands {

@@ -65,8 +65,8 @@ func (m Mutant) Apply(src []byte) []byte {
 func (m Mutant) Diff(src []byte) string {
 	before := lineAt(src, m.Line)
 	after := lineAt(m.Apply(src), m.Line)
-	if m.Op == opDropField && strings.TrimSpace(after) != strings.TrimSpace(before) {
-		// The whole element line went; show what is gone.
+	if m.Repl == "" && (m.Start == 0 || src[m.Start-1] == '\n') && m.End > m.Start && src[m.End-1] == '\n' {
+		// Whole lines went; show the first of them.
 		return fmt.Sprintf("- %s", strings.TrimSpace(before))
 	}
 	return fmt.Sprintf("%s  →  %s", strings.TrimSpace(before), strings.TrimSpace(after))

@@ -138,6 +138,19 @@ func TestMutantPositionsAndIDs(t *testing.T) {
 	assert.Equal(t, 2, drop.Col)
 	assert.Equal(t, "stacks/x.go:5:2:drop-field", drop.ID)
 	assert.Equal(t, "- B: pulumi.Bool(true),", drop.Diff(src))
+	one := []byte("package p\n\nvar v = PortArgs{Name: n, Protocol: tcp}\n")
+	ms1, _, err := Generate("stacks/y.go", one)
+	require.NoError(t, err)
+	var dropped []string
+	for _, m := range ms1 {
+		if m.Op == opDropField {
+			dropped = append(dropped, m.Diff(one))
+		}
+	}
+	assert.Equal(t, []string{
+		`var v = PortArgs{Name: n, Protocol: tcp}  →  var v = PortArgs{ Protocol: tcp}`,
+		`var v = PortArgs{Name: n, Protocol: tcp}  →  var v = PortArgs{Name: n, }`,
+	}, dropped, "an element dropped from a one-line literal shows the line before and after")
 	for _, m := range ms {
 		if m.Op == opBool && m.Line == 4 {
 			assert.Equal(t, "A: pulumi.Bool(true),  →  A: pulumi.Bool(false),", m.Diff(src))
