@@ -38,8 +38,11 @@ type argsSpec[A any] struct {
 	complete bool
 }
 
+// fixtureType is the type of what a test registers for a component.
+const fixtureType = "tests:fixture:Fixture"
+
 // componentRun runs a component under the mocks and returns its error and
-// what it registered besides the providers a test made for it.
+// what it registered besides the providers and fixtures a test made for it.
 func componentRun(t *testing.T, build func(ctx *pulumi.Context) error) ([]*mocks.Resource, error) {
 	t.Helper()
 	var buildErr error
@@ -51,7 +54,7 @@ func componentRun(t *testing.T, build func(ctx *pulumi.Context) error) ([]*mocks
 	require.NoError(t, err)
 	var registered []*mocks.Resource
 	for _, r := range res.Resources {
-		if !strings.HasPrefix(r.Type, "pulumi:providers:") {
+		if !strings.HasPrefix(r.Type, "pulumi:providers:") && r.Type != fixtureType {
 			registered = append(registered, r)
 		}
 	}
