@@ -28,14 +28,14 @@ import (
 	"github.com/authplatform/auth-platform/components/zones"
 )
 
-var unitNamer = naming.Namer{App: "auth", Env: "unit", Region: "us-east-1"}
+var argsNamer = naming.Namer{App: "auth", Env: "unit", Region: "us-east-1"}
 
-// fixture is a component a test registers for a component to wait for; it
+// argsFixture is a component a test registers for a component to wait for; it
 // is not counted as registered by the component under test.
-type fixture struct{ pulumi.ResourceState }
+type argsFixture struct{ pulumi.ResourceState }
 
-func newFixture(ctx *pulumi.Context, name string) pulumi.Resource {
-	f := &fixture{}
+func newArgsFixture(ctx *pulumi.Context, name string) pulumi.Resource {
+	f := &argsFixture{}
 	if err := ctx.RegisterComponentResource(fixtureType, name, f); err != nil {
 		panic(err)
 	}
@@ -95,7 +95,7 @@ var wafSpec = argsSpec[waf.Args]{
 			AccountID:       "123456789012",
 			Partition:       "aws",
 			AlarmTopicArn:   pulumi.String("arn:aws:sns:us-east-1:123456789012:auth-alarms"),
-			Namer:           unitNamer,
+			Namer:           argsNamer,
 			Tags:            naming.Tags{"Stack": "unit"},
 		}
 	},
@@ -125,7 +125,7 @@ var alarmsSpec = argsSpec[alarms.Args]{
 			TargetGroupArnSuffix:  pulumi.String("targetgroup/auth/0123456789abcdef"),
 			Cache:                 alarms.CacheNodes{ReplicationGroupID: pulumi.String("auth-unit-sessions"), Shards: 3, ReplicasPerShard: 1},
 			DatabaseClusterID:     pulumi.String("auth-unit-aurora"),
-			Namer:                 unitNamer,
+			Namer:                 argsNamer,
 			Tags:                  naming.Tags{"Stack": "unit"},
 		}
 	},
@@ -152,7 +152,7 @@ var ingressSpec = argsSpec[ingress.Args]{
 			PublicSubnetIDs:            pulumi.ToStringArray([]string{"subnet-d", "subnet-e", "subnet-f"}),
 			PodSecurityGroupID:         pulumi.String("sg-0pods000000000000"),
 			DeregistrationDelaySeconds: 30,
-			Namer:                      unitNamer,
+			Namer:                      argsNamer,
 			Tags:                       naming.Tags{"Stack": "unit"},
 		}
 	},
@@ -193,7 +193,7 @@ var lbcontrollerSpec = argsSpec[lbcontroller.Args]{
 			VpcID:           pulumi.String("vpc-0123456789abcdef0"),
 			OIDCProviderARN: pulumi.String("arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/EXAMPLE"),
 			OIDCIssuerURL:   pulumi.String("https://oidc.eks.us-east-1.amazonaws.com/id/EXAMPLE"),
-			Namer:           unitNamer,
+			Namer:           argsNamer,
 			Tags:            naming.Tags{"Stack": "unit"},
 		}
 	},
@@ -215,7 +215,7 @@ func TestLBControllerArgsChecksEachRejectOneMistake(t *testing.T) {
 
 // --- globalrouting ---
 
-func endpoints(regions ...string) []globalrouting.Endpoint {
+func routingEndpoints(regions ...string) []globalrouting.Endpoint {
 	var out []globalrouting.Endpoint
 	for _, r := range regions {
 		out = append(out, globalrouting.Endpoint{
@@ -233,8 +233,8 @@ var globalroutingSpec = argsSpec[globalrouting.Args]{
 		return &globalrouting.Args{
 			ZoneID:    "Z0123456789ABCDEFGHIJ",
 			Hostname:  "auth.example.com",
-			Endpoints: endpoints("us-east-1", "us-west-2"),
-			Namer:     unitNamer,
+			Endpoints: routingEndpoints("us-east-1", "us-west-2"),
+			Namer:     argsNamer,
 			Tags:      naming.Tags{"Stack": "unit"},
 		}
 	},
@@ -258,10 +258,10 @@ func TestGlobalRoutingArgsChecksEachRejectOneMistake(t *testing.T) {
 			a.Policy, a.Endpoints = globalrouting.PolicyFailover, a.Endpoints[:1]
 		}, "failover routing has exactly a primary and a secondary", false},
 		{"failover of three endpoints", func(a *globalrouting.Args) {
-			a.Policy, a.Endpoints = globalrouting.PolicyFailover, endpoints("us-east-1", "us-west-2", "eu-west-1")
+			a.Policy, a.Endpoints = globalrouting.PolicyFailover, routingEndpoints("us-east-1", "us-west-2", "eu-west-1")
 		}, "failover routing has exactly a primary and a secondary; use latency for more regions", false},
 		{"latency over three endpoints", func(a *globalrouting.Args) {
-			a.Policy, a.Endpoints = globalrouting.PolicyLatency, endpoints("us-east-1", "us-west-2", "eu-west-1")
+			a.Policy, a.Endpoints = globalrouting.PolicyLatency, routingEndpoints("us-east-1", "us-west-2", "eu-west-1")
 		}, "unknown policy", true},
 		{"an unknown policy", func(a *globalrouting.Args) { a.Policy = "geolocation" }, `unknown policy "geolocation"`, false},
 	})
@@ -276,7 +276,7 @@ func TestSignalsArgsChecksEachRejectOneMistake(t *testing.T) {
 			return &signals.Args{
 				ClusterName:   pulumi.String("auth-unit-use1"),
 				AlarmTopicArn: pulumi.String("arn:aws:sns:us-east-1:123456789012:auth-alarms"),
-				Namer:         unitNamer,
+				Namer:         argsNamer,
 				Tags:          naming.Tags{"Stack": "unit"},
 			}
 		},
@@ -295,7 +295,7 @@ func TestAccessLogsArgsChecksEachRejectOneMistake(t *testing.T) {
 	const required = "Region, AccountID and Prefix are required"
 	argsSpec[accesslogs.Args]{
 		valid: func(*pulumi.Context) *accesslogs.Args {
-			return &accesslogs.Args{Region: "us-east-1", Partition: "aws", AccountID: "123456789012", Prefix: "alb", Namer: unitNamer, Tags: naming.Tags{"Stack": "unit"}}
+			return &accesslogs.Args{Region: "us-east-1", Partition: "aws", AccountID: "123456789012", Prefix: "alb", Namer: argsNamer, Tags: naming.Tags{"Stack": "unit"}}
 		},
 		create: func(ctx *pulumi.Context, a *accesslogs.Args) error {
 			_, err := accesslogs.NewBucket(ctx, "b", a)
@@ -313,7 +313,7 @@ func TestFlowLogsArgsChecksEachRejectOneMistake(t *testing.T) {
 	const required = "VpcID, Region and AccountID are required"
 	argsSpec[flowlogs.Args]{
 		valid: func(*pulumi.Context) *flowlogs.Args {
-			return &flowlogs.Args{VpcID: pulumi.String("vpc-0123456789abcdef0"), Region: "us-east-1", Partition: "aws", AccountID: "123456789012", Namer: unitNamer, Tags: naming.Tags{"Stack": "unit"}}
+			return &flowlogs.Args{VpcID: pulumi.String("vpc-0123456789abcdef0"), Region: "us-east-1", Partition: "aws", AccountID: "123456789012", Namer: argsNamer, Tags: naming.Tags{"Stack": "unit"}}
 		},
 		create: func(ctx *pulumi.Context, a *flowlogs.Args) error {
 			_, err := flowlogs.NewFlowLogs(ctx, "f", a)
@@ -332,7 +332,7 @@ func TestImageArgsChecksEachRejectOneMistake(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM scratch\n"), 0o644))
 	argsSpec[image.Args]{
 		valid: func(*pulumi.Context) *image.Args {
-			return &image.Args{SourceDir: dir, Namer: unitNamer, Tags: naming.Tags{"Stack": "unit"}}
+			return &image.Args{SourceDir: dir, Namer: argsNamer, Tags: naming.Tags{"Stack": "unit"}}
 		},
 		create: func(ctx *pulumi.Context, a *image.Args) error { _, err := image.NewImage(ctx, "i", a); return err },
 	}.check(t, []argsCase[image.Args]{
@@ -346,7 +346,7 @@ func TestImageArgsChecksEachRejectOneMistake(t *testing.T) {
 }
 
 func TestGlobalDataArgsChecksEachRejectOneMistake(t *testing.T) {
-	regional := func(region string) naming.Namer { n := unitNamer; n.Region = region; return n }
+	regional := func(region string) naming.Namer { n := argsNamer; n.Region = region; return n }
 	argsSpec[globaldata.DatabaseArgs]{
 		valid: func(ctx *pulumi.Context) *globaldata.DatabaseArgs {
 			var regions []globaldata.Region
@@ -360,7 +360,7 @@ func TestGlobalDataArgsChecksEachRejectOneMistake(t *testing.T) {
 			return &globaldata.DatabaseArgs{
 				Regions:       regions,
 				EngineVersion: "16.9",
-				Namer:         unitNamer,
+				Namer:         argsNamer,
 				Regional:      regional,
 			}
 		},
@@ -375,7 +375,7 @@ func TestGlobalDataArgsChecksEachRejectOneMistake(t *testing.T) {
 		{"no regional namer", func(a *globaldata.DatabaseArgs) { a.Regional = nil }, "at least two regions and a regional namer are required", false},
 	})
 	registered, err := componentRun(t, func(ctx *pulumi.Context) error {
-		_, err := globaldata.NewDatastore(ctx, "s", &globaldata.DatastoreArgs{Namer: unitNamer})
+		_, err := globaldata.NewDatastore(ctx, "s", &globaldata.DatastoreArgs{Namer: argsNamer})
 		return err
 	})
 	require.Error(t, err)
@@ -391,7 +391,7 @@ var networkSpec = argsSpec[network.Args]{
 			CIDR:              "10.0.0.0/16",
 			AvailabilityZones: []string{"us-east-1a", "us-east-1b", "us-east-1c"},
 			ClusterName:       "auth-unit-use1",
-			Namer:             unitNamer,
+			Namer:             argsNamer,
 			Tags:              naming.Tags{"Stack": "unit"},
 		}
 	},
@@ -469,8 +469,8 @@ var authserviceSpec = argsSpec[authservice.Args]{
 			OIDCProviderARN:        s("arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/EXAMPLE"),
 			OIDCIssuerURL:          s("https://oidc.eks.us-east-1.amazonaws.com/id/EXAMPLE"),
 			Region:                 "us-east-1",
-			ControllerRelease:      newFixture(ctx, "controller"),
-			Namer:                  unitNamer,
+			ControllerRelease:      newArgsFixture(ctx, "controller"),
+			Namer:                  argsNamer,
 			Tags:                   naming.Tags{"Stack": "unit"},
 		}
 	},
@@ -534,4 +534,49 @@ func TestZoneLookupPairsOnlyAlignedNamesAndIDs(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, []zones.Zone{{Name: "us-east-1a", ID: "use1-az1"}}, zs)
 	assert.True(t, strings.HasPrefix(zs[0].ID, zones.IDPrefix("us-east-1")))
+}
+
+// --- naming and zones: the shapes every name and zone ID is checked against ---
+
+func TestRegionCodeShortensEachDirection(t *testing.T) {
+	for region, want := range map[string]string{
+		"us-east-1":      "use1",
+		"eu-central-1":   "euc1",
+		"ap-northeast-1": "apne1",
+		"xx-northwest-1": "xxnw1",
+		"ap-southeast-2": "apse2",
+		"xx-southwest-1": "xxsw1",
+		"us-gov-west-1":  "usgovw1",
+		"eu-north-1":     "eun1",
+		"sa-south-1":     "sas1",
+		"local-1":        "local1", // fewer than three parts: the dashes go
+	} {
+		assert.Equal(t, want, naming.RegionCode(region), region)
+	}
+}
+
+func TestTruncateKeepsNamesWithinTheirLimit(t *testing.T) {
+	assert.Equal(t, "abcdefgh", naming.Truncate("abcdefgh", 8), "a name at its limit stays")
+	got := naming.Truncate("abcdefghi", 8)
+	assert.Len(t, got, 8)
+	assert.True(t, strings.HasPrefix(got, "a-"), got)
+	assert.NotEqual(t, got, naming.Truncate("abcdefghj", 8), "the hash tells cut names apart")
+	got = naming.Truncate("ab-cdefghijk", 10)
+	assert.True(t, strings.HasPrefix(got, "ab-"), got)
+	assert.NotContains(t, got, "--", "never a cut on a dash")
+	assert.LessOrEqual(t, len(got), 10)
+	got = naming.Truncate("abcdefghijk", 5)
+	assert.Len(t, got, 5, "no room for a head: the hash alone")
+	assert.NotContains(t, got, "-")
+}
+
+func TestZoneIDsAreCheckedAgainstTheirRegion(t *testing.T) {
+	assert.Equal(t, "usgw1", zones.IDPrefix("us-gov-west-1"))
+	assert.Equal(t, "usge1", zones.IDPrefix("us-gov-east-1"))
+	assert.Equal(t, "apse2", zones.IDPrefix("ap-southeast-2"))
+	assert.True(t, zones.OfRegion("use1-az4", "us-east-1"))
+	assert.False(t, zones.OfRegion("use2-az4", "us-east-1"), "another region's zone")
+	assert.False(t, zones.OfRegion("use1-4", "us-east-1"), "not a zone ID")
+	sorted := zones.ByID([]zones.Zone{{Name: "x", ID: "bogus"}, {Name: "b", ID: "use1-az10"}, {Name: "a", ID: "use1-az2"}})
+	assert.Equal(t, []string{"use1-az2", "use1-az10", "bogus"}, zones.IDs(sorted), "numerically, malformed IDs last")
 }
