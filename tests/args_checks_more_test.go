@@ -136,10 +136,10 @@ var alarmsSpec = argsSpec[alarms.Args]{
 func TestAlarmsArgsChecksEachRejectOneMistake(t *testing.T) {
 	alarmsSpec.check(t, []argsCase[alarms.Args]{
 		{"no region", func(a *alarms.Args) { a.Region = "" }, "Region is required", false},
-		{"a cache without shards", func(a *alarms.Args) { a.Cache.Shards = 0 }, "Cache needs at least one shard", false},
+		{"a cache without shards", func(a *alarms.Args) { a.Cache.Shards = 0 }, "Cache needs at least one shard, has 0", false},
 		{"a cache of one shard", func(a *alarms.Args) { a.Cache.Shards = 1 }, "Cache needs", true},
-		{"a cache without replicas", func(a *alarms.Args) { a.Cache.ReplicasPerShard = 0 }, "Cache needs", true},
-		{"negative cache replicas", func(a *alarms.Args) { a.Cache.ReplicasPerShard = -1 }, "Cache needs at least one shard", false},
+		{"a cache without replicas", func(a *alarms.Args) { a.Cache.ReplicasPerShard = 0 }, "Cache.ReplicasPerShard is", true},
+		{"negative cache replicas", func(a *alarms.Args) { a.Cache.ReplicasPerShard = -1 }, "Cache.ReplicasPerShard is -1, want 0 or more", false},
 	})
 }
 
