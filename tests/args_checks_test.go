@@ -352,6 +352,8 @@ func TestCacheArgsChecksEachRejectOneMistake(t *testing.T) {
 		{"Multi-AZ without replicas", shape(3, 0, true), "MultiAZ needs at least 1 replica per shard, ReplicasPerShard is 0", false},
 		{"a single AZ without replicas", shape(3, 0, false), "MultiAZ needs", true},
 		{"90 nodes fill the quota", shape(45, 1, true), "-node quota", true},
+		// 91 nodes only come as 91 single-node shards, past the shard limit too.
+		{"91 nodes exceed the quota", shape(91, 0, false), "91 shards x 1 nodes = 91 nodes, above the 90-node quota", false},
 		{"92 nodes exceed the quota", shape(46, 1, true), "46 shards x 2 nodes = 92 nodes, above the 90-node quota", false},
 		{"a KMS key without at-rest encryption", func(a *cache.Args) { a.KmsKeyArn = key; a.AtRestEncryption = pulumi.BoolRef(false) }, "KmsKeyArn needs AtRestEncryption", false},
 		{"a KMS key with at-rest encryption", func(a *cache.Args) { a.KmsKeyArn = key }, "KmsKeyArn", true},
