@@ -114,8 +114,11 @@ func NewAlarms(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Reso
 	def(&a.MaxReplicaLagMillis, DefaultMaxReplicaLagMillis)
 	def(&a.MaxACUPercent, DefaultMaxACUPercent)
 	def(&a.MaxGlobalLagMillis, DefaultMaxGlobalLagMillis)
-	if a.Cache.Shards < 1 || a.Cache.ReplicasPerShard < 0 {
-		return nil, fmt.Errorf("alarms %s: Cache needs at least one shard", name)
+	if a.Cache.Shards < 1 {
+		return nil, fmt.Errorf("alarms %s: Cache needs at least one shard, has %d", name, a.Cache.Shards)
+	}
+	if a.Cache.ReplicasPerShard < 0 {
+		return nil, fmt.Errorf("alarms %s: Cache.ReplicasPerShard is %d, want 0 or more", name, a.Cache.ReplicasPerShard)
 	}
 
 	al := &Alarms{}

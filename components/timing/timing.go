@@ -167,11 +167,10 @@ func Derive(b Budget, o Overrides) (Timing, []Violation) {
 			"the grace period must exceed preStop sleep + shutdown, or SIGKILL cuts the shutdown short")
 	} else if g > MaxGracePeriod {
 		// Blame the value the operator set, not the derived grace period.
+		// The grace period itself is derived here: an override above
+		// MaxGracePeriod was rejected with the ranges above.
 		room := MaxGracePeriod - b.ShutdownSeconds - Margin // the longest preStop sleep that fits
 		switch {
-		case o.TerminationGracePeriodSeconds != 0:
-			add("TerminationGracePeriodSeconds", g, fmt.Sprintf("set at most %d", MaxGracePeriod),
-				"a pod taking this long to stop stalls rollouts and Fargate patching")
 		case o.PreStopSleepSeconds != 0:
 			add("PreStopSleepSeconds", s, fmt.Sprintf("set at most %d (the %d s cap minus shutdown %d s and %d s margin), or leave it derived", room, MaxGracePeriod, b.ShutdownSeconds, Margin),
 				"preStop sleep %d s + shutdown %d s + %d s makes a grace period of %d s, above the %d s cap", s, b.ShutdownSeconds, Margin, g, MaxGracePeriod)
