@@ -57,6 +57,9 @@ func TestAuthPodsRunAsTheImagesUserWithoutAKubernetesToken(t *testing.T) {
 		assert.Equal(t, float64(10001), sec["runAsGroup"], d.Name)
 		ctr := spec["containers"].([]interface{})[0].(map[string]interface{})
 		assert.Equal(t, "IfNotPresent", ctr["imagePullPolicy"], "the image is pinned by digest")
+		// The Service's targetPort names "http"; TCP is stated so a
+		// server-side apply diff never shows the API server's default.
+		assert.Equal(t, []interface{}{map[string]interface{}{"name": "http", "containerPort": float64(8080), "protocol": "TCP"}}, ctr["ports"])
 		ready := ctr["readinessProbe"].(map[string]interface{})
 		assert.Equal(t, float64(1), ready["successThreshold"])
 		assert.Equal(t, float64(2), ready["failureThreshold"], "out of rotation after 10 s of failures")

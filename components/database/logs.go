@@ -20,7 +20,7 @@ const FinalSnapshotSuffixBytes = 4
 // ClusterIdentifier is the cluster's physical identifier (RDS allows 63
 // characters).
 func ClusterIdentifier(n naming.Namer) string {
-	return n.Limited(63, "aurora")
+	return n.Limited(63, "aurora") // mutation: equivalent — the prefix is at most 35 characters (appName 12, MaxStackCode 16), so 63 never cuts
 }
 
 // PostgresLogGroupName is where RDS exports a cluster's "postgresql" log
