@@ -314,6 +314,9 @@ func loadMultiRegion(project, stack string, src Source, entries []regionEntry, p
 			name, ours := strings.CutPrefix(prob.Key, Namespace+":")
 			_, overridden := e.Values[name]
 			switch {
+			case prob.Key == RegionKey && e.Region == "":
+				// readRegionEntries reported the missing region already;
+				// "the AWS region is required" would say it twice.
 			case prob.Key == RegionKey:
 				p.add(regionalKey(i, e, prob.Key), prob.Value, prob.Fix, "%s", prob.Message)
 			case ours && overridden:
