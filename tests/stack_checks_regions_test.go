@@ -113,6 +113,10 @@ func TestEveryCheckOfTheRegionsListIsReached(t *testing.T) {
 		{name: "four regions", base: twoRegions, set: withConfig(regions(eastEntry(), westEntry(), euWest, `{"region":"us-east-2","vpcCidr":"10.90.0.0/16"}`), set("dnsRoutingPolicy", "latency")),
 			key: "regions", message: "at most two secondaries"},
 		{name: "aws:region not the primary", base: twoRegions, set: set("aws:region", "us-west-2"), key: "aws:region", message: "must name the primary region"},
+		{name: "aws:region misspelt", base: twoRegions, set: set("aws:region", "us-east1"), key: "aws:region", message: "set aws:region to us-east-1, the first (primary) region"},
+		{name: "primary region misspelt is its entry's problem only", base: twoRegions, set: regions(`{"region":"us-east1","vpcCidr":"10.60.0.0/16"}`, westEntry()),
+			key: at(0, "region"), message: "did you mean us-east-1?"},
+		{name: "cache node type malformed is not also refused by Global Datastore", base: twoRegions, set: set("cacheNodeType", "r7g.large"), key: "cacheNodeType", message: "not a node type"},
 		{name: "overlapping VPCs", base: twoRegions, set: regions(eastEntry(), westEntry("vpcCidr", `"10.60.128.0/17"`)), key: at(1, "vpcCidr"), message: "must not overlap"},
 		{name: "overlapping inherited VPCs", base: twoRegions, set: regions(`{"region":"us-east-1"}`, westEntry("vpcCidr", `"10.0.128.0/17"`)), key: at(1, "vpcCidr"), message: "does not overlap us-east-1's 10.0.0.0/16"},
 		{name: "cache node Global Datastore refuses", base: twoRegions, set: set("cacheNodeType", "cache.t4g.medium"), key: "cacheNodeType", message: "Global Datastore does not accept this node type"},
@@ -126,6 +130,8 @@ func TestEveryCheckOfTheRegionsListIsReached(t *testing.T) {
 	})
 	runAccepted(t, []acceptCase{
 		{name: "two regions", base: twoRegions},
+		{name: "aws:region unset", base: twoRegions, set: set("aws:region", "")},
+		{name: "regions empty is a single-region stack", set: set("regions", "[]")},
 		{name: "three regions with latency routing", base: twoRegions, set: withConfig(regions(eastEntry(), westEntry(), euWest), set("dnsRoutingPolicy", "latency"))},
 		{name: "adjacent VPCs", base: twoRegions, set: regions(eastEntry(), westEntry("vpcCidr", `"10.61.0.0/16"`))},
 		{name: "serverless secondary with a burstable class left over", base: twoRegions, set: regions(eastEntry(), westEntry("dbServerless", "true", "dbInstanceClass", `"db.t4g.large"`))},
