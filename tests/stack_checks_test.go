@@ -198,6 +198,8 @@ func TestEveryClusterAndNetworkCheckIsReached(t *testing.T) {
 		{name: "publicAccessCidrs host bits", set: set("publicAccessCidrs", jsonList("203.0.113.7/24")), key: "publicAccessCidrs", message: "not an IPv4 CIDR block"},
 		{name: "private endpoint off with narrow CIDRs", set: set("endpointPrivateAccess", "false", "publicAccessCidrs", jsonList("203.0.113.0/24")),
 			key: "endpointPrivateAccess", message: "203.0.113.0/24 does not admit"},
+		{name: "private endpoint off with half the addresses", set: set("endpointPrivateAccess", "false", "publicAccessCidrs", jsonList("0.0.0.0/1")),
+			key: "endpointPrivateAccess", message: "0.0.0.0/1 does not admit"},
 		{name: "private endpoint off without CIDRs is the CIDRs' problem only", set: set("endpointPrivateAccess", "false", "publicAccessCidrs", "[]"),
 			key: "publicAccessCidrs", message: "needs at least one allowed CIDR block"},
 		{name: "private endpoint off with a bad CIDR is the CIDR's problem only", set: set("endpointPrivateAccess", "false", "publicAccessCidrs", jsonList("203.0.113.0/24", "bogus")),
