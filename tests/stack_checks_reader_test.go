@@ -38,11 +38,24 @@ func TestProblemsPointOutWhatAValueHides(t *testing.T) {
 		assert.NotContains(t, ps[0].String(), "not decrypted")
 	})
 	t.Run("an encrypted value stands in with its key's shape", func(t *testing.T) {
-		for _, name := range []string{"dbReaders", "authReplicas", "vpcCidr", "certificateArn", "cacheKmsKeyArn"} {
+		for _, name := range []string{"dbReaders", "authReplicas", "vpcCidr", "certificateArn", "cacheKmsKeyArn", "alarmEmail", "authImage", "albAccessLogsBucket", "dbMasterUsername"} {
 			cfg, err := stacks.Load(project, "test", stacks.MapSource(withConfig(validBase, set(name, stacks.EncryptedPlaceholder))))
 			require.NoError(t, err, name)
 			assert.Equal(t, []string{q(name)}, cfg.Encrypted, name)
 		}
+		cfg, err := stacks.Load(project, "test", stacks.MapSource(withConfig(validBase, set(
+			"authHostname", stacks.EncryptedPlaceholder, "hostedZoneId", stacks.EncryptedPlaceholder))))
+		require.NoError(t, err)
+		assert.Equal(t, []string{q("authHostname"), q("hostedZoneId")}, cfg.Encrypted)
+		for _, region := range []string{"cn-north-1", "us-gov-west-1"} {
+			_, err := stacks.Load(project, "test", stacks.MapSource(withConfig(validBase, set(
+				"aws:region", region, "certificateArn", stacks.EncryptedPlaceholder, "cacheKmsKeyArn", stacks.EncryptedPlaceholder))))
+			require.NoError(t, err, "the placeholders are ARNs of %s's partition", region)
+		}
+	})
+	t.Run("an encrypted value where the region is unknown is not checked against it", func(t *testing.T) {
+		ps := loadProblems(t, stacks.MapSource(withConfig(validBase, set("aws:region", "", "certificateArn", stacks.EncryptedPlaceholder))))
+		assert.Equal(t, []string{"aws:region"}, problemKeys(ps), problemText(ps))
 	})
 }
 
