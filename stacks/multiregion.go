@@ -276,7 +276,9 @@ func (s regionSource) Keys() []string {
 // between regions run on what was read, so that one round shows every
 // mistake.
 func loadMultiRegion(project, stack string, src Source, entries []regionEntry, p *problems) *Config {
-	if v, ok := src.Get(RegionKey); ok && KnownRegion(v) && KnownRegion(entries[0].Region) && v != entries[0].Region {
+	// A misspelt aws:region is reported too: nothing else reads it in a
+	// multi-region stack, so it would pass in silence.
+	if v, ok := src.Get(RegionKey); ok && v != "" && KnownRegion(entries[0].Region) && v != entries[0].Region {
 		p.add(RegionKey, v, fmt.Sprintf("set aws:region to %s, the first (primary) region", entries[0].Region),
 			"aws:region must name the primary region of a multi-region stack")
 	}
@@ -314,6 +316,9 @@ func loadMultiRegion(project, stack string, src Source, entries []regionEntry, p
 			name, ours := strings.CutPrefix(prob.Key, Namespace+":")
 			_, overridden := e.Values[name]
 			switch {
+			case prob.Key == RegionKey && e.Region == "":
+				// readRegionEntries reported the missing region already;
+				// "the AWS region is required" would say it twice.
 			case prob.Key == RegionKey:
 				p.add(regionalKey(i, e, prob.Key), prob.Value, prob.Fix, "%s", prob.Message)
 			case ours && overridden:
