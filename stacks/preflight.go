@@ -95,9 +95,19 @@ func (f finder) in() string {
 	return "in " + f.cfg.Region + ": "
 }
 
-// override tells how to set a regional key for this region only.
+// key names a key the way the user wrote it: regions[i].name when this
+// region's entry overrides it, else the top-level key.
+func (f finder) key(name string) string {
+	if f.cfg.entry == nil {
+		return q(name)
+	}
+	return regionalKey(f.cfg.entryIndex, *f.cfg.entry, q(name))
+}
+
+// override tells how to set a regional key for this region only (nothing
+// when this region already overrides it).
 func (f finder) override(name string) string {
-	if !f.multi || !RegionalKeys[name] {
+	if !f.multi || !RegionalKeys[name] || f.key(name) != q(name) {
 		return ""
 	}
 	return fmt.Sprintf(", or override %s in regions[%d]", name, f.index)
@@ -111,7 +121,7 @@ func (f finder) kubernetes() []string {
 		ClusterType: pulumi.StringRef("eks"), IncludeAll: pulumi.BoolRef(true),
 	}, pulumi.Provider(f.provider))
 	if err != nil {
-		f.problems.add(q("kubernetesVersion"), v, "check the deploy role may call eks:DescribeClusterVersions",
+		f.problems.add(f.key("kubernetesVersion"), v, "check the deploy role may call eks:DescribeClusterVersions",
 			"%scould not look up the Kubernetes versions EKS offers: %s", f.in(), oneLine(err))
 		return nil
 	}
@@ -131,7 +141,7 @@ func (f finder) kubernetes() []string {
 		if status != "" {
 			why = fmt.Sprintf("; its extended support ended %s", ended)
 		}
-		f.problems.add(q("kubernetesVersion"), v,
+		f.problems.add(f.key("kubernetesVersion"), v,
 			fmt.Sprintf("set one EKS offers, preferably in standard support (%s; default %s)%s", cluster.StandardSupportMinors(today), cluster.DefaultVersion, f.override("kubernetesVersion")),
 			"%sEKS does not offer Kubernetes %s (it offers %s%s)", f.in(), v, strings.Join(offered, ", "), why)
 		return nil
@@ -157,7 +167,7 @@ func (f finder) cacheNodeType() {
 		Duration:           probeDuration,
 	}, pulumi.Provider(f.provider))
 	if err != nil {
-		f.problems.add(q("cacheNodeType"), c.NodeType, "set a node type ElastiCache offers there, e.g. cache.r7g.large or cache.t4g.small",
+		f.problems.add(f.key("cacheNodeType"), c.NodeType, "set a node type ElastiCache offers there, e.g. cache.r7g.large or cache.t4g.small",
 			"ElastiCache in %s offers no %s node of this type (lookup: %s)", f.cfg.Region, c.Engine, oneLine(err))
 	}
 }
@@ -179,7 +189,7 @@ func (f finder) auroraVersion() (string, bool) {
 	}
 	res, err := rds.GetEngineVersion(f.ctx, args, pulumi.Provider(f.provider))
 	if err != nil {
-		f.problems.add(q("dbEngineVersion"), v,
+		f.problems.add(f.key("dbEngineVersion"), v,
 			fmt.Sprintf("set the major alone (e.g. %s, quoted) to take its newest minor, or a minor listed by `aws rds describe-db-engine-versions --engine %s`", database.DefaultMajor, database.Engine),
 			"RDS in %s offers no Aurora PostgreSQL %s (lookup: %s)", f.cfg.Region, v, oneLine(err))
 		return "", false
@@ -194,7 +204,7 @@ func (f finder) auroraVersionOffered(version string) bool {
 		Engine: database.Engine, PreferredVersions: []string{version},
 	}, pulumi.Provider(f.provider))
 	if err != nil {
-		f.problems.add(q("dbEngineVersion"), f.cfg.Database.EngineVersion,
+		f.problems.add(f.key("dbEngineVersion"), f.cfg.Database.EngineVersion,
 			"pin a minor that every region offers",
 			"RDS in %s offers no Aurora PostgreSQL %s, the version of the primary region (lookup: %s)", f.cfg.Region, version, oneLine(err))
 		return false
@@ -225,7 +235,7 @@ func (f finder) auroraInstanceClass(version string) {
 		value = "true"
 		fix = "set dbServerless: false with a dbInstanceClass, or a dbEngineVersion that offers Serverless v2"
 	}
-	f.problems.add(q(key), value, fix, "Aurora PostgreSQL %s in %s cannot be ordered as %s (lookup: %s)", shown, f.cfg.Region, class, oneLine(err))
+	f.problems.add(f.key(key), value, fix, "Aurora PostgreSQL %s in %s cannot be ordered as %s (lookup: %s)", shown, f.cfg.Region, class, oneLine(err))
 }
 
 // oneLine keeps a provider's error on the problem's line.

@@ -281,10 +281,10 @@ func TestPreflightNamesTheRegionOfAMultiRegionMiss(t *testing.T) {
 	require.True(t, errors.As(err, &cerr), "%v", err)
 	require.Len(t, cerr.Problems, 1, cerr.Error())
 	p := cerr.Problems[0]
-	assert.Equal(t, "auth-platform:dbInstanceClass", p.Key)
+	assert.Equal(t, "auth-platform:regions[1].dbInstanceClass", p.Key, "the key the user wrote")
 	assert.Equal(t, "db.r7g.medium", p.Value)
 	assert.Contains(t, p.Message, "Aurora PostgreSQL 16.11 in us-west-2 cannot be ordered as db.r7g.medium")
-	assert.Contains(t, p.Fix, "override dbInstanceClass in regions[1]")
+	assert.NotContains(t, p.Fix, "override dbInstanceClass in regions[1]", "it is already overridden there")
 }
 
 // A top-level value no region offers is one mistake, said once.
