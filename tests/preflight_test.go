@@ -68,6 +68,23 @@ func TestKubernetesDefaultIsTheNewestVersionInEKSStandardSupport(t *testing.T) {
 		assert.Equal(t, tc.want, rel.SupportOn(day(t, tc.day)), "%s on %s", tc.minor, tc.day)
 	}
 
+	// A minor counts from its EKS release day, not before.
+	for _, tc := range []struct {
+		day, newest, minors string
+	}{
+		{"2026-01-27", "1.34", "1.34, 1.33, 1.32"},
+		{"2026-01-28", "1.35", "1.35, 1.34, 1.33, 1.32"}, // 1.35's EKS release day
+		{"2026-03-23", "1.35", "1.35, 1.34, 1.33, 1.32"},
+		{"2026-03-24", "1.35", "1.35, 1.34, 1.33"},
+	} {
+		got, err := cluster.NewestInStandardSupport(day(t, tc.day))
+		require.NoError(t, err)
+		assert.Equal(t, tc.newest, got, tc.day)
+		assert.Equal(t, tc.minors, cluster.StandardSupportMinors(day(t, tc.day)), tc.day)
+	}
+	_, err = cluster.NewestInStandardSupport(day(t, "2029-01-01"))
+	assert.ErrorContains(t, err, "no calendar version is in standard support on 2029-01-01")
+
 	// The calendar is newest first, each row in date order, extended
 	// support 12 months past standard (the EKS lifecycle).
 	for i, r := range cluster.Calendar {
