@@ -214,3 +214,30 @@ func TestFailoverHealthChecksDoNotPayForLatency(t *testing.T) {
 	require.Len(t, grg, 1)
 	assert.NotEmpty(t, str(t, grg[0], "globalReplicationGroupDescription"))
 }
+
+func TestEverythingInAVPCIsInThisRegionsVPC(t *testing.T) {
+	mustHaveVPC := []string{
+		"aws:ec2/internetGateway:InternetGateway", "aws:ec2/routeTable:RouteTable", "aws:ec2/subnet:Subnet",
+		"aws:ec2/securityGroup:SecurityGroup", targetGroupTyp, "aws:ec2/flowLog:FlowLog",
+	}
+	for _, rp := range regionPlans(t) {
+		t.Run(rp.name, func(t *testing.T) {
+			vpcs := ofType(rp.res, "aws:ec2/vpc:Vpc")
+			require.Len(t, vpcs, 1)
+			vpcID := vpcs[0].ID
+			for _, typ := range mustHaveVPC {
+				for _, r := range nonEmpty(t, ofType(rp.res, typ), typ) {
+					assert.Equal(t, vpcID, value(r.Inputs, "vpcId"), "%s %s", typ, r.Name)
+				}
+			}
+			checked := 0
+			for _, r := range rp.res.Resources {
+				if v := value(r.Inputs, "vpcId"); v != nil {
+					checked++
+					assert.Equal(t, vpcID, v, "%s %s", r.Type, r.Name)
+				}
+			}
+			assert.Greater(t, checked, len(mustHaveVPC))
+		})
+	}
+}
