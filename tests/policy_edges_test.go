@@ -1,0 +1,581 @@
+package tests
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/authplatform/auth-platform/policies/rules"
+)
+
+// The edges of each policy: for every bound a rule draws (a count, a
+// percentage and its rounding, a default, a marker, a type token, a
+// property name) a failing shape that reaches the branch reporting it, with
+// a distinctive part of its message, and the passing neighbour on the other
+// side of the bound. The resources are rules.Resource values built here
+// directly (as the pack's adapter and the offline plan produce them), so a
+// case can hold unknown values and property dependencies, and runs in
+// microseconds.
+
+const edgeStackURN = "urn:pulumi:edge::auth-platform::"
+
+// edgeResource is one resource of an edge case; its ID is "id-<name>", which
+// edgeRef refers to.
+func edgeResource(typ, name string, props map[string]any) rules.Resource {
+	return rules.Resource{URN: edgeStackURN + typ + "::" + name, Type: typ, Name: name, ID: edgeRef(name), Properties: props}
+}
+
+// edgeRef is how another resource refers to the edge resource name (its ID).
+func edgeRef(name string) string { return "id-" + name }
+
+// edgeURN is the URN edgeResource gives a resource.
+func edgeURN(typ, name string) string { return edgeStackURN + typ + "::" + name }
+
+// edgeEdit changes a resource's properties.
+type edgeEdit func(props map[string]any)
+
+// eSet puts v at a dotted path ("spec.template.spec.containers.0.name"),
+// creating objects on the way.
+func eSet(path string, v any) edgeEdit {
+	return func(props map[string]any) {
+		parts := strings.Split(path, ".")
+		var cur any = props
+		for i, p := range parts {
+			last := i == len(parts)-1
+			switch t := cur.(type) {
+			case map[string]any:
+				if last {
+					t[p] = v
+					return
+				}
+				if _, ok := t[p].(map[string]any); !ok {
+					if _, ok := t[p].([]any); !ok {
+						t[p] = map[string]any{}
+					}
+				}
+				cur = t[p]
+			case []any:
+				n, err := strconv.Atoi(p)
+				if err != nil || n >= len(t) {
+					panic("edge: bad index " + p + " in " + path)
+				}
+				if last {
+					t[n] = v
+					return
+				}
+				cur = t[n]
+			default:
+				panic("edge: " + path + " crosses a scalar")
+			}
+		}
+	}
+}
+
+// eDel removes the value at a dotted path.
+func eDel(path string) edgeEdit {
+	return func(props map[string]any) {
+		parts := strings.Split(path, ".")
+		var cur any = props
+		for _, p := range parts[:len(parts)-1] {
+			switch t := cur.(type) {
+			case map[string]any:
+				cur = t[p]
+			case []any:
+				n, _ := strconv.Atoi(p)
+				cur = t[n]
+			}
+		}
+		m, ok := cur.(map[string]any)
+		if !ok {
+			panic("edge: cannot delete " + path)
+		}
+		delete(m, parts[len(parts)-1])
+	}
+}
+
+func edit(r rules.Resource, edits ...edgeEdit) rules.Resource {
+	for _, e := range edits {
+		e(r.Properties)
+	}
+	return r
+}
+
+// edgeCase is one shape of a policy's edge: the resources, and the finding
+// expected (on the resource named on, with want in its message), or none
+// when want is "".
+type edgeCase struct {
+	name      string
+	resources []rules.Resource
+	on        string
+	want      string
+	// count, when > 0, is the number of findings expected in all.
+	count int
+}
+
+func edgePass(name string, rs ...rules.Resource) edgeCase {
+	return edgeCase{name: name, resources: rs}
+}
+
+func edgeFail(name, on, want string, rs ...rules.Resource) edgeCase {
+	return edgeCase{name: name, resources: rs, on: on, want: want}
+}
+
+// checkEdges runs one policy over each case. A table holds failing and
+// passing shapes both, and no case is empty.
+func checkEdges(t *testing.T, policy string, cases []edgeCase) {
+	t.Helper()
+	p, ok := rules.Lookup(policy)
+	require.True(t, ok, "no policy %s", policy)
+	require.NotEmpty(t, cases, "no case for %s", policy)
+	fails, passes := 0, 0
+	for _, tc := range cases {
+		if tc.want == "" {
+			passes++
+		} else {
+			fails++
+		}
+	}
+	require.NotZero(t, fails, "%s: the table has no failing shape", policy)
+	require.NotZero(t, passes, "%s: the table has no passing shape", policy)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			require.NotEmpty(t, tc.resources, "the case has no resource to judge")
+			findings := p.Run(rules.NewStack(tc.resources))
+			for _, f := range findings {
+				require.NotContains(t, f.Message, "internal error", "%s crashed", policy)
+			}
+			if tc.want == "" {
+				assert.Empty(t, findings, "%s fired on a compliant shape", policy)
+				return
+			}
+			require.NotEmpty(t, findings, "%s did not fire", policy)
+			var target string
+			for _, r := range tc.resources {
+				if r.Name == tc.on {
+					target = r.URN
+				}
+			}
+			require.NotEmpty(t, target, "the case names no resource %q", tc.on)
+			var on []string
+			for _, f := range findings {
+				if f.URN == target {
+					on = append(on, f.Message)
+				}
+			}
+			require.NotEmpty(t, on, "%s fired, but not on %s: %v", policy, tc.on, findings)
+			msg := strings.Join(on, "\n")
+			assert.Contains(t, msg, tc.want)
+			assert.Contains(t, msg, fmt.Sprintf("%q", tc.on), "the message names the resource")
+			assert.Contains(t, msg, "Fix: ", "the message says how to fix it")
+			if tc.count > 0 {
+				assert.Len(t, findings, tc.count)
+			}
+		})
+	}
+}
+
+// Kubernetes shapes.
+
+const (
+	edgeDeploymentType = "kubernetes:apps/v1:Deployment"
+	edgePDBType        = "kubernetes:policy/v1:PodDisruptionBudget"
+	edgeServiceType    = "kubernetes:core/v1:Service"
+	edgeNamespaceType  = "kubernetes:core/v1:Namespace"
+	edgeTGBType        = "kubernetes:elbv2.k8s.aws/v1beta1:TargetGroupBinding"
+	edgeTGType         = "aws:lb/targetGroup:TargetGroup"
+	edgeProfileType    = "aws:eks/fargateProfile:FargateProfile"
+	edgeSubnetType     = "aws:ec2/subnet:Subnet"
+)
+
+func edgeLabels(extra ...string) map[string]any {
+	out := map[string]any{"app.kubernetes.io/name": "auth"}
+	for i := 0; i+1 < len(extra); i += 2 {
+		out[extra[i]] = extra[i+1]
+	}
+	return out
+}
+
+func edgeContainer(name string) map[string]any {
+	return map[string]any{
+		"name":           name,
+		"image":          "ghcr.io/authplatform/auth-service:1.0.0",
+		"readinessProbe": map[string]any{"httpGet": map[string]any{"path": "/health", "port": 8080.0}},
+		"livenessProbe":  map[string]any{"httpGet": map[string]any{"path": "/health/live", "port": 8080.0}},
+		"lifecycle":      map[string]any{"preStop": map[string]any{"sleep": map[string]any{"seconds": 60.0}}},
+	}
+}
+
+// edgeDeployment is a compliant auth Deployment in namespace auth: 3
+// replicas, a zero-unavailable rollout, a 90 s grace period and one
+// container with probes and a 60 s preStop sleep.
+func edgeDeployment(name string, edits ...edgeEdit) rules.Resource {
+	return edit(edgeResource(edgeDeploymentType, name, map[string]any{
+		"metadata": map[string]any{"name": name, "namespace": "auth", "labels": edgeLabels()},
+		"spec": map[string]any{
+			"replicas": 3.0,
+			"selector": map[string]any{"matchLabels": edgeLabels()},
+			"strategy": map[string]any{"type": "RollingUpdate", "rollingUpdate": map[string]any{"maxUnavailable": 0.0, "maxSurge": 1.0}},
+			"template": map[string]any{
+				"metadata": map[string]any{"labels": edgeLabels()},
+				"spec": map[string]any{
+					"terminationGracePeriodSeconds": 90.0,
+					"containers":                    []any{edgeContainer("auth")},
+				},
+			},
+		},
+	}), edits...)
+}
+
+// edgeZoneDeployment is the auth Deployment of one zone (its pods carry the
+// zone label).
+func edgeZoneDeployment(name, zone string, replicas any, edits ...edgeEdit) rules.Resource {
+	d := edgeDeployment(name, eSet("spec.replicas", replicas), eSet("spec.template.metadata.labels", edgeLabels(rules.ZoneLabel, zone)))
+	return edit(d, edits...)
+}
+
+// edgePDB is a compliant budget over the auth pods: maxUnavailable 1 and
+// AlwaysAllow.
+func edgePDB(name string, edits ...edgeEdit) rules.Resource {
+	return edit(edgeResource(edgePDBType, name, map[string]any{
+		"metadata": map[string]any{"name": name, "namespace": "auth"},
+		"spec": map[string]any{"maxUnavailable": 1.0, "selector": map[string]any{"matchLabels": edgeLabels()},
+			"unhealthyPodEvictionPolicy": "AlwaysAllow"},
+	}), edits...)
+}
+
+const c0 = "spec.template.spec.containers.0"
+
+func TestPolicyEdgesDeploymentMinReplicas(t *testing.T) {
+	checkEdges(t, "deployment-min-replicas", []edgeCase{
+		edgeFail("one replica", "d", "runs 1 replica(s) with d", edgeDeployment("d", eSet("spec.replicas", 1.0))),
+		edgeFail("zero replicas", "d", "runs 0 replica(s)", edgeDeployment("d", eSet("spec.replicas", 0.0))),
+		edgeFail("replicas unset is Kubernetes' 1", "d", "runs 1 replica(s)", edgeDeployment("d", eDel("spec.replicas"))),
+		edgePass("two replicas: the threshold", edgeDeployment("d", eSet("spec.replicas", 2.0))),
+		edgePass("replicas as text", edgeDeployment("d", eSet("spec.replicas", "2"))),
+		edgePass("replicas not known yet", edgeDeployment("d", eSet("spec.replicas", rules.Unknown))),
+		edgePass("two zone Deployments of one replica each are one service of 2",
+			edgeZoneDeployment("a", "us-east-1a", 1.0), edgeZoneDeployment("b", "us-east-1b", 1.0)),
+		edgePass("the pod-template-hash label does not split a service",
+			edgeZoneDeployment("a", "us-east-1a", 1.0), edgeZoneDeployment("b", "us-east-1b", 1.0, eSet("spec.template.metadata.labels.pod-template-hash", "abc"))),
+		{name: "two services of one replica each", resources: []rules.Resource{
+			edgeDeployment("a", eSet("spec.replicas", 1.0)),
+			edgeDeployment("b", eSet("spec.replicas", 1.0), eSet("spec.template.metadata.labels", edgeLabels("app.kubernetes.io/component", "admin"))),
+		}, on: "b", want: "runs 1 replica(s) with b", count: 2},
+		{name: "the same labels in two namespaces are two services", resources: []rules.Resource{
+			edgeDeployment("a", eSet("spec.replicas", 1.0)),
+			edgeDeployment("b", eSet("spec.replicas", 1.0), eSet("metadata.namespace", "other")),
+		}, on: "a", want: "runs 1 replica(s) with a:", count: 2},
+		{name: "a Deployment whose labels are not known is a service of its own", resources: []rules.Resource{
+			edgeDeployment("a", eSet("spec.replicas", 1.0)),
+			edgeDeployment("b", eSet("spec.replicas", 1.0), eSet("spec.template.metadata.labels", rules.Unknown)),
+		}, on: "b", want: "runs 1 replica(s) with b:", count: 2},
+		edgePass("one replica not known yet in a service: not judged",
+			edgeZoneDeployment("a", "us-east-1a", 1.0), edgeZoneDeployment("b", "us-east-1b", rules.Unknown)),
+	})
+}
+
+func TestPolicyEdgesDeploymentReplicasPerZone(t *testing.T) {
+	checkEdges(t, "deployment-replicas-per-zone", []edgeCase{
+		edgeFail("two replicas", "d", "runs 2 replica(s)", edgeDeployment("d", eSet("spec.replicas", 2.0))),
+		edgeFail("unset", "d", "runs 1 replica(s)", edgeDeployment("d", eDel("spec.replicas"))),
+		edgePass("three replicas: the threshold", edgeDeployment("d", eSet("spec.replicas", 3.0))),
+		edgePass("not known yet", edgeDeployment("d", eSet("spec.replicas", rules.Unknown))),
+		edgePass("one per zone over three zone Deployments",
+			edgeZoneDeployment("a", "us-east-1a", 1.0), edgeZoneDeployment("b", "us-east-1b", 1.0), edgeZoneDeployment("c", "us-east-1c", 1.0)),
+		edgeFail("two zone Deployments of one replica", "a", "runs 2 replica(s) with a, b",
+			edgeZoneDeployment("a", "us-east-1a", 1.0), edgeZoneDeployment("b", "us-east-1b", 1.0)),
+	})
+}
+
+func TestPolicyEdgesDeploymentZeroUnavailableRollout(t *testing.T) {
+	const ru = "spec.strategy.rollingUpdate."
+	checkEdges(t, "deployment-zero-unavailable-rollout", []edgeCase{
+		edgePass("maxUnavailable 0 and maxSurge 1", edgeDeployment("d")),
+		edgePass(`maxUnavailable "0%"`, edgeDeployment("d", eSet(ru+"maxUnavailable", "0%"))),
+		edgePass(`maxUnavailable "0" as text`, edgeDeployment("d", eSet(ru+"maxUnavailable", "0"))),
+		edgePass("strategy not known yet", edgeDeployment("d", eSet("spec.strategy", rules.Unknown))),
+		edgePass("maxUnavailable not known yet", edgeDeployment("d", eSet(ru+"maxUnavailable", rules.Unknown))),
+		edgePass("maxSurge unset (Kubernetes' 25%)", edgeDeployment("d", eDel(ru+"maxSurge"))),
+		edgePass("maxSurge not known yet", edgeDeployment("d", eSet(ru+"maxSurge", rules.Unknown))),
+		edgePass(`maxSurge "25%"`, edgeDeployment("d", eSet(ru+"maxSurge", "25%"))),
+		edgePass("type unset with a zero-unavailable rolling update", edgeDeployment("d", eDel("spec.strategy.type"))),
+		edgeFail("Recreate", "d", "rolls out with strategy Recreate", edgeDeployment("d", eSet("spec.strategy", map[string]any{"type": "Recreate"}))),
+		edgeFail("maxUnavailable 1", "d", "rolls out with maxUnavailable 1:", edgeDeployment("d", eSet(ru+"maxUnavailable", 1.0))),
+		edgeFail(`maxUnavailable "1%"`, "d", `rolls out with maxUnavailable "1%"`, edgeDeployment("d", eSet(ru+"maxUnavailable", "1%"))),
+		edgeFail(`maxUnavailable "25%"`, "d", `maxUnavailable "25%"`, edgeDeployment("d", eSet(ru+"maxUnavailable", "25%"))),
+		edgeFail("maxUnavailable unset", "d", `maxUnavailable unset (Kubernetes defaults to "25%")`, edgeDeployment("d", eDel(ru+"maxUnavailable"))),
+		edgeFail("no strategy at all", "d", `maxUnavailable unset (Kubernetes defaults to "25%")`, edgeDeployment("d", eDel("spec.strategy"))),
+		edgeFail("maxSurge 0", "d", "sets maxUnavailable 0 and maxSurge 0", edgeDeployment("d", eSet(ru+"maxSurge", 0.0))),
+		edgeFail(`maxSurge "0%"`, "d", "sets maxUnavailable 0 and maxSurge 0", edgeDeployment("d", eSet(ru+"maxSurge", "0%"))),
+	})
+}
+
+func TestPolicyEdgesDeploymentProbes(t *testing.T) {
+	second := func(edits ...edgeEdit) edgeEdit {
+		return func(props map[string]any) {
+			c := edgeContainer("sidecar")
+			for _, e := range edits {
+				e(c)
+			}
+			eSet("spec.template.spec.containers", []any{edgeContainer("auth"), c})(props)
+		}
+	}
+	checkEdges(t, "deployment-probes", []edgeCase{
+		edgePass("both probes", edgeDeployment("d")),
+		edgePass("two containers with both probes", edgeDeployment("d", second())),
+		edgeFail("no readiness probe", "d", `container "auth" has no readinessProbe:`, edgeDeployment("d", eDel(c0+".readinessProbe"))),
+		edgeFail("no liveness probe", "d", `container "auth" has no livenessProbe:`, edgeDeployment("d", eDel(c0+".livenessProbe"))),
+		edgeFail("neither probe", "d", `container "auth" has no readinessProbe and no livenessProbe`,
+			edgeDeployment("d", eDel(c0+".readinessProbe"), eDel(c0+".livenessProbe"))),
+		edgeFail("the second container lacks one", "d", `container "sidecar" has no livenessProbe`, edgeDeployment("d", second(eDel("livenessProbe")))),
+		edgeFail("a container without a name", "d", `container "#0" has no readinessProbe`, edgeDeployment("d", eDel(c0+".name"), eDel(c0+".readinessProbe"))),
+	})
+}
+
+// preStop hook forms: what pauses and what does not.
+func TestPolicyEdgesDeploymentPreStopHook(t *testing.T) {
+	hook := func(h any) rules.Resource { return edgeDeployment("d", eSet(c0+".lifecycle.preStop", h)) }
+	execHook := func(cmd ...any) rules.Resource { return hook(map[string]any{"exec": map[string]any{"command": cmd}}) }
+	sleep := func(s any) rules.Resource { return hook(map[string]any{"sleep": map[string]any{"seconds": s}}) }
+	checkEdges(t, "deployment-prestop-hook", []edgeCase{
+		edgePass("native sleep", sleep(60.0)),
+		edgePass("native sleep of 1 s: the least that delays SIGTERM", sleep(1.0)),
+		edgePass("native sleep as text", sleep("5")),
+		edgePass("native sleep not known yet", sleep(rules.Unknown)),
+		edgePass("hook not known yet", hook(rules.Unknown)),
+		edgePass("exec sleep", execHook("sleep", "60")),
+		edgePass("exec /bin/sleep", execHook("/bin/sleep", "5")),
+		edgePass("exec sleep with a unit", execHook("sleep", "5s")),
+		edgePass("exec sleep in a shell line", execHook("/bin/sh", "-c", "sleep 60 && /app/drain")),
+		edgePass("exec sleep after a command", execHook("/bin/sh", "-c", "/app/drain; sleep 5")),
+		edgePass("exec with a part not known yet", execHook("/bin/sh", "-c", rules.Unknown)),
+		edgeFail("no preStop hook", "d", `container "auth" has no preStop hook`, edgeDeployment("d", eDel(c0+".lifecycle"))),
+		edgeFail("lifecycle without preStop", "d", "has no preStop hook", edgeDeployment("d", eSet(c0+".lifecycle", map[string]any{"postStart": map[string]any{}}))),
+		edgeFail("empty hook", "d", `container "auth" has an empty preStop hook`, hook(map[string]any{})),
+		edgeFail("sleep without seconds", "d", "has a sleep hook without seconds", hook(map[string]any{"sleep": map[string]any{}})),
+		edgeFail("sleep of a word", "d", "has a sleep hook without seconds", sleep("long")),
+		edgeFail("sleep 0", "d", `container "auth" sleeps 0 s in preStop`, sleep(0.0)),
+		edgeFail("negative sleep", "d", "sleeps -1 s in preStop", sleep(-1.0)),
+		edgeFail("exec sleep 0", "d", "sleeps 0 s in preStop", execHook("sleep", "0")),
+		edgeFail("exec without sleep", "d", `an exec hook that does not sleep ("/app/drain")`, execHook("/app/drain")),
+		edgeFail("exec sleep without a number", "d", "an exec hook that does not sleep", execHook("sleep", "infinity")),
+		edgeFail("exec sleeper is not sleep", "d", "an exec hook that does not sleep", execHook("/bin/sleeper", "5")),
+		edgeFail("exec with no command", "d", `an exec hook that does not sleep ("")`, hook(map[string]any{"exec": map[string]any{}})),
+		edgeFail("httpGet", "d", "a httpGet hook, which returns as soon as the call does", hook(map[string]any{"httpGet": map[string]any{"path": "/drain", "port": 8080.0}})),
+		edgeFail("tcpSocket", "d", "a tcpSocket hook", hook(map[string]any{"tcpSocket": map[string]any{"port": 8080.0}})),
+		edgeFail("the second container has no hook", "d", `container "sidecar" has no preStop hook`,
+			edgeDeployment("d", eSet("spec.template.spec.containers", []any{edgeContainer("auth"), map[string]any{"name": "sidecar"}}))),
+	})
+}
+
+// Grace period against the longest preStop sleep.
+func TestPolicyEdgesDeploymentGracePeriod(t *testing.T) {
+	grace := func(g any, sleep float64) rules.Resource {
+		d := edgeDeployment("d", eSet(c0+".lifecycle.preStop.sleep.seconds", sleep))
+		if g == nil {
+			return edit(d, eDel("spec.template.spec.terminationGracePeriodSeconds"))
+		}
+		return edit(d, eSet("spec.template.spec.terminationGracePeriodSeconds", g))
+	}
+	two := func(g float64) rules.Resource {
+		short := edgeContainer("short")
+		short["lifecycle"] = map[string]any{"preStop": map[string]any{"sleep": map[string]any{"seconds": 20.0}}}
+		long := edgeContainer("long")
+		long["lifecycle"] = map[string]any{"preStop": map[string]any{"exec": map[string]any{"command": []any{"sleep", "70"}}}}
+		return edgeDeployment("d", eSet("spec.template.spec.containers", []any{short, long}), eSet("spec.template.spec.terminationGracePeriodSeconds", g))
+	}
+	checkEdges(t, "deployment-grace-period", []edgeCase{
+		edgePass("grace one second longer than the sleep", grace(61.0, 60)),
+		edgeFail("grace equal to the sleep", "d", `terminationGracePeriodSeconds 60 s is not longer than container "auth"'s preStop sleep of 60 s`, grace(60.0, 60)),
+		edgeFail("grace shorter than the sleep", "d", "terminationGracePeriodSeconds 45 s is not longer", grace(45.0, 60)),
+		edgeFail("grace as text", "d", "terminationGracePeriodSeconds 60 s is not longer", grace("60", 60)),
+		edgeFail("grace unset is 30 s", "d", "30 s (unset: the Kubernetes default) is not longer", grace(nil, 30)),
+		edgePass("grace unset and a 29 s sleep", grace(nil, 29)),
+		edgePass("grace not known yet", grace(rules.Unknown, 600)),
+		edgePass("no sleeping hook: nothing to outlast", edgeDeployment("d", eDel(c0+".lifecycle"), eSet("spec.template.spec.terminationGracePeriodSeconds", 0.0))),
+		edgePass("a zero sleep is nothing to outlast", grace(0.0, 0)),
+		edgePass("the longest of two sleeps counts: grace above it", two(71.0)),
+		edgeFail("the longest of two sleeps counts", "d", `container "long"'s preStop sleep of 70 s`, two(70.0)),
+		edgeFail("the fix names the sleep", "d", "terminationGracePeriodSeconds above 60 plus", grace(60.0, 60)),
+	})
+}
+
+func TestPolicyEdgesNoEmptyDirState(t *testing.T) {
+	vols := func(v ...any) rules.Resource { return edgeDeployment("d", eSet("spec.template.spec.volumes", v)) }
+	checkEdges(t, "no-emptydir-state", []edgeCase{
+		edgePass("no volume", edgeDeployment("d")),
+		edgePass("a ConfigMap volume", vols(map[string]any{"name": "config", "configMap": map[string]any{"name": "auth"}})),
+		edgeFail("emptyDir", "d", `mounts emptyDir volume "sessions"`, vols(map[string]any{"name": "sessions", "emptyDir": map[string]any{}})),
+		edgeFail("memory emptyDir", "d", `emptyDir volume "tmp"`, vols(map[string]any{"name": "config", "configMap": map[string]any{}}, map[string]any{"name": "tmp", "emptyDir": map[string]any{"medium": "Memory"}})),
+		edgeFail("emptyDir without a name", "d", `emptyDir volume "#0"`, vols(map[string]any{"emptyDir": map[string]any{}})),
+	})
+}
+
+// Selectors: matchLabels and every matchExpressions operator, as
+// pdb-covers-deployment applies them.
+func TestPolicyEdgesPDBCoversDeployment(t *testing.T) {
+	sel := func(s any) rules.Resource { return edgePDB("pdb", eSet("spec.selector", s)) }
+	expr := func(key, op string, values ...any) rules.Resource {
+		e := map[string]any{"key": key, "operator": op}
+		if values != nil {
+			e["values"] = values
+		}
+		return sel(map[string]any{"matchExpressions": []any{e}})
+	}
+	const none = "no PodDisruptionBudget selects its pods"
+	d := func(edits ...edgeEdit) rules.Resource { return edgeDeployment("d", edits...) }
+	checkEdges(t, "pdb-covers-deployment", []edgeCase{
+		edgePass("one PDB", d(), edgePDB("pdb")),
+		edgeFail("no PDB", "d", none, d()),
+		edgeFail("no PDB: the fix names the namespace", "d", `PodDisruptionBudget in namespace "auth"`, d()),
+		{name: "two PDBs", resources: []rules.Resource{d(), edgePDB("pdb"), edgePDB("pdb2")}, on: "d", want: "2 PodDisruptionBudgets (pdb, pdb2) select its pods", count: 1},
+		edgeFail("PDB in another namespace", "d", none, d(), edgePDB("pdb", eSet("metadata.namespace", "other"))),
+		edgePass("both in the default namespace (unset)", d(eDel("metadata.namespace")), edgePDB("pdb", eDel("metadata.namespace"))),
+		edgeFail("Deployment in default, PDB in auth", "d", `namespace "default"`, d(eDel("metadata.namespace")), edgePDB("pdb")),
+		edgePass("a PDB whose namespace is not known yet counts", d(), edgePDB("pdb", eSet("metadata.namespace", rules.Unknown))),
+		edgePass("Deployment namespace not known yet: not judged", d(eSet("metadata.namespace", rules.Unknown))),
+		edgePass("pod labels not known yet: not judged", d(eSet("spec.template.metadata.labels", rules.Unknown))),
+		edgePass("a selector not known yet counts", d(), sel(rules.Unknown)),
+		edgePass("matchLabels not known yet counts", d(), sel(map[string]any{"matchLabels": rules.Unknown})),
+		edgePass("a matchLabels value not known yet counts", d(), sel(map[string]any{"matchLabels": map[string]any{"app.kubernetes.io/name": rules.Unknown}})),
+		edgePass("matchExpressions not known yet counts", d(), sel(map[string]any{"matchExpressions": rules.Unknown})),
+		edgeFail("a null selector selects nothing (policy/v1)", "d", none, d(), edgePDB("pdb", eDel("spec.selector"))),
+		edgeFail("a selector that is not an object", "d", none, d(), sel("app=auth")),
+		edgePass("an empty selector selects every pod", d(), sel(map[string]any{})),
+		edgeFail("matchLabels with another value", "d", none, d(), sel(map[string]any{"matchLabels": map[string]any{"app.kubernetes.io/name": "other"}})),
+		edgeFail("matchLabels with a label the pods lack", "d", none, d(), sel(map[string]any{"matchLabels": edgeLabels("tier", "web")})),
+		edgePass("In with the pods' value", d(), expr("app.kubernetes.io/name", "In", "x", "auth")),
+		edgeFail("In without the pods' value", "d", none, d(), expr("app.kubernetes.io/name", "In", "x")),
+		edgeFail("In on a label the pods lack", "d", none, d(), expr("tier", "In", "")),
+		edgePass("NotIn with other values", d(), expr("app.kubernetes.io/name", "NotIn", "x")),
+		edgeFail("NotIn with the pods' value", "d", none, d(), expr("app.kubernetes.io/name", "NotIn", "auth")),
+		edgePass("NotIn on a label the pods lack", d(), expr("tier", "NotIn", "web")),
+		edgePass("Exists", d(), expr("app.kubernetes.io/name", "Exists")),
+		edgeFail("Exists on a label the pods lack", "d", none, d(), expr("tier", "Exists")),
+		edgePass("DoesNotExist on a label the pods lack", d(), expr("tier", "DoesNotExist")),
+		edgeFail("DoesNotExist on a label the pods carry", "d", none, d(), expr("app.kubernetes.io/name", "DoesNotExist")),
+		edgeFail("an unknown operator selects nothing", "d", none, d(), expr("app.kubernetes.io/name", "Equals", "auth")),
+	})
+}
+
+// pdbOver is a PDB with one budget field over Deployments of n pods in all.
+func pdbOver(field string, v any, replicas ...float64) []rules.Resource {
+	pdb := edgePDB("pdb", eDel("spec.maxUnavailable"), eSet("spec."+field, v))
+	rs := []rules.Resource{pdb}
+	for i, n := range replicas {
+		zone := "us-east-1" + string(rune('a'+i))
+		rs = append(rs, edgeZoneDeployment("auth-"+zone, zone, n))
+	}
+	return rs
+}
+
+// TestPolicyEdgesPDBAllowsDisruption: the budget over the pods it selects
+// allows between 1 and n-1 evictions. Percentages round up, for
+// minAvailable and for maxUnavailable alike, as Kubernetes' disruption
+// controller computes them (pkg/controller/disruption/disruption.go,
+// getExpectedPodCount: intstr.GetScaledValueFromIntOrPercent(..., true) for
+// both; docs: "Specifying a Disruption Budget", "Rounding logic when
+// specifying percentages").
+func TestPolicyEdgesPDBAllowsDisruption(t *testing.T) {
+	const (
+		none = "allows no eviction of the"
+		all  = "pods of"
+	)
+	type row struct {
+		field string
+		v     any
+		n     []float64
+		want  string // "" passes
+	}
+	var cases []edgeCase
+	for _, r := range []row{
+		// maxUnavailable: allowed = the count, rounded up.
+		{"maxUnavailable", 1.0, []float64{3}, ""},
+		{"maxUnavailable", 2.0, []float64{3}, ""},
+		{"maxUnavailable", 3.0, []float64{3}, "maxUnavailable 3 allows all 3 " + all},
+		{"maxUnavailable", 4.0, []float64{3}, "allows all 3 " + all},
+		{"maxUnavailable", 0.0, []float64{3}, "maxUnavailable 0 " + none + " 3 pods"},
+		{"maxUnavailable", "0%", []float64{3}, `maxUnavailable "0%" ` + none},
+		{"maxUnavailable", "1%", []float64{3}, ""},                                          // 0.03 rounds up to 1
+		{"maxUnavailable", "33%", []float64{3}, ""},                                         // 0.99 rounds up to 1
+		{"maxUnavailable", "34%", []float64{3}, ""},                                         // 1.02 rounds up to 2
+		{"maxUnavailable", "66%", []float64{3}, ""},                                         // 1.98 rounds up to 2
+		{"maxUnavailable", "67%", []float64{3}, `maxUnavailable "67%" allows all 3 ` + all}, // 2.01 rounds up to 3
+		{"maxUnavailable", "100%", []float64{3}, `maxUnavailable "100%" allows all 3`},
+		{"maxUnavailable", "50%", []float64{2}, ""},
+		{"maxUnavailable", "50%", []float64{1}, "allows all 1 " + all},
+		{"maxUnavailable", "9%", []float64{10}, ""}, // 0.9 rounds up to 1
+		// minAvailable: allowed = n - the count, rounded up.
+		{"minAvailable", 2.0, []float64{3}, ""},
+		{"minAvailable", 1.0, []float64{3}, ""},
+		{"minAvailable", 3.0, []float64{3}, "minAvailable 3 " + none + " 3 pods"},
+		{"minAvailable", 4.0, []float64{3}, "minAvailable 4 " + none},
+		{"minAvailable", 0.0, []float64{3}, "minAvailable 0 allows all 3 " + all},
+		{"minAvailable", "50%", []float64{3}, ""},                           // 1.5 rounds up to 2
+		{"minAvailable", "66%", []float64{3}, ""},                           // 1.98 rounds up to 2
+		{"minAvailable", "67%", []float64{3}, `minAvailable "67%" ` + none}, // 2.01 rounds up to 3
+		{"minAvailable", "40%", []float64{2}, ""},                           // 0.8 rounds up to 1
+		{"minAvailable", "1%", []float64{3}, ""},                            // 0.03 rounds up to 1
+		{"minAvailable", "0%", []float64{3}, `minAvailable "0%" allows all 3 ` + all},
+		{"minAvailable", "100%", []float64{3}, `minAvailable "100%" ` + none},
+		// The per-zone Deployments count together.
+		{"maxUnavailable", 2.0, []float64{2, 1}, ""},
+		{"maxUnavailable", 3.0, []float64{2, 1}, `allows all 3 pods of Deployment "auth-us-east-1a", Deployment "auth-us-east-1b"`},
+		{"minAvailable", 2.0, []float64{1, 1, 1}, ""},
+		{"minAvailable", "67%", []float64{1, 1, 1}, none + " 3 pods"},
+	} {
+		name := fmt.Sprintf("%s %v over %v pods", r.field, r.v, r.n)
+		if r.want == "" {
+			cases = append(cases, edgePass(name, pdbOver(r.field, r.v, r.n...)...))
+		} else {
+			cases = append(cases, edgeFail(name, "pdb", r.want, pdbOver(r.field, r.v, r.n...)...))
+		}
+	}
+	orphan := func(edits ...edgeEdit) rules.Resource {
+		return edit(edgePDB("pdb", eSet("spec.selector", map[string]any{"matchLabels": map[string]any{"app": "other"}})), edits...)
+	}
+	d := edgeDeployment("d")
+	cases = append(cases,
+		edgeFail("both fields", "pdb", "sets both minAvailable and maxUnavailable", d, edgePDB("pdb", eSet("spec.minAvailable", 1.0))),
+		edgeFail("neither field", "pdb", "sets neither minAvailable nor maxUnavailable", d, edgePDB("pdb", eDel("spec.maxUnavailable"))),
+		edgePass("maxUnavailable not known yet", d, edgePDB("pdb", eSet("spec.maxUnavailable", rules.Unknown))),
+		edgePass("minAvailable not known yet", d, edgePDB("pdb", eSet("spec.minAvailable", rules.Unknown))),
+		edgePass("replicas not known yet", edgeDeployment("d", eSet("spec.replicas", rules.Unknown)), edgePDB("pdb", eSet("spec.maxUnavailable", 3.0))),
+		edgeFail("replicas not known yet: maxUnavailable 0 needs no count", "pdb", "maxUnavailable 0 allows no eviction",
+			edgeDeployment("d", eSet("spec.replicas", rules.Unknown)), edgePDB("pdb", eSet("spec.maxUnavailable", 0.0))),
+		edgeFail(`replicas not known yet: minAvailable "100%" needs no count`, "pdb", `minAvailable "100%" allows no eviction`,
+			edgeZoneDeployment("a", "us-east-1a", 1.0), edgeZoneDeployment("b", "us-east-1b", rules.Unknown),
+			edgePDB("pdb", eDel("spec.maxUnavailable"), eSet("spec.minAvailable", "100%"))),
+		edgeFail("a Deployment of another namespace is not counted", "pdb", "allows all 3 "+all,
+			d, edgeDeployment("other", eSet("metadata.namespace", "other"), eSet("spec.replicas", 5.0)), edgePDB("pdb", eSet("spec.maxUnavailable", 3.0))),
+		edgeFail("a Deployment the selector does not pick is not counted", "pdb", "allows all 3 "+all+` Deployment "d" to`,
+			d, edgeDeployment("admin", eSet("spec.replicas", 5.0), eSet("spec.template.metadata.labels", map[string]any{"app": "admin"})), edgePDB("pdb", eSet("spec.maxUnavailable", 3.0))),
+		// A PDB that selects no Deployment of the stack is judged alone.
+		edgePass("orphan with maxUnavailable 1", d, orphan()),
+		edgePass("orphan with minAvailable 3", d, orphan(eDel("spec.maxUnavailable"), eSet("spec.minAvailable", 3.0))),
+		edgePass(`orphan with minAvailable "50%"`, d, orphan(eDel("spec.maxUnavailable"), eSet("spec.minAvailable", "50%"))),
+		edgeFail("orphan with maxUnavailable 0", "pdb", "maxUnavailable 0 allows no eviction: Fargate", d, orphan(eSet("spec.maxUnavailable", 0.0))),
+		edgeFail(`orphan with maxUnavailable "0%"`, "pdb", `maxUnavailable "0%" allows no eviction`, d, orphan(eSet("spec.maxUnavailable", "0%"))),
+		edgeFail(`orphan with minAvailable "100%"`, "pdb", `minAvailable "100%" allows no eviction`, d, orphan(eDel("spec.maxUnavailable"), eSet("spec.minAvailable", "100%"))),
+		edgeFail(`orphan with maxUnavailable "100%"`, "pdb", `maxUnavailable "100%" allows every pod to be evicted at once`, d, orphan(eSet("spec.maxUnavailable", "100%"))),
+		edgeFail(`orphan with maxUnavailable " 100% "`, "pdb", "allows every pod to be evicted", d, orphan(eSet("spec.maxUnavailable", " 100% "))),
+		edgeFail("no Deployment at all", "pdb", "maxUnavailable 0 allows no eviction", edgePDB("pdb", eSet("spec.maxUnavailable", 0.0))),
+	)
+	checkEdges(t, "pdb-allows-disruption", cases)
+}
+
+func TestPolicyEdgesPDBUnhealthyPodEviction(t *testing.T) {
+	policy := func(v any) rules.Resource { return edgePDB("pdb", eSet("spec.unhealthyPodEvictionPolicy", v)) }
+	checkEdges(t, "pdb-unhealthy-pod-eviction", []edgeCase{
+		edgePass("AlwaysAllow", policy("AlwaysAllow")),
+		edgePass("not known yet", policy(rules.Unknown)),
+		edgeFail("IfHealthyBudget", "pdb", `unhealthyPodEvictionPolicy is "IfHealthyBudget"`, policy("IfHealthyBudget")),
+		edgeFail("unset", "pdb", "unhealthyPodEvictionPolicy is unset", edgePDB("pdb", eDel("spec.unhealthyPodEvictionPolicy"))),
+		edgeFail("the enum is case-sensitive", "pdb", `"alwaysallow"`, policy("alwaysallow")),
+		edgeFail("a secret", "pdb", `"[secret]"`, policy(rules.Secret)),
+	})
+}
