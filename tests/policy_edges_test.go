@@ -579,3 +579,173 @@ func TestPolicyEdgesPDBUnhealthyPodEviction(t *testing.T) {
 		edgeFail("a secret", "pdb", `"[secret]"`, policy(rules.Secret)),
 	})
 }
+
+// modify edits the resource named name of rs in place and returns rs.
+func modify(rs []rules.Resource, name string, edits ...edgeEdit) []rules.Resource {
+	for i := range rs {
+		if rs[i].Name == name {
+			rs[i] = edit(rs[i], edits...)
+			return rs
+		}
+	}
+	panic("edge: no resource " + name)
+}
+
+// without drops the resource named name.
+func without(rs []rules.Resource, name string) []rules.Resource {
+	var out []rules.Resource
+	for _, r := range rs {
+		if r.Name != name {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func withDeps(r rules.Resource, prop string, urns ...string) rules.Resource {
+	if r.PropertyDependencies == nil {
+		r.PropertyDependencies = map[string][]string{}
+	}
+	r.PropertyDependencies[prop] = append(r.PropertyDependencies[prop], urns...)
+	return r
+}
+
+func edgeTargetGroup(name string, edits ...edgeEdit) rules.Resource {
+	return edit(edgeResource(edgeTGType, name, map[string]any{
+		"name": name, "arn": "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/" + name + "/0123456789abcdef",
+		"targetType": "ip", "port": 8080.0, "deregistrationDelay": 30.0,
+	}), edits...)
+}
+
+func edgeService(name string, edits ...edgeEdit) rules.Resource {
+	return edit(edgeResource(edgeServiceType, name, map[string]any{
+		"metadata": map[string]any{"name": "auth", "namespace": "auth"},
+		"spec":     map[string]any{"selector": edgeLabels(), "ports": []any{map[string]any{"port": 80.0, "targetPort": 8080.0}}},
+	}), edits...)
+}
+
+func edgeTGB(name string, edits ...edgeEdit) rules.Resource {
+	return edit(edgeResource(edgeTGBType, name, map[string]any{
+		"metadata": map[string]any{"name": name, "namespace": "auth"},
+		"spec": map[string]any{"targetGroupARN": edgeRef("tg"), "targetType": "ip",
+			"serviceRef": map[string]any{"name": "auth", "port": 80.0}},
+	}), edits...)
+}
+
+func edgeNamespace(name string, edits ...edgeEdit) rules.Resource {
+	return edit(edgeResource(edgeNamespaceType, name, map[string]any{
+		"metadata": map[string]any{"name": name, "labels": map[string]any{rules.ReadinessGateLabel: "enabled"}},
+	}), edits...)
+}
+
+func TestPolicyEdgesTargetGroupIPTargets(t *testing.T) {
+	tg := func(edits ...edgeEdit) rules.Resource { return edgeTargetGroup("tg", edits...) }
+	alias := edgeTargetGroup("tg", eSet("targetType", "instance"))
+	alias.Type, alias.URN = "aws:alb/targetGroup:TargetGroup", edgeURN("aws:alb/targetGroup:TargetGroup", "tg")
+	checkEdges(t, "target-group-ip-targets", []edgeCase{
+		edgePass("ip", tg()),
+		edgePass("not known yet", tg(eSet("targetType", rules.Unknown))),
+		edgeFail("instance", "tg", `targetType is "instance": Fargate pods have no instance`, tg(eSet("targetType", "instance"))),
+		edgeFail("lambda", "tg", `targetType is "lambda"`, tg(eSet("targetType", "lambda"))),
+		edgeFail("unset is AWS's instance", "tg", `targetType is unset (AWS defaults to "instance")`, tg(eDel("targetType"))),
+		edgeFail("the alb alias of the type", "tg", `targetType is "instance"`, alias),
+		edgePass("binding with ip", edgeTGB("tgb")),
+		edgePass("binding without a target type (the group's)", edgeTGB("tgb", eDel("spec.targetType"))),
+		edgePass("binding target type not known yet", edgeTGB("tgb", eSet("spec.targetType", rules.Unknown))),
+		edgeFail("binding with instance", "tgb", `targetType is "instance": Fargate pods can only be registered by IP`, edgeTGB("tgb", eSet("spec.targetType", "instance"))),
+	})
+}
+
+// TargetGroupBinding -> target group, and TargetGroupBinding -> Service ->
+// Deployments: the wiring the deregistration delay is judged over.
+func TestPolicyEdgesDeregistrationWithinPreStop(t *testing.T) {
+	wired := func(delay any) []rules.Resource {
+		tg := edgeTargetGroup("tg", eSet("deregistrationDelay", delay))
+		if delay == nil {
+			tg = edit(tg, eDel("deregistrationDelay"))
+		}
+		return []rules.Resource{tg, edgeTGB("tgb"), edgeService("svc"), edgeDeployment("d")}
+	}
+	const exceeds = `exceeds the 60 s preStop sleep of Deployment "d" behind TargetGroupBinding "tgb"`
+	twoContainers := func(props map[string]any) {
+		short := edgeContainer("short")
+		short["lifecycle"] = map[string]any{"preStop": map[string]any{"exec": map[string]any{"command": []any{"sleep", "20"}}}}
+		eSet("spec.template.spec.containers", []any{edgeContainer("auth"), short})(props)
+	}
+	alias := edgeTargetGroup("tg", eSet("deregistrationDelay", 61.0))
+	alias.Type, alias.URN = "aws:alb/targetGroup:TargetGroup", edgeURN("aws:alb/targetGroup:TargetGroup", "tg")
+	unnamed := edgeService("svc", eDel("metadata.name"))
+	unnamed.ID = "auth/auth"
+	checkEdges(t, "target-group-deregistration-within-prestop", []edgeCase{
+		edgePass("delay below the sleep", wired(30.0)...),
+		edgePass("delay equal to the sleep", wired(60.0)...),
+		edgeFail("delay one second above the sleep", "tg", "deregistration delay 61 s "+exceeds, wired(61.0)...),
+		edgeFail("delay as text", "tg", "deregistration delay 90 s", wired("90")...),
+		edgeFail("delay unset is AWS's 300 s", "tg", "deregistration delay 300 s (unset: the AWS default)", wired(nil)...),
+		edgeFail("the fix names the sleep", "tg", "set deregistrationDelay to at most 60", wired(61.0)...),
+		edgePass("delay not known yet", wired(rules.Unknown)...),
+		edgeFail("the alb alias of the type", "tg", exceeds, alias, edgeTGB("tgb"), edgeService("svc"), edgeDeployment("d")),
+		edgeFail("the shortest sleep of the pods counts", "tg", "exceeds the 20 s preStop sleep", modify(wired(30.0), "d", twoContainers)...),
+		edgeFail("a container without a hook counts as 0", "tg", "deregistration delay 1 s exceeds the 0 s", modify(wired(1.0), "d", eDel(c0+".lifecycle"))...),
+		edgeFail("a hook that does not pause counts as 0", "tg", "exceeds the 0 s", modify(wired(1.0), "d", eSet(c0+".lifecycle.preStop", map[string]any{"httpGet": map[string]any{}}))...),
+		edgePass("no delay and no hook", modify(wired(0.0), "d", eDel(c0+".lifecycle"))...),
+		edgePass("hooks not known yet", modify(wired(300.0), "d", eSet(c0+".lifecycle.preStop", rules.Unknown))...),
+		edgePass("the Service is in another namespace", modify(wired(300.0), "svc", eSet("metadata.namespace", "other"))...),
+		edgePass("the binding names another Service", modify(wired(300.0), "tgb", eSet("spec.serviceRef.name", "other"))...),
+		edgePass("the Service name is not known yet", modify(wired(300.0), "tgb", eSet("spec.serviceRef.name", rules.Unknown))...),
+		edgePass("the binding's namespace is not known yet", modify(wired(300.0), "tgb", eSet("metadata.namespace", rules.Unknown))...),
+		edgePass("the Service selects other pods", modify(wired(300.0), "svc", eSet("spec.selector", map[string]any{"app": "other"}))...),
+		edgePass("a Service without a selector selects nothing", modify(wired(300.0), "svc", eSet("spec.selector", map[string]any{}))...),
+		edgePass("the Service selector is not known yet", modify(wired(300.0), "svc", eSet("spec.selector", rules.Unknown))...),
+		edgePass("a Service selector value not known yet", modify(wired(300.0), "svc", eSet("spec.selector", map[string]any{"app.kubernetes.io/name": rules.Unknown}))...),
+		edgePass("the Deployment is in another namespace", modify(wired(300.0), "d", eSet("metadata.namespace", "other"))...),
+		edgePass("the binding binds a group of another stack", modify(wired(300.0), "tgb", eSet("spec.targetGroupARN", "arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/x/1"))...),
+		edgeFail("bound by target group name", "tg", exceeds, modify(wired(61.0), "tgb", eDel("spec.targetGroupARN"), eSet("spec.targetGroupName", "tg"))...),
+		edgeFail("bound by ARN", "tg", exceeds, modify(wired(61.0), "tgb", eSet("spec.targetGroupARN", "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/tg/0123456789abcdef"))...),
+		edgeFail("the Service named by its ID", "tg", exceeds, edgeTargetGroup("tg", eSet("deregistrationDelay", 61.0)), edgeTGB("tgb"), unnamed, edgeDeployment("d")),
+		{name: "two bindings of one group and Deployment: one finding", resources: append(wired(61.0), edgeTGB("tgb2")), on: "tg", want: exceeds, count: 1},
+	})
+}
+
+func TestPolicyEdgesNamespaceReadinessGate(t *testing.T) {
+	const unmanaged = `its namespace "auth" is not managed by the stack`
+	byID := edgeNamespace("ns", eDel("metadata.name"))
+	byID.ID = "auth"
+	label := func(v any) rules.Resource {
+		return edgeNamespace("auth", eSet("metadata.labels", map[string]any{rules.ReadinessGateLabel: v}))
+	}
+	checkEdges(t, "namespace-readiness-gate", []edgeCase{
+		edgePass("labelled enabled", edgeTGB("tgb"), edgeNamespace("auth")),
+		edgePass("a namespace named by its ID", edgeTGB("tgb"), byID),
+		edgePass("label not known yet", edgeTGB("tgb"), label(rules.Unknown)),
+		edgePass("binding namespace not known yet", edgeTGB("tgb", eSet("metadata.namespace", rules.Unknown))),
+		edgePass("no binding, no namespace needed", edgeNamespace("auth", eSet("metadata.labels", map[string]any{}))),
+		edgeFail("namespace not in the stack", "tgb", unmanaged, edgeTGB("tgb")),
+		edgeFail("only another namespace in the stack", "tgb", unmanaged, edgeTGB("tgb"), edgeNamespace("other")),
+		edgeFail("binding without a namespace is in default", "tgb", `its namespace "default" is not managed`, edgeTGB("tgb", eDel("metadata.namespace")), edgeNamespace("auth")),
+		{name: "two bindings in an unmanaged namespace: one finding", resources: []rules.Resource{edgeTGB("tgb"), edgeTGB("tgb2")}, on: "tgb", want: unmanaged, count: 1},
+		edgeFail("label disabled", "auth", `holds TargetGroupBinding "tgb" but its label elbv2.k8s.aws/pod-readiness-gate-inject is "disabled"`, edgeTGB("tgb"), label("disabled")),
+		edgeFail("label is case-sensitive", "auth", `is "Enabled"`, edgeTGB("tgb"), label("Enabled")),
+		edgeFail("label unset", "auth", "pod-readiness-gate-inject is unset", edgeTGB("tgb"), edgeNamespace("auth", eDel("metadata.labels"))),
+	})
+}
+
+func TestPolicyEdgesTGBTargetGroupInStack(t *testing.T) {
+	const fix = "bind the stack's own target group"
+	foreign := "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/other/0123456789abcdef"
+	tgURN := edgeURN(edgeTGType, "tg")
+	checkEdges(t, "tgb-target-group-in-stack", []edgeCase{
+		edgePass("bound by ID", edgeTGB("tgb"), edgeTargetGroup("tg")),
+		edgePass("bound by ARN", edgeTGB("tgb", eSet("spec.targetGroupARN", "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/tg/0123456789abcdef")), edgeTargetGroup("tg")),
+		edgePass("bound by name", edgeTGB("tgb", eDel("spec.targetGroupARN"), eSet("spec.targetGroupName", "tg")), edgeTargetGroup("tg")),
+		edgePass("ARN not known yet, from a group of the stack", withDeps(edgeTGB("tgb", eSet("spec.targetGroupARN", rules.Unknown)), "spec", tgURN), edgeTargetGroup("tg")),
+		edgePass("name not known yet, from a group of the stack", withDeps(edgeTGB("tgb", eDel("spec.targetGroupARN"), eSet("spec.targetGroupName", rules.Unknown)), "spec", tgURN), edgeTargetGroup("tg")),
+		edgePass("spec not known yet, from a group of the stack", withDeps(edgeTGB("tgb", eDel("spec"), eSet("spec", rules.Unknown)), "spec", tgURN), edgeTargetGroup("tg")),
+		edgeFail("spec not known yet, from no group", "tgb", "its spec is not known and depends on no target group of this stack", edgeTGB("tgb", eSet("spec", rules.Unknown)), edgeTargetGroup("tg")),
+		edgeFail("ARN not known yet, from no group", "tgb", "its target group is not known yet and depends on no target group", edgeTGB("tgb", eSet("spec.targetGroupARN", rules.Unknown)), edgeTargetGroup("tg")),
+		edgeFail("a group of another stack", "tgb", "binds target group "+foreign+", which this stack does not manage", edgeTGB("tgb", eSet("spec.targetGroupARN", foreign)), edgeTargetGroup("tg")),
+		edgeFail("no group named", "tgb", "names no target group (spec.targetGroupARN)", edgeTGB("tgb", eDel("spec.targetGroupARN")), edgeTargetGroup("tg")),
+		edgeFail("a name no group of the stack has", "tgb", "binds target group other, which", edgeTGB("tgb", eDel("spec.targetGroupARN"), eSet("spec.targetGroupName", "other")), edgeTargetGroup("tg")),
+		edgeFail("the fix", "tgb", fix, edgeTGB("tgb", eDel("spec.targetGroupARN"))),
+	})
+}
