@@ -749,3 +749,126 @@ func TestPolicyEdgesTGBTargetGroupInStack(t *testing.T) {
 		edgeFail("the fix", "tgb", fix, edgeTGB("tgb", eDel("spec.targetGroupARN"))),
 	})
 }
+
+func edgeSubnet(name, az string, edits ...edgeEdit) rules.Resource {
+	return edit(edgeResource(edgeSubnetType, name, map[string]any{
+		"vpcId": edgeRef("vpc"), "availabilityZone": az, "mapPublicIpOnLaunch": false,
+		"tags": map[string]any{"kubernetes.io/role/internal-elb": "1"},
+	}), edits...)
+}
+
+func edgeZoneSelector(zone string) []any {
+	return []any{map[string]any{"namespace": "auth", "labels": map[string]any{rules.ZoneLabel: zone}}}
+}
+
+func edgeProfile(name string, selectors any, subnets ...string) rules.Resource {
+	ids := []any{}
+	for _, s := range subnets {
+		ids = append(ids, edgeRef(s))
+	}
+	return edgeResource(edgeProfileType, name, map[string]any{"clusterName": "demo", "selectors": selectors, "subnetIds": ids})
+}
+
+// edgeZones is a compliant spread: one Deployment per zone, each on its
+// zone's one-subnet profile.
+func edgeZones() []rules.Resource {
+	return []rules.Resource{
+		edgeSubnet("private-a", "us-east-1a"), edgeSubnet("private-b", "us-east-1b"),
+		edgeProfile("fp-a", edgeZoneSelector("us-east-1a"), "private-a"),
+		edgeProfile("fp-b", edgeZoneSelector("us-east-1b"), "private-b"),
+		edgeZoneDeployment("auth-a", "us-east-1a", 2.0), edgeZoneDeployment("auth-b", "us-east-1b", 1.0),
+	}
+}
+
+func TestPolicyEdgesDeploymentZoneSpread(t *testing.T) {
+	sel := func(ns string, labels map[string]any) edgeEdit {
+		return eSet("selectors", []any{map[string]any{"namespace": ns, "labels": labels}})
+	}
+	coredns := edgeProfile("fp-coredns", []any{map[string]any{"namespace": "kube-system", "labels": map[string]any{"k8s-app": "kube-dns"}}},
+		"private-a", "private-b", "private-c")
+	const noProfile = `no Fargate profile selects its pods (namespace "auth", auth-platform/zone "us-east-1b")`
+	checkEdges(t, "deployment-zone-spread", []edgeCase{
+		edgePass("one Deployment per zone on one-subnet profiles", edgeZones()...),
+		edgePass("no Fargate profile in the stack", edgeZoneDeployment("auth-a", "us-east-1a", 2.0)),
+		edgeFail("no profile selects a zone's pods", "auth-b", noProfile, modify(edgeZones(), "fp-b", sel("auth", map[string]any{rules.ZoneLabel: "us-east-1z"}))...),
+		edgeFail("a profile of another namespace", "auth-b", noProfile, modify(edgeZones(), "fp-b", sel("auth-*", map[string]any{rules.ZoneLabel: "us-east-1b"}))...),
+		edgePass("a namespace wildcard", modify(edgeZones(), "fp-b", sel("au*", map[string]any{rules.ZoneLabel: "us-east-1b"}))...),
+		edgePass("a label wildcard of one character", modify(edgeZones(), "fp-b", sel("auth", map[string]any{rules.ZoneLabel: "us-east-?b"}))...),
+		edgeFail("a label the pods lack", "auth-b", noProfile, modify(edgeZones(), "fp-b", sel("auth", map[string]any{rules.ZoneLabel: "us-east-1b", "tier": "web"}))...),
+		edgeFail("a label wildcard that picks every zone", "auth-a", "2 Fargate profiles (fp-a, fp-b) select its pods",
+			modify(edgeZones(), "fp-b", sel("auth", map[string]any{rules.ZoneLabel: "us-east-1*"}))...),
+		edgeFail("a profile for the whole namespace", "auth-b", "2 Fargate profiles (fp-all, fp-b) select its pods",
+			append(edgeZones(), edgeProfile("fp-all", []any{map[string]any{"namespace": "auth"}}, "private-a"))...),
+		edgePass("selectors not known yet", modify(edgeZones(), "fp-b", eSet("selectors", rules.Unknown))...),
+		edgePass("a selector namespace not known yet", modify(edgeZones(), "fp-b", sel(rules.Unknown, map[string]any{rules.ZoneLabel: "us-east-1b"}))...),
+		edgePass("a selector label not known yet", modify(edgeZones(), "fp-b", sel("auth", map[string]any{rules.ZoneLabel: rules.Unknown}))...),
+		edgeFail("a profile with two subnets in two zones", "fp-a", "spans 2 subnets in zones us-east-1a, us-east-1b",
+			modify(edgeZones(), "fp-a", eSet("subnetIds", []any{edgeRef("private-a"), edgeRef("private-b")}))...),
+		edgeFail("a profile with two subnets in one zone", "fp-a", "spans 2 subnets: Fargate may put every pod",
+			modify(append(edgeZones(), edgeSubnet("private-a2", "us-east-1a")), "fp-a", eSet("subnetIds", []any{edgeRef("private-a"), edgeRef("private-a2")}))...),
+		edgeFail("a profile with no subnet", "fp-a", "spans 0 subnets", modify(edgeZones(), "fp-a", eSet("subnetIds", []any{}))...),
+		edgePass("subnets as one string", modify(edgeZones(), "fp-a", eSet("subnetIds", edgeRef("private-a")))...),
+		edgePass("subnets not known yet", modify(edgeZones(), "fp-a", eSet("subnetIds", rules.Unknown))...),
+		edgePass("a subnet's zone not known yet", modify(edgeZones(), "private-b", eSet("availabilityZone", rules.Unknown))...),
+		edgePass("a subnet not known yet nor explained", modify(edgeZones(), "fp-b", eSet("subnetIds", []any{rules.Unknown}))...),
+		edgeFail("a subnet not known yet, explained by its dependency", "auth-b", "runs 0 replicas: zone us-east-1b has no auth pod",
+			func() []rules.Resource {
+				rs := modify(edgeZones(), "fp-b", eSet("subnetIds", []any{rules.Unknown}))
+				rs = modify(rs, "auth-b", eSet("spec.replicas", 0.0))
+				for i := range rs {
+					if rs[i].Name == "fp-b" {
+						rs[i] = withDeps(rs[i], "subnetIds", edgeURN(edgeSubnetType, "private-b"))
+					}
+				}
+				return rs
+			}()...),
+		edgeFail("a zone Deployment with 0 replicas", "auth-b", "runs 0 replicas: zone us-east-1b has no auth pod", modify(edgeZones(), "auth-b", eSet("spec.replicas", 0.0))...),
+		edgePass("a zone Deployment with 1 replica: the threshold", modify(edgeZones(), "auth-a", eSet("spec.replicas", 1.0))...),
+		edgePass("replicas not known yet count as a pod", modify(edgeZones(), "auth-b", eSet("spec.replicas", rules.Unknown))...),
+		edgeFail("a zone only the CoreDNS profile uses", "private-c",
+			"zone us-east-1c has no auth pod: no auth Deployment runs on a Fargate profile pinned to it, though the cluster's profiles use it",
+			append(edgeZones(), edgeSubnet("private-c", "us-east-1c"), coredns)...),
+		edgeFail("zones count per cluster", "private-a", "zone us-east-1a has no auth pod",
+			append(edgeZones(), edit(edgeProfile("fp-other", []any{map[string]any{"namespace": "kube-system"}}, "private-a"), eSet("clusterName", "other")))...),
+		edgePass("a profile of another cluster whose selectors are not known yet",
+			append(edgeZones(), edit(edgeProfile("fp-other", rules.Unknown, "private-a"), eSet("clusterName", "other")))...),
+		edgePass("a Deployment whose namespace is not known yet is not judged",
+			edgeSubnet("private-a", "us-east-1a"), edgeProfile("fp-a", edgeZoneSelector("us-east-1a"), "private-a"),
+			edgeZoneDeployment("auth-a", "us-east-1a", 2.0), edgeZoneDeployment("auth-x", "us-east-1x", 1.0, eSet("metadata.namespace", rules.Unknown))),
+		edgePass("a Deployment whose labels are not known yet is not judged",
+			edgeSubnet("private-a", "us-east-1a"), edgeProfile("fp-a", edgeZoneSelector("us-east-1a"), "private-a"),
+			edgeZoneDeployment("auth-a", "us-east-1a", 2.0), edgeZoneDeployment("auth-x", "us-east-1x", 1.0, eSet("spec.template.metadata.labels", rules.Unknown))),
+	})
+}
+
+func TestPolicyEdgesFargateProfilesSerialized(t *testing.T) {
+	p := func(name string, deps ...string) rules.Resource {
+		r := edgeProfile(name, edgeZoneSelector("us-east-1a"), "private-a")
+		for _, d := range deps {
+			r.DependsOn = append(r.DependsOn, edgeURN(edgeProfileType, d))
+		}
+		return r
+	}
+	const cluster = "urn:pulumi:edge::auth-platform::eks:index:Cluster::demo"
+	unknownCluster := func(name string) rules.Resource {
+		return withDeps(edit(p(name), eSet("clusterName", rules.Unknown)), "clusterName", cluster)
+	}
+	viaProperty := withDeps(p("b"), "podExecutionRoleArn", edgeURN(edgeProfileType, "a"))
+	role := edgeResource("aws:iam/role:Role", "role", map[string]any{})
+	role.DependsOn = []string{edgeURN(edgeProfileType, "a")}
+	viaRole := p("b")
+	viaRole.DependsOn = []string{role.URN}
+	checkEdges(t, "fargate-profiles-serialized", []edgeCase{
+		edgePass("one profile", p("a")),
+		edgePass("a chain", p("a"), p("b", "a")),
+		edgePass("a chain of three", p("a"), p("b", "a"), p("c", "b")),
+		edgePass("a dependency through an input", p("a"), viaProperty),
+		edgePass("a dependency through another resource", p("a"), role, viaRole),
+		edgePass("profiles of two clusters", p("a"), edit(p("b"), eSet("clusterName", "other"))),
+		edgeFail("no chain", "b", `neither it nor FargateProfile "a" waits for the other, both on cluster demo`, p("a"), p("b")),
+		edgeFail("a fan-out", "c", `neither it nor FargateProfile "b" waits`, p("a"), p("b", "a"), p("c", "a")),
+		edgeFail("a dependency on a resource outside the stack", "b", "neither it nor", p("a"), p("b", "elsewhere")),
+		edgeFail("clusters not known yet, from the same cluster", "b", "both on cluster (not known yet)", unknownCluster("a"), unknownCluster("b")),
+		edgePass("clusters not known yet, from two clusters", unknownCluster("a"), withDeps(edit(p("b"), eSet("clusterName", rules.Unknown)), "clusterName", cluster+"-2")),
+	})
+}
