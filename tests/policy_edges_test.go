@@ -872,3 +872,206 @@ func TestPolicyEdgesFargateProfilesSerialized(t *testing.T) {
 		edgePass("clusters not known yet, from two clusters", unknownCluster("a"), withDeps(edit(p("b"), eSet("clusterName", rules.Unknown)), "clusterName", cluster+"-2")),
 	})
 }
+
+// Data stores.
+
+const (
+	edgeCacheType    = "aws:elasticache/replicationGroup:ReplicationGroup"
+	edgeGlobalType   = "aws:elasticache/globalReplicationGroup:GlobalReplicationGroup"
+	edgeAuroraType   = "aws:rds/cluster:Cluster"
+	edgeInstanceType = "aws:rds/clusterInstance:ClusterInstance"
+)
+
+func edgeCache(name string, edits ...edgeEdit) rules.Resource {
+	return edit(edgeResource(edgeCacheType, name, map[string]any{
+		"replicationGroupId": name, "clusterMode": "enabled", "automaticFailoverEnabled": true, "multiAzEnabled": true,
+		"replicasPerNodeGroup": 1.0, "transitEncryptionEnabled": true, "atRestEncryptionEnabled": true,
+		"securityGroupIds": []any{edgeRef("cache-sg")},
+	}), edits...)
+}
+
+// edgeSecondary joins the Global Datastore global: it sets what is its own
+// and inherits cluster mode and encryption.
+func edgeSecondary(global any) rules.Resource {
+	return edgeCache("secondary", eSet("globalReplicationGroupId", global),
+		eDel("clusterMode"), eDel("transitEncryptionEnabled"), eDel("atRestEncryptionEnabled"))
+}
+
+func edgeGlobal(primary string) rules.Resource {
+	return edgeResource(edgeGlobalType, "global", map[string]any{"globalReplicationGroupIdSuffix": "sessions", "primaryReplicationGroupId": edgeRef(primary)})
+}
+
+// inheritedCases are the Global Datastore shapes of a setting a secondary
+// inherits from its primary.
+func inheritedCases(prop string) []edgeCase {
+	return []edgeCase{
+		edgePass("a secondary whose primary is in the stack", edgeCache("primary"), edgeGlobal("primary"), edgeSecondary(edgeRef("global"))),
+		edgePass("a secondary whose Global Datastore is not known yet but comes from the stack's",
+			edgeCache("primary"), edgeGlobal("primary"), withDeps(edgeSecondary(rules.Unknown), "globalReplicationGroupId", edgeURN(edgeGlobalType, "global"))),
+		edgeFail("a secondary of another stack's Global Datastore", "secondary",
+			"joins Global Datastore ldgnf-elsewhere, whose primary is not in this stack, so its inherited "+prop+" cannot be proven", edgeSecondary("ldgnf-elsewhere")),
+		edgeFail("a secondary whose Global Datastore is not known yet", "secondary", "joins Global Datastore (not known yet), whose primary", edgeSecondary(rules.Unknown)),
+		edgeFail("a Global Datastore whose primary is the secondary itself", "secondary", "whose primary is not in this stack",
+			edgeSecondary(edgeRef("global")), edgeGlobal("secondary")),
+		edgeFail("a Global Datastore whose primary is not in the stack", "secondary", "whose primary is not in this stack",
+			edgeSecondary(edgeRef("global")), edgeGlobal("elsewhere")),
+	}
+}
+
+func TestPolicyEdgesElastiCacheClusterMode(t *testing.T) {
+	c := func(edits ...edgeEdit) rules.Resource { return edgeCache("sessions", edits...) }
+	checkEdges(t, "elasticache-cluster-mode", append(inheritedCases("clusterMode"),
+		edgePass("enabled with failover", c()),
+		edgePass("not known yet", c(eSet("clusterMode", rules.Unknown), eSet("automaticFailoverEnabled", rules.Unknown))),
+		edgePass("failover as text", c(eSet("automaticFailoverEnabled", "true"))),
+		edgeFail("disabled", "sessions", `clusterMode is "disabled": one primary holds every session`, c(eSet("clusterMode", "disabled"))),
+		edgeFail("compatible", "sessions", `clusterMode is "compatible"`, c(eSet("clusterMode", "compatible"))),
+		edgeFail("unset", "sessions", `clusterMode is unset ("disabled")`, c(eDel("clusterMode"))),
+		edgeFail("no automatic failover", "sessions", "automaticFailoverEnabled is false: a failed primary stays down", c(eSet("automaticFailoverEnabled", false))),
+		edgeFail("failover unset", "sessions", "automaticFailoverEnabled is unset (false)", c(eDel("automaticFailoverEnabled"))),
+		edgeFail("failover as a word", "sessions", `automaticFailoverEnabled is "yes"`, c(eSet("automaticFailoverEnabled", "yes"))),
+		edgeFail("a secondary that sets cluster mode is judged itself", "secondary", `clusterMode is "disabled"`,
+			edgeCache("primary"), edgeGlobal("primary"), edit(edgeSecondary(edgeRef("global")), eSet("clusterMode", "disabled"))),
+		edgeFail("a secondary's own failover", "secondary", "automaticFailoverEnabled is false",
+			edgeCache("primary"), edgeGlobal("primary"), edit(edgeSecondary(edgeRef("global")), eSet("automaticFailoverEnabled", false))),
+	))
+}
+
+func TestPolicyEdgesElastiCacheMultiAZ(t *testing.T) {
+	c := func(edits ...edgeEdit) rules.Resource { return edgeCache("sessions", edits...) }
+	checkEdges(t, "elasticache-multi-az", []edgeCase{
+		edgePass("Multi-AZ", c()),
+		edgePass("as text", c(eSet("multiAzEnabled", "TRUE"))),
+		edgePass("not known yet", c(eSet("multiAzEnabled", rules.Unknown))),
+		edgeFail("off", "sessions", "multiAzEnabled is false: a shard's replicas", c(eSet("multiAzEnabled", false))),
+		edgeFail("off as text", "sessions", "multiAzEnabled is false", c(eSet("multiAzEnabled", "false"))),
+		edgeFail("unset", "sessions", "multiAzEnabled is unset (false)", c(eDel("multiAzEnabled"))),
+		edgeFail("a secondary's own", "secondary", "multiAzEnabled is false", edgeCache("primary"), edgeGlobal("primary"), edit(edgeSecondary(edgeRef("global")), eSet("multiAzEnabled", false))),
+	})
+}
+
+func TestPolicyEdgesElastiCacheReplicas(t *testing.T) {
+	c := func(edits ...edgeEdit) rules.Resource { return edgeCache("sessions", edits...) }
+	outside := func(n any) rules.Resource { return c(eDel("replicasPerNodeGroup"), eSet("numCacheClusters", n)) }
+	checkEdges(t, "elasticache-replicas", []edgeCase{
+		edgePass("one replica per shard: the threshold", c()),
+		edgePass("two replicas", c(eSet("replicasPerNodeGroup", 2.0))),
+		edgePass("as text", c(eSet("replicasPerNodeGroup", "1"))),
+		edgePass("not known yet", c(eSet("replicasPerNodeGroup", rules.Unknown))),
+		edgeFail("no replica", "sessions", "replicasPerNodeGroup is 0: a shard without a replica", c(eSet("replicasPerNodeGroup", 0.0))),
+		edgeFail("a word", "sessions", `replicasPerNodeGroup is "one"`, c(eSet("replicasPerNodeGroup", "one"))),
+		edgeFail("replicasPerNodeGroup wins over numCacheClusters", "sessions", "replicasPerNodeGroup is 0", c(eSet("replicasPerNodeGroup", 0.0), eSet("numCacheClusters", 3.0))),
+		edgePass("two cache clusters outside cluster mode: the threshold", outside(2.0)),
+		edgePass("cache clusters not known yet", outside(rules.Unknown)),
+		edgeFail("one cache cluster", "sessions", "numCacheClusters is 1: no replica to fail over to", outside(1.0)),
+		edgeFail("cache clusters as a word", "sessions", `numCacheClusters is "two"`, outside("two")),
+		edgeFail("neither", "sessions", "sets no replicas (replicasPerNodeGroup unset, 0)", c(eDel("replicasPerNodeGroup"))),
+	})
+}
+
+func TestPolicyEdgesElastiCacheTLS(t *testing.T) {
+	c := func(edits ...edgeEdit) rules.Resource { return edgeCache("sessions", edits...) }
+	checkEdges(t, "elasticache-tls", append(inheritedCases("transitEncryptionEnabled"),
+		edgePass("TLS", c()),
+		edgePass("TLS required", c(eSet("transitEncryptionMode", "required"))),
+		edgePass("mode not known yet", c(eSet("transitEncryptionMode", rules.Unknown))),
+		edgePass("not known yet", c(eSet("transitEncryptionEnabled", rules.Unknown))),
+		edgeFail("off", "sessions", "transitEncryptionEnabled is false: session tokens", c(eSet("transitEncryptionEnabled", false))),
+		edgeFail("unset", "sessions", "transitEncryptionEnabled is unset (false)", c(eDel("transitEncryptionEnabled"))),
+		edgeFail("preferred", "sessions", `transitEncryptionMode is "preferred": clients may still connect without TLS`, c(eSet("transitEncryptionMode", "preferred"))),
+		edgeFail("a secondary that sets TLS off is judged itself", "secondary", "transitEncryptionEnabled is false",
+			edgeCache("primary"), edgeGlobal("primary"), edit(edgeSecondary(edgeRef("global")), eSet("transitEncryptionEnabled", false))),
+	))
+}
+
+func TestPolicyEdgesElastiCacheAtRest(t *testing.T) {
+	c := func(edits ...edgeEdit) rules.Resource { return edgeCache("sessions", edits...) }
+	checkEdges(t, "elasticache-at-rest-encryption", append(inheritedCases("atRestEncryptionEnabled"),
+		edgePass("encrypted", c()),
+		edgePass("not known yet", c(eSet("atRestEncryptionEnabled", rules.Unknown))),
+		edgeFail("off", "sessions", "atRestEncryptionEnabled is false: sessions and their snapshots", c(eSet("atRestEncryptionEnabled", false))),
+		edgeFail("unset", "sessions", "atRestEncryptionEnabled is unset (false)", c(eDel("atRestEncryptionEnabled"))),
+		edgeFail("a secondary that sets it off is judged itself", "secondary", "atRestEncryptionEnabled is false",
+			edgeCache("primary"), edgeGlobal("primary"), edit(edgeSecondary(edgeRef("global")), eSet("atRestEncryptionEnabled", false))),
+	))
+}
+
+func edgeAurora(name string, edits ...edgeEdit) rules.Resource {
+	return edit(edgeResource(edgeAuroraType, name, map[string]any{
+		"clusterIdentifier": name, "engineMode": "provisioned", "storageEncrypted": true, "backupRetentionPeriod": 7.0,
+		"deletionProtection": true, "vpcSecurityGroupIds": []any{edgeRef("db-sg")},
+	}), edits...)
+}
+
+func edgeInstance(name, cluster string, az any) rules.Resource {
+	props := map[string]any{"clusterIdentifier": edgeRef(cluster), "publiclyAccessible": false}
+	if az != nil {
+		props["availabilityZone"] = az
+	}
+	return edgeResource(edgeInstanceType, name, props)
+}
+
+func TestPolicyEdgesAuroraStorageEncrypted(t *testing.T) {
+	a := func(edits ...edgeEdit) rules.Resource { return edgeAurora("aurora", edits...) }
+	checkEdges(t, "aurora-storage-encrypted", []edgeCase{
+		edgePass("encrypted", a()),
+		edgePass("as text", a(eSet("storageEncrypted", "true"))),
+		edgePass("not known yet", a(eSet("storageEncrypted", rules.Unknown))),
+		edgeFail("off", "aurora", "storageEncrypted is false: user data", a(eSet("storageEncrypted", false))),
+		edgeFail("unset", "aurora", "storageEncrypted is unset (false)", a(eDel("storageEncrypted"))),
+	})
+}
+
+func TestPolicyEdgesAuroraInstancesAcrossAZs(t *testing.T) {
+	a := func(edits ...edgeEdit) rules.Resource { return edgeAurora("aurora", edits...) }
+	w := func(az any) rules.Resource { return edgeInstance("writer", "aurora", az) }
+	r := func(az any) rules.Resource { return edgeInstance("reader", "aurora", az) }
+	byName := edgeInstance("reader", "aurora", "us-east-1b")
+	byName.Properties["clusterIdentifier"] = "aurora"
+	pending := edgeInstance("reader", "aurora", "us-east-1b")
+	pending.Properties["clusterIdentifier"] = rules.Unknown
+	pending = withDeps(pending, "clusterIdentifier", edgeURN(edgeAuroraType, "aurora"))
+	checkEdges(t, "aurora-instances-across-azs", []edgeCase{
+		edgePass("two instances in two zones: the threshold", a(), w("us-east-1a"), r("us-east-1b")),
+		edgePass("three instances in two zones", a(), w("us-east-1a"), r("us-east-1b"), edgeInstance("reader-2", "aurora", "us-east-1a")),
+		edgePass("an instance naming the cluster by identifier", a(), w("us-east-1a"), byName),
+		edgePass("an instance whose cluster is not known yet but comes from it", a(), w("us-east-1a"), pending),
+		edgePass("a zone not known yet", a(), w("us-east-1a"), r(rules.Unknown)),
+		edgeFail("Serverless v1", "aurora", "uses Aurora Serverless v1, which runs in one AZ", a(eSet("engineMode", "serverless")), w("us-east-1a"), r("us-east-1b")),
+		edgeFail("no instance", "aurora", "has 0 instance(s): a failed writer leaves nothing", a()),
+		edgeFail("one instance", "aurora", "has 1 instance(s)", a(), w("us-east-1a")),
+		edgeFail("an instance of another cluster does not count", "aurora", "has 1 instance(s)", a(), edgeAurora("other"), w("us-east-1a"), edgeInstance("reader", "other", "us-east-1b")),
+		edgeFail("one zone", "aurora", "all 2 instances are in us-east-1a: the database goes down with that zone", a(), w("us-east-1a"), r("us-east-1a")),
+		edgeFail("an instance without a zone", "aurora", "instance(s) reader have no availabilityZone", a(), w("us-east-1a"), r(nil)),
+		edgeFail("an empty zone", "aurora", "instance(s) reader have no availabilityZone", a(), w("us-east-1a"), r("")),
+	})
+}
+
+func TestPolicyEdgesAuroraBackupRetention(t *testing.T) {
+	days := func(v any) rules.Resource { return edgeAurora("aurora", eSet("backupRetentionPeriod", v)) }
+	checkEdges(t, "aurora-backup-retention", []edgeCase{
+		edgePass("7 days: the threshold", days(7.0)),
+		edgePass("35 days", days(35.0)),
+		edgePass("as text", days("7")),
+		edgePass("not known yet", days(rules.Unknown)),
+		edgeFail("6 days", "aurora", "keeps automated backups 6 day(s): a bad migration", days(6.0)),
+		edgeFail("6 days as text", "aurora", "keeps automated backups 6 day(s)", days("6")),
+		edgeFail("unset is RDS's 1", "aurora", "keeps automated backups 1 day(s) (unset: the RDS default)", edgeAurora("aurora", eDel("backupRetentionPeriod"))),
+		edgeFail("the fix names the least", "aurora", "set backupRetentionPeriod to at least 7", days(1.0)),
+	})
+}
+
+func TestPolicyEdgesAuroraDeletionProtection(t *testing.T) {
+	protected := func(r rules.Resource) rules.Resource { r.Protect = true; return r }
+	off := edgeAurora("aurora", eSet("deletionProtection", false))
+	checkEdges(t, "aurora-deletion-protection", []edgeCase{
+		edgePass("nothing protected, no deletion protection", off),
+		edgePass("protected with deletion protection", protected(edgeAurora("aurora"))),
+		edgePass("protected, deletion protection not known yet", protected(edgeAurora("aurora", eSet("deletionProtection", rules.Unknown)))),
+		edgeFail("protected without deletion protection", "aurora", "deletionProtection is false although the stack protects it (protect: true)", protected(off)),
+		edgeFail("protected, deletion protection unset", "aurora", "deletionProtection is unset (false) although", protected(edgeAurora("aurora", eDel("deletionProtection")))),
+		edgeFail("another resource protected", "aurora", `although the stack protects its stateful resources (ReplicationGroup "sessions" is protected)`,
+			off, protected(edgeCache("sessions"))),
+		edgePass("another resource protected, deletion protection on", edgeAurora("aurora"), protected(edgeCache("sessions"))),
+	})
+}
