@@ -97,11 +97,32 @@ func eDel(path string) edgeEdit {
 	}
 }
 
+// edit returns a copy of r with the edits applied to a deep copy of its
+// properties, so a resource shared by several cases stays as it was.
 func edit(r rules.Resource, edits ...edgeEdit) rules.Resource {
+	r.Properties, _ = edgeCopy(r.Properties).(map[string]any)
 	for _, e := range edits {
 		e(r.Properties)
 	}
 	return r
+}
+
+func edgeCopy(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(t))
+		for k, e := range t {
+			out[k] = edgeCopy(e)
+		}
+		return out
+	case []any:
+		out := make([]any, len(t))
+		for i, e := range t {
+			out[i] = edgeCopy(e)
+		}
+		return out
+	}
+	return v
 }
 
 // edgeCase is one shape of a policy's edge: the resources, and the finding
@@ -1073,5 +1094,212 @@ func TestPolicyEdgesAuroraDeletionProtection(t *testing.T) {
 		edgeFail("another resource protected", "aurora", `although the stack protects its stateful resources (ReplicationGroup "sessions" is protected)`,
 			off, protected(edgeCache("sessions"))),
 		edgePass("another resource protected, deletion protection on", edgeAurora("aurora"), protected(edgeCache("sessions"))),
+	})
+}
+
+// Security.
+
+const (
+	edgeSGType      = "aws:ec2/securityGroup:SecurityGroup"
+	edgeIngressType = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+	edgeSGRuleType  = "aws:ec2/securityGroupRule:SecurityGroupRule"
+	edgeLBType      = "aws:lb/loadBalancer:LoadBalancer"
+)
+
+func edgeSG(name string, edits ...edgeEdit) rules.Resource {
+	return edit(edgeResource(edgeSGType, name, map[string]any{"vpcId": edgeRef("vpc"), "description": name}), edits...)
+}
+
+func edgeLB(name string, edits ...edgeEdit) rules.Resource {
+	return edit(edgeResource(edgeLBType, name, map[string]any{
+		"loadBalancerType": "application", "internal": false, "securityGroups": []any{edgeRef("alb-sg")},
+		"arn": "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/" + name + "/0123456789abcdef",
+	}), edits...)
+}
+
+// edgeWorld is a standalone ingress rule of group sg from 0.0.0.0/0.
+func edgeWorld(name, sg string, protocol any, from, to any, edits ...edgeEdit) rules.Resource {
+	props := map[string]any{"securityGroupId": edgeRef(sg), "cidrIpv4": "0.0.0.0/0", "ipProtocol": protocol}
+	if from != nil {
+		props["fromPort"] = from
+	}
+	if to != nil {
+		props["toPort"] = to
+	}
+	return edit(edgeResource(edgeIngressType, name, props), edits...)
+}
+
+func TestPolicyEdgesNoWorldIngress(t *testing.T) {
+	alb := func(rs ...rules.Resource) []rules.Resource {
+		return append([]rules.Resource{edgeSG("alb-sg"), edgeLB("alb")}, rs...)
+	}
+	const notALB = "this security group belongs to no internet-facing ALB of the stack"
+	const onlyWeb = "even the ALB's group may open only TCP 80 and 443 to the world"
+	aliasLB := edgeLB("alb")
+	aliasLB.Type, aliasLB.URN = "aws:alb/loadBalancer:LoadBalancer", edgeURN("aws:alb/loadBalancer:LoadBalancer", "alb")
+	legacy := func(typ string, edits ...edgeEdit) rules.Resource {
+		return edit(edgeResource(edgeSGRuleType, "legacy", map[string]any{"type": typ, "securityGroupId": edgeRef("alb-sg"),
+			"protocol": "tcp", "fromPort": 443.0, "toPort": 443.0, "cidrBlocks": []any{"0.0.0.0/0"}}), edits...)
+	}
+	inline := func(in ...any) rules.Resource { return edgeSG("alb-sg", eSet("ingress", in)) }
+	checkEdges(t, "no-world-ingress", []edgeCase{
+		edgePass("the ALB on 443", alb(edgeWorld("in", "alb-sg", "tcp", 443.0, 443.0))...),
+		edgePass("the ALB on 80", alb(edgeWorld("in", "alb-sg", "tcp", 80.0, 80.0))...),
+		edgePass("the ALB on 443 by protocol number", alb(edgeWorld("in", "alb-sg", "6", 443.0, 443.0))...),
+		edgePass("the ALB on 443, TCP in capitals", alb(edgeWorld("in", "alb-sg", "TCP", 443.0, 443.0))...),
+		edgePass("the ALB on 443 over IPv6", alb(edgeWorld("in", "alb-sg", "tcp", 443.0, 443.0, eDel("cidrIpv4"), eSet("cidrIpv6", "::/0")))...),
+		edgePass("the ALB of the alb alias type", edgeSG("alb-sg"), aliasLB, edgeWorld("in", "alb-sg", "tcp", 443.0, 443.0)),
+		edgePass("the ALB without loadBalancerType (AWS's application)", edgeSG("alb-sg"), edgeLB("alb", eDel("loadBalancerType")), edgeWorld("in", "alb-sg", "tcp", 443.0, 443.0)),
+		edgePass("a narrow block", edgeSG("pods"), edgeWorld("in", "pods", "tcp", 22.0, 22.0, eSet("cidrIpv4", "10.0.0.0/16"))),
+		edgePass("half the address space is not /0", edgeSG("pods"), edgeWorld("in", "pods", "tcp", 22.0, 22.0, eSet("cidrIpv4", "0.0.0.0/1"))),
+		edgeFail("the ALB on 8443", "in", "admits tcp port 8443 from 0.0.0.0/0; "+onlyWeb, alb(edgeWorld("in", "alb-sg", "tcp", 8443.0, 8443.0))...),
+		edgeFail("the ALB on UDP 443", "in", "admits udp port 443 from 0.0.0.0/0; "+onlyWeb, alb(edgeWorld("in", "alb-sg", "udp", 443.0, 443.0))...),
+		edgeFail("the ALB on ports 80-443", "in", "admits tcp ports 80-443 from 0.0.0.0/0", alb(edgeWorld("in", "alb-sg", "tcp", 80.0, 443.0))...),
+		edgeFail("the ALB on every protocol", "in", "admits all protocols all ports from 0.0.0.0/0", alb(edgeWorld("in", "alb-sg", "-1", nil, nil))...),
+		edgeFail("the ALB with a from port only", "in", "admits tcp all ports from 0.0.0.0/0", alb(edgeWorld("in", "alb-sg", "tcp", 443.0, nil))...),
+		edgeFail("a group of no load balancer", "in", "admits tcp port 443 from 0.0.0.0/0; "+notALB, edgeSG("pods"), edgeWorld("in", "pods", "tcp", 443.0, 443.0)),
+		edgeFail("a network load balancer's group", "in", notALB, edgeSG("alb-sg"), edgeLB("alb", eSet("loadBalancerType", "network")), edgeWorld("in", "alb-sg", "tcp", 443.0, 443.0)),
+		edgeFail("a group outside the stack", "in", notALB, edgeWorld("in", "alb-sg", "tcp", 443.0, 443.0)),
+		edgeFail("any /0 block", "in", "from 10.0.0.0/0", edgeSG("pods"), edgeWorld("in", "pods", "tcp", 22.0, 22.0, eSet("cidrIpv4", "10.0.0.0/0"))),
+		edgeFail("IPv6 to a group of no load balancer", "in", "from ::/0", edgeSG("pods"), edgeWorld("in", "pods", "tcp", 22.0, 22.0, eDel("cidrIpv4"), eSet("cidrIpv6", "::/0"))),
+		edgePass("a legacy ingress rule on the ALB on 443", alb(legacy("ingress"))...),
+		edgePass("a legacy egress rule", alb(legacy("egress", eSet("fromPort", 0.0), eSet("toPort", 65535.0)))...),
+		edgeFail("a legacy ingress rule on the ALB on 22", "legacy", "admits tcp port 22 from 0.0.0.0/0", alb(legacy("ingress", eSet("fromPort", 22.0), eSet("toPort", 22.0)))...),
+		edgeFail("a legacy IPv6 ingress rule", "legacy", "admits tcp port 22 from ::/0",
+			alb(legacy("ingress", eSet("fromPort", 22.0), eSet("toPort", 22.0), eDel("cidrBlocks"), eSet("ipv6CidrBlocks", []any{"::/0"})))...),
+		edgePass("inline ingress on the ALB on 443", inline(map[string]any{"protocol": "tcp", "fromPort": 443.0, "toPort": 443.0, "cidrBlocks": []any{"0.0.0.0/0"}}), edgeLB("alb")),
+		edgeFail("inline ingress on the ALB on 22", "alb-sg", "admits tcp port 22 from 0.0.0.0/0; "+onlyWeb,
+			inline(map[string]any{"protocol": "tcp", "fromPort": 22.0, "toPort": 22.0, "cidrBlocks": []any{"0.0.0.0/0"}}), edgeLB("alb")),
+		edgeFail("inline IPv6 ingress of a group of no load balancer", "alb-sg", "from ::/0; "+notALB,
+			inline(map[string]any{"protocol": "tcp", "fromPort": 443.0, "toPort": 443.0, "ipv6CidrBlocks": []any{"::/0"}})),
+	})
+}
+
+// edgeStores is a cache and its security group, which admits the auth
+// pods' group only; a SecurityGroupPolicy gives that group to the pods.
+func edgeStores(rs ...rules.Resource) []rules.Resource {
+	return append([]rules.Resource{
+		edgeCache("sessions"), edgeSG("cache-sg"), edgeSG("pods-sg"), edgeSG("alb-sg"),
+		edgeResource("kubernetes:vpcresources.k8s.aws/v1beta1:SecurityGroupPolicy", "sgp", map[string]any{
+			"metadata": map[string]any{"name": "auth", "namespace": "auth"},
+			"spec":     map[string]any{"podSelector": map[string]any{"matchLabels": edgeLabels()}, "securityGroups": map[string]any{"groupIds": []any{edgeRef("pods-sg")}}},
+		}),
+	}, rs...)
+}
+
+func edgeFrom(name, store string, edits ...edgeEdit) rules.Resource {
+	return edit(edgeResource(edgeIngressType, name, map[string]any{
+		"securityGroupId": edgeRef(store), "referencedSecurityGroupId": edgeRef("pods-sg"), "ipProtocol": "tcp", "fromPort": 6379.0, "toPort": 6379.0,
+	}), edits...)
+}
+
+func TestPolicyEdgesDataStoreIngress(t *testing.T) {
+	const (
+		foreign  = "sg-0c1a55e7c1a55e7c1"
+		notStack = "; it is not a group of this stack"
+		noPolicy = "and no SecurityGroupPolicy gives that group to pods"
+	)
+	legacy := func(edits ...edgeEdit) rules.Resource {
+		return edit(edgeResource(edgeSGRuleType, "legacy", map[string]any{"type": "ingress", "securityGroupId": edgeRef("cache-sg"),
+			"protocol": "tcp", "fromPort": 6379.0, "toPort": 6379.0, "sourceSecurityGroupId": foreign}), edits...)
+	}
+	aurora := edgeAurora("aurora")
+	checkEdges(t, "data-store-ingress-auth-pods-only", []edgeCase{
+		edgePass("the pods' group", edgeStores(edgeFrom("in", "cache-sg"))...),
+		edgePass("the group itself", edgeStores(edgeFrom("in", "cache-sg", eSet("referencedSecurityGroupId", edgeRef("cache-sg"))))...),
+		edgePass("a group not known yet", edgeStores(edgeFrom("in", "cache-sg", eSet("referencedSecurityGroupId", rules.Unknown)))...),
+		edgePass("a rule of another group", edgeStores(edgeFrom("in", "alb-sg", eSet("referencedSecurityGroupId", foreign)))...),
+		edgePass("the policy's spec not known yet: not judged", modify(edgeStores(edgeFrom("in", "cache-sg", eSet("referencedSecurityGroupId", foreign))), "sgp", eSet("spec", rules.Unknown))...),
+		edgePass("the policy's groups not known yet: not judged",
+			modify(edgeStores(edgeFrom("in", "cache-sg", eSet("referencedSecurityGroupId", foreign))), "sgp", eSet("spec.securityGroups.groupIds", rules.Unknown))...),
+		edgePass("a policy group not known yet nor explained: not judged",
+			modify(edgeStores(edgeFrom("in", "cache-sg", eSet("referencedSecurityGroupId", foreign))), "sgp", eSet("spec.securityGroups.groupIds", []any{rules.Unknown}))...),
+		edgeFail("the cluster security group", "in", "lets security group "+foreign+" into data store group cache-sg"+notStack,
+			edgeStores(edgeFrom("in", "cache-sg", eSet("referencedSecurityGroupId", foreign)))...),
+		edgeFail("a group of the stack no policy gives to pods", "in", `lets SecurityGroup "alb-sg" into data store group cache-sg, `+noPolicy,
+			edgeStores(edgeFrom("in", "cache-sg", eSet("referencedSecurityGroupId", edgeRef("alb-sg"))))...),
+		edgeFail("no policy at all", "in", noPolicy, without(edgeStores(edgeFrom("in", "cache-sg")), "sgp")...),
+		edgeFail("an IPv4 range", "in", "lets 10.0.0.0/16 into data store group cache-sg by address",
+			edgeStores(edgeFrom("in", "cache-sg", eDel("referencedSecurityGroupId"), eSet("cidrIpv4", "10.0.0.0/16")))...),
+		edgeFail("an IPv6 range", "in", "lets fd00::/8 into data store group cache-sg by address",
+			edgeStores(edgeFrom("in", "cache-sg", eDel("referencedSecurityGroupId"), eSet("cidrIpv6", "fd00::/8")))...),
+		edgeFail("a prefix list", "in", "lets pl-0123 into data store group cache-sg by address",
+			edgeStores(edgeFrom("in", "cache-sg", eDel("referencedSecurityGroupId"), eSet("prefixListId", "pl-0123")))...),
+		edgeFail("a legacy rule from the cluster group", "legacy", "lets security group "+foreign+" into data store group cache-sg"+notStack, edgeStores(legacy())...),
+		edgeFail("a legacy rule from a range", "legacy", "lets 10.0.0.0/8 into data store group cache-sg by address",
+			edgeStores(legacy(eDel("sourceSecurityGroupId"), eSet("cidrBlocks", []any{"10.0.0.0/8"})))...),
+		edgePass("a legacy egress rule", edgeStores(legacy(eSet("type", "egress")))...),
+		edgeFail("an inline rule from another group", "cache-sg", "lets security group "+foreign+" into data store group cache-sg"+notStack,
+			modify(edgeStores(), "cache-sg", eSet("ingress", []any{map[string]any{"protocol": "tcp", "fromPort": 6379.0, "toPort": 6379.0, "securityGroups": []any{foreign}}}))...),
+		edgeFail("an inline rule from a range", "cache-sg", "lets 10.0.0.0/8 (inline rule 0) into data store group cache-sg by address",
+			modify(edgeStores(), "cache-sg", eSet("ingress", []any{map[string]any{"protocol": "tcp", "fromPort": 6379.0, "toPort": 6379.0, "cidrBlocks": []any{"10.0.0.0/8"}}}))...),
+		edgePass("an inline rule from the pods' group", modify(edgeStores(), "cache-sg", eSet("ingress", []any{map[string]any{"securityGroups": []any{edgeRef("pods-sg")}}}))...),
+		edgeFail("Aurora's group", "in", "into data store group db-sg"+notStack,
+			append(edgeStores(), aurora, edgeSG("db-sg"), edgeFrom("in", "db-sg", eSet("referencedSecurityGroupId", foreign)))...),
+	})
+}
+
+func TestPolicyEdgesNoPublicDataStore(t *testing.T) {
+	public := func(typ string, v any) rules.Resource {
+		return edgeResource(typ, "db", map[string]any{"publiclyAccessible": v})
+	}
+	checkEdges(t, "no-public-data-store", []edgeCase{
+		edgePass("private instance", public(edgeInstanceType, false)),
+		edgePass("unset", edgeResource(edgeInstanceType, "db", map[string]any{})),
+		edgePass("not known yet", public(edgeInstanceType, rules.Unknown)),
+		edgeFail("public cluster instance", "db", "is publicly accessible: the database gets a public address", public(edgeInstanceType, true)),
+		edgeFail("public as text", "db", "is publicly accessible", public(edgeInstanceType, "true")),
+		edgeFail("public RDS instance", "db", "is publicly accessible", public("aws:rds/instance:Instance", true)),
+	})
+}
+
+func TestPolicyEdgesFargatePrivateSubnets(t *testing.T) {
+	const (
+		rtType    = "aws:ec2/routeTable:RouteTable"
+		assocType = "aws:ec2/routeTableAssociation:RouteTableAssociation"
+		routeType = "aws:ec2/route:Route"
+		igwType   = "aws:ec2/internetGateway:InternetGateway"
+	)
+	fp := func(subnets any) rules.Resource {
+		return edit(edgeProfile("fp", edgeZoneSelector("us-east-1a")), eSet("subnetIds", subnets))
+	}
+	one := func(sn rules.Resource, rs ...rules.Resource) []rules.Resource {
+		return append([]rules.Resource{sn, fp([]any{edgeRef(sn.Name)})}, rs...)
+	}
+	assoc := edgeResource(assocType, "assoc", map[string]any{"subnetId": edgeRef("sn"), "routeTableId": edgeRef("rt")})
+	table := func(routes ...any) rules.Resource {
+		return edgeResource(rtType, "rt", map[string]any{"routes": routes})
+	}
+	route := func(edits ...edgeEdit) rules.Resource {
+		return edit(edgeResource(routeType, "default", map[string]any{"routeTableId": edgeRef("rt"), "destinationCidrBlock": "0.0.0.0/0", "gatewayId": edgeRef("igw")}), edits...)
+	}
+	igw := edgeResource(igwType, "igw", map[string]any{"vpcId": edgeRef("vpc")})
+	sn := edgeSubnet("sn", "us-east-1a")
+	const public = `uses Subnet "sn", which is public`
+	const viaIGW = "its route table rt routes to an internet gateway"
+	checkEdges(t, "fargate-private-subnets", []edgeCase{
+		edgePass("a private subnet", one(sn)...),
+		edgePass("a private subnet with a NAT route", one(sn, assoc, table(), route(eDel("gatewayId"), eSet("natGatewayId", "nat-0123")))...),
+		edgePass("a route to a NAT gateway in the table", one(sn, assoc, table(map[string]any{"cidrBlock": "0.0.0.0/0", "natGatewayId": "nat-0123"}))...),
+		edgePass("a narrow route to the internet gateway", one(sn, assoc, table(), igw, route(eSet("destinationCidrBlock", "10.1.0.0/16")))...),
+		edgePass("the public route table of another subnet", one(sn, edgeSubnet("other", "us-east-1a"), edit(assoc, eSet("subnetId", edgeRef("other"))), table(), igw, route())...),
+		edgePass("a subnet not known yet nor explained", fp([]any{rules.Unknown})),
+		edgeFail("the public load-balancer tag", "fp", public+" (it carries the public load-balancer tag kubernetes.io/role/elb)",
+			one(edit(sn, eSet("tags", map[string]any{"kubernetes.io/role/elb": "1"})))...),
+		edgeFail("public IPs on launch", "fp", public+" (it maps public IPs on launch)", one(edit(sn, eSet("mapPublicIpOnLaunch", true)))...),
+		edgeFail("public IPs on launch as text", "fp", "it maps public IPs on launch", one(edit(sn, eSet("mapPublicIpOnLaunch", "true")))...),
+		edgeFail("an inline default route to an igw- ID", "fp", public+" ("+viaIGW+")", one(sn, assoc, table(map[string]any{"cidrBlock": "0.0.0.0/0", "gatewayId": "igw-0123"}))...),
+		edgeFail("an inline IPv6 default route", "fp", viaIGW, one(sn, assoc, table(map[string]any{"ipv6CidrBlock": "::/0", "gatewayId": "igw-0123"}))...),
+		edgeFail("an inline default route to the stack's gateway", "fp", viaIGW, one(sn, assoc, igw, table(map[string]any{"cidrBlock": "0.0.0.0/0", "gatewayId": edgeRef("igw")}))...),
+		edgeFail("a route resource to the stack's gateway", "fp", viaIGW, one(sn, assoc, table(), igw, route())...),
+		edgeFail("a route resource over IPv6", "fp", viaIGW, one(sn, assoc, table(), igw, route(eDel("destinationCidrBlock"), eSet("destinationIpv6CidrBlock", "::/0")))...),
+		edgeFail("a route whose gateway is not known yet but is the stack's", "fp", viaIGW,
+			one(sn, assoc, table(), igw, withDeps(route(eSet("gatewayId", rules.Unknown)), "gatewayId", igw.URN))...),
+		edgePass("a route whose gateway is not known yet and from no gateway", one(sn, assoc, table(), igw, route(eSet("gatewayId", rules.Unknown)))...),
+		edgeFail("a subnet not known yet, explained by a public one", "fp", public,
+			edit(sn, eSet("mapPublicIpOnLaunch", true)), withDeps(fp([]any{rules.Unknown}), "subnetIds", sn.URN)),
+		edgeFail("a subnet of another stack", "fp", "uses subnet subnet-0123456789abcdef0, which is not a subnet of this stack", fp([]any{"subnet-0123456789abcdef0"})),
+		edgeFail("no subnets", "fp", "names no subnets", edgeResource(edgeProfileType, "fp", map[string]any{"clusterName": "demo"})),
+		edgeFail("an empty list", "fp", "names no subnets", fp([]any{})),
 	})
 }
