@@ -1303,3 +1303,250 @@ func TestPolicyEdgesFargatePrivateSubnets(t *testing.T) {
 		edgeFail("an empty list", "fp", "names no subnets", fp([]any{})),
 	})
 }
+
+// edgeTrust is an assume-role policy document with the given statements
+// (JSON objects).
+func edgeTrust(statements ...string) string {
+	return `{"Version":"2012-10-17","Statement":[` + strings.Join(statements, ",") + `]}`
+}
+
+// edgeWebIdentity is a web-identity statement with a condition (JSON).
+func edgeWebIdentity(action, condition string) string {
+	return `{"Effect":"Allow","Principal":{"Federated":"arn:aws:iam::123456789012:oidc-provider/` + fixtureIssuer + `"},` +
+		`"Action":"` + action + `","Condition":` + condition + `}`
+}
+
+func edgeCondition(subOp string, sub any, aud any) string {
+	c := map[string]map[string]any{}
+	if sub != nil {
+		c[subOp] = map[string]any{fixtureIssuer + ":sub": sub}
+	}
+	if aud != nil {
+		if c["StringEquals"] == nil {
+			c["StringEquals"] = map[string]any{}
+		}
+		c["StringEquals"][fixtureIssuer+":aud"] = aud
+	}
+	var parts []string
+	for op, block := range c {
+		var kv []string
+		for k, v := range block {
+			switch t := v.(type) {
+			case string:
+				kv = append(kv, fmt.Sprintf("%q:%q", k, t))
+			case []string:
+				var qs []string
+				for _, s := range t {
+					qs = append(qs, strconv.Quote(s))
+				}
+				kv = append(kv, fmt.Sprintf("%q:[%s]", k, strings.Join(qs, ",")))
+			}
+		}
+		parts = append(parts, fmt.Sprintf("%q:{%s}", op, strings.Join(kv, ",")))
+	}
+	return "{" + strings.Join(parts, ",") + "}"
+}
+
+func TestPolicyEdgesIRSATrustScoped(t *testing.T) {
+	const sa = "system:serviceaccount:auth:auth"
+	role := func(policy any) rules.Resource {
+		return edgeResource("aws:iam/role:Role", "irsa", map[string]any{"assumeRolePolicy": policy})
+	}
+	ok := edgeCondition("StringEquals", sa, "sts.amazonaws.com")
+	service := `{"Effect":"Allow","Principal":{"Service":"eks-fargate-pods.amazonaws.com"},"Action":"sts:AssumeRole"}`
+	checkEdges(t, "irsa-trust-scoped", []edgeCase{
+		edgePass("one service account and the STS audience", role(edgeTrust(edgeWebIdentity("sts:AssumeRoleWithWebIdentity", ok)))),
+		edgePass("lists of one", role(edgeTrust(edgeWebIdentity("sts:AssumeRoleWithWebIdentity", edgeCondition("StringEquals", []string{sa}, []string{"sts.amazonaws.com"}))))),
+		edgePass("a statement object instead of a list", role(`{"Version":"2012-10-17","Statement":`+edgeWebIdentity("sts:AssumeRoleWithWebIdentity", ok)+`}`)),
+		edgePass("the document as an object", role(map[string]any{"Statement": []any{map[string]any{"Effect": "Allow", "Action": "sts:AssumeRole"}}})),
+		edgePass("a service role", role(edgeTrust(service))),
+		edgePass("a Deny statement", role(edgeTrust(strings.Replace(edgeWebIdentity("sts:AssumeRoleWithWebIdentity", "{}"), `"Allow"`, `"Deny"`, 1)))),
+		edgePass("not known yet", role(rules.Unknown)),
+		edgePass("a secret document", role(rules.Secret)),
+		edgePass("no document", edgeResource("aws:iam/role:Role", "irsa", map[string]any{})),
+		edgeFail("not JSON", "irsa", "assumeRolePolicy is not a readable policy document", role("{not json")),
+		edgeFail("not a document", "irsa", "assumeRolePolicy is not a readable policy document (a float64, not a policy document)", role(3.0)),
+		edgeFail("StringLike on the subject", "irsa", "statement 1 matches the subject with StringLike [system:serviceaccount:auth:*]",
+			role(edgeTrust(edgeWebIdentity("sts:AssumeRoleWithWebIdentity", edgeCondition("StringLike", "system:serviceaccount:auth:*", "sts.amazonaws.com"))))),
+		edgeFail("a wildcard in StringEquals", "irsa", `trusts subject "system:serviceaccount:auth:*", which is not one service account`,
+			role(edgeTrust(edgeWebIdentity("sts:AssumeRoleWithWebIdentity", edgeCondition("StringEquals", "system:serviceaccount:auth:*", "sts.amazonaws.com"))))),
+		edgeFail("a subject that is not a service account", "irsa", `trusts subject "system:serviceaccounts:auth"`,
+			role(edgeTrust(edgeWebIdentity("sts:AssumeRoleWithWebIdentity", edgeCondition("StringEquals", "system:serviceaccounts:auth", "sts.amazonaws.com"))))),
+		edgeFail("two service accounts", "irsa", "trusts 2 service accounts (system:serviceaccount:auth:auth, system:serviceaccount:auth:admin); give each its own role",
+			role(edgeTrust(edgeWebIdentity("sts:AssumeRoleWithWebIdentity", edgeCondition("StringEquals", []string{sa, "system:serviceaccount:auth:admin"}, "sts.amazonaws.com"))))),
+		edgeFail("no subject", "irsa", "statement 1 sets no sub condition",
+			role(edgeTrust(edgeWebIdentity("sts:AssumeRoleWithWebIdentity", edgeCondition("StringEquals", nil, "sts.amazonaws.com"))))),
+		edgeFail("no condition at all", "irsa", "sets no sub condition", role(edgeTrust(strings.Replace(edgeWebIdentity("sts:AssumeRoleWithWebIdentity", "{}"), `,"Condition":{}`, "", 1)))),
+		edgeFail("no audience", "irsa", "does not pin the audience to sts.amazonaws.com (StringEquals on aud: [])",
+			role(edgeTrust(edgeWebIdentity("sts:AssumeRoleWithWebIdentity", edgeCondition("StringEquals", sa, nil))))),
+		edgeFail("another audience", "irsa", "does not pin the audience to sts.amazonaws.com (StringEquals on aud: [example.com])",
+			role(edgeTrust(edgeWebIdentity("sts:AssumeRoleWithWebIdentity", edgeCondition("StringEquals", sa, "example.com"))))),
+		edgeFail("two audiences", "irsa", "does not pin the audience",
+			role(edgeTrust(edgeWebIdentity("sts:AssumeRoleWithWebIdentity", edgeCondition("StringEquals", sa, []string{"sts.amazonaws.com", "example.com"}))))),
+		edgeFail("sts:* grants web identity", "irsa", "sets no sub condition", role(edgeTrust(edgeWebIdentity("sts:*", "{}")))),
+		edgeFail("* grants web identity", "irsa", "sets no sub condition", role(edgeTrust(edgeWebIdentity("*", "{}")))),
+		edgeFail("the action in another case", "irsa", "sets no sub condition", role(edgeTrust(edgeWebIdentity("STS:AssumeRoleWithWebIdentity", "{}")))),
+		edgeFail("a Sid names the statement", "irsa", `statement "FromSA" sets no sub condition`,
+			role(edgeTrust(strings.Replace(edgeWebIdentity("sts:AssumeRoleWithWebIdentity", "{}"), `{"Effect"`, `{"Sid":"FromSA","Effect"`, 1)))),
+		edgeFail("the second statement", "irsa", "statement 2 sets no sub condition", role(edgeTrust(service, edgeWebIdentity("sts:AssumeRoleWithWebIdentity", "{}")))),
+	})
+}
+
+func TestPolicyEdgesNoSecretInConfigMap(t *testing.T) {
+	cm := func(field string, data map[string]any) rules.Resource {
+		return edgeResource("kubernetes:core/v1:ConfigMap", "config", map[string]any{"metadata": map[string]any{"namespace": "auth"}, field: data})
+	}
+	const literal = "looks like a credential given as a literal value"
+	var cases []edgeCase
+	for _, k := range []string{"DB_PASSWORD", "password", "PASSWD", "db-pwd", "CLIENT_SECRET", "SESSION_TOKEN", "API_KEY", "apikey", "API-KEY", "PRIVATE_KEY",
+		"AWS_CREDENTIALS", "credential", "AUTH_KEY", "ACCESS_KEY", "CONNECTION_STRING", "redis.auth-key"} {
+		cases = append(cases, edgeFail("literal "+k, "config", fmt.Sprintf("data key %q %s", k, literal), cm("data", map[string]any{k: "s3cr3t-value"})))
+	}
+	for _, k := range []string{"DB_SECRET_ARN", "TOKEN_NAME", "PASSWORD_FILE", "SECRET_ID", "API_KEY_PATH", "TOKEN_URL", "SECRET_REF", "DB_PASSWORD_HOST",
+		"SECRETS_ARNS", "TOKEN_URI", "TOKEN_ENDPOINT", "MYTOKEN", "TOKENIZER", "PORT"} {
+		cases = append(cases, edgePass("reference or setting "+k, cm("data", map[string]any{k: "s3cr3t-value"})))
+	}
+	cases = append(cases,
+		edgePass("an ARN value", cm("data", map[string]any{"DB_PASSWORD": "arn:aws:secretsmanager:us-east-1:123456789012:secret:db"})),
+		edgePass("a number", cm("data", map[string]any{"SESSION_TOKEN_TTL": "3600", "TOKEN": "3600"})),
+		edgePass("a boolean", cm("data", map[string]any{"TOKEN": "true"})),
+		edgePass("an empty value", cm("data", map[string]any{"PASSWORD": ""})),
+		edgePass("a value not known yet", cm("data", map[string]any{"PASSWORD": rules.Unknown})),
+		edgeFail("a Pulumi secret under any name", "config", `data key "REDIS_URL" holds a Pulumi secret, written to the object in clear text`,
+			cm("data", map[string]any{"REDIS_URL": rules.Secret})),
+		edgeFail("binaryData", "config", `binaryData key "TOKEN" `+literal, cm("binaryData", map[string]any{"TOKEN": "c2VjcmV0"})),
+		edgeFail("binaryData secret", "config", `binaryData key "cert" holds a Pulumi secret`, cm("binaryData", map[string]any{"cert": rules.Secret})),
+	)
+	checkEdges(t, "no-secret-in-configmap", cases)
+}
+
+func TestPolicyEdgesNoPlainSecretEnv(t *testing.T) {
+	env := func(e ...any) map[string]any {
+		return map[string]any{"containers": []any{map[string]any{"name": "app", "env": e}}}
+	}
+	secret := map[string]any{"name": "API_KEY", "value": "sk-live-0123456789"}
+	workload := func(typ string, spec map[string]any) rules.Resource {
+		switch typ {
+		case "kubernetes:core/v1:Pod":
+			return edgeResource(typ, "w", map[string]any{"spec": spec})
+		case "kubernetes:batch/v1:CronJob":
+			return edgeResource(typ, "w", map[string]any{"spec": map[string]any{"jobTemplate": map[string]any{"spec": map[string]any{"template": map[string]any{"spec": spec}}}}})
+		}
+		return edgeResource(typ, "w", map[string]any{"spec": map[string]any{"template": map[string]any{"spec": spec}}})
+	}
+	var cases []edgeCase
+	for _, typ := range []string{"kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:StatefulSet", "kubernetes:apps/v1:DaemonSet", "kubernetes:apps/v1:ReplicaSet",
+		"kubernetes:batch/v1:Job", "kubernetes:batch/v1:CronJob", "kubernetes:core/v1:Pod"} {
+		kind := typ[strings.LastIndex(typ, ":")+1:]
+		cases = append(cases,
+			edgeFail(kind+" with a literal key", "w", `container "app" env API_KEY looks like a credential`, workload(typ, env(secret))),
+			edgePass(kind+" with valueFrom", workload(typ, env(map[string]any{"name": "API_KEY", "valueFrom": map[string]any{"secretKeyRef": map[string]any{"name": "k", "key": "k"}}}))),
+		)
+	}
+	cases = append(cases,
+		edgeFail("a Pulumi secret", "w", `container "app" env REDIS_AUTH holds a Pulumi secret`, workload("kubernetes:apps/v1:Deployment", env(map[string]any{"name": "REDIS_AUTH", "value": rules.Secret}))),
+		edgeFail("an init container", "w", `container "migrate" env DB_PASSWORD looks like a credential`,
+			workload("kubernetes:apps/v1:Deployment", map[string]any{"initContainers": []any{map[string]any{"name": "migrate", "env": []any{map[string]any{"name": "DB_PASSWORD", "value": "hunter2"}}}}})),
+		edgeFail("an init container without a name", "w", `container "init#0" env`,
+			workload("kubernetes:apps/v1:Deployment", map[string]any{"initContainers": []any{map[string]any{"env": []any{secret}}}})),
+		edgeFail("an env entry without a name holding a secret", "w", "env #0 holds a Pulumi secret", workload("kubernetes:apps/v1:Deployment", env(map[string]any{"value": rules.Secret}))),
+		edgePass("settings", workload("kubernetes:apps/v1:Deployment", env(map[string]any{"name": "LOG_LEVEL", "value": "info"}, map[string]any{"name": "TOKEN_TTL", "value": "3600"}))),
+		edgePass("a Service is no workload", edgeResource("kubernetes:core/v1:Service", "w", map[string]any{"spec": map[string]any{"template": map[string]any{"spec": env(secret)}}})),
+	)
+	checkEdges(t, "no-plain-secret-env", cases)
+}
+
+// Production defenses.
+
+func edgeProd(edits ...edgeEdit) edgeEdit {
+	return func(props map[string]any) {
+		eSet("tags", map[string]any{"Environment": "prod", "Name": "demo"})(props)
+		for _, e := range edits {
+			e(props)
+		}
+	}
+}
+
+func edgeProdLB(edits ...edgeEdit) rules.Resource {
+	return edgeLB("alb", edgeProd(eSet("accessLogs", map[string]any{"bucket": "demo-alb-logs", "prefix": "demo", "enabled": true})), func(p map[string]any) {
+		for _, e := range edits {
+			e(p)
+		}
+	})
+}
+
+func TestPolicyEdgesProdALBWAF(t *testing.T) {
+	assoc := func(arn any) rules.Resource {
+		return edgeResource("aws:wafv2/webAclAssociation:WebAclAssociation", "waf", map[string]any{"resourceArn": arn, "webAclArn": edgeRef("acl")})
+	}
+	const missing = "this production load balancer has no web ACL"
+	aliasLB := edgeProdLB()
+	aliasLB.Type, aliasLB.URN = "aws:alb/loadBalancer:LoadBalancer", edgeURN("aws:alb/loadBalancer:LoadBalancer", "alb")
+	checkEdges(t, "prod-alb-waf", []edgeCase{
+		edgePass("associated by ARN", edgeProdLB(), assoc("arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/alb/0123456789abcdef")),
+		edgePass("associated by ID", edgeProdLB(), assoc(edgeRef("alb"))),
+		edgePass("association not known yet, from the load balancer", edgeProdLB(), withDeps(assoc(rules.Unknown), "resourceArn", edgeURN(edgeLBType, "alb"))),
+		edgePass("not production", edgeLB("alb")),
+		edgePass("another environment", edgeLB("alb", eSet("tags", map[string]any{"Environment": "staging"}))),
+		edgePass("a network load balancer", edgeProdLB(eSet("loadBalancerType", "network"))),
+		edgeFail("no association", "alb", missing, edgeProdLB()),
+		edgeFail("an association with another load balancer", "alb", missing, edgeProdLB(), assoc("arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/other/1")),
+		edgeFail("an association not known yet, from nothing", "alb", missing, edgeProdLB(), assoc(rules.Unknown)),
+		edgeFail("the alb alias type", "alb", missing, aliasLB),
+		edgeFail("loadBalancerType unset is application", "alb", missing, edgeProdLB(eDel("loadBalancerType"))),
+	})
+}
+
+func TestPolicyEdgesProdALBAccessLogs(t *testing.T) {
+	logs := func(v any) rules.Resource { return edgeProdLB(eSet("accessLogs", v)) }
+	checkEdges(t, "prod-alb-access-logs", []edgeCase{
+		edgePass("enabled with a bucket", edgeProdLB()),
+		edgePass("enabled as text", logs(map[string]any{"bucket": "b", "enabled": "true"})),
+		edgePass("not production", edgeLB("alb")),
+		edgePass("a network load balancer", edgeProdLB(eSet("loadBalancerType", "network"), eDel("accessLogs"))),
+		edgePass("not known yet", logs(rules.Unknown)),
+		edgePass("enabled not known yet", logs(map[string]any{"bucket": "b", "enabled": rules.Unknown})),
+		edgePass("bucket not known yet", logs(map[string]any{"bucket": rules.Unknown, "enabled": true})),
+		edgeFail("no access logs", "alb", "this production load balancer keeps no access logs", edgeProdLB(eDel("accessLogs"))),
+		edgeFail("disabled", "alb", "accessLogs.enabled is false: the ALB writes no access logs", logs(map[string]any{"bucket": "b", "enabled": false})),
+		edgeFail("enabled unset is off", "alb", "accessLogs.enabled is unset", logs(map[string]any{"bucket": "b"})),
+		edgeFail("enabled as a word", "alb", `accessLogs.enabled is "yes"`, logs(map[string]any{"bucket": "b", "enabled": "yes"})),
+		edgeFail("no bucket", "alb", "accessLogs names no bucket", logs(map[string]any{"enabled": true})),
+		edgeFail("a blank bucket", "alb", "accessLogs names no bucket", logs(map[string]any{"bucket": "  ", "enabled": true})),
+	})
+}
+
+func TestPolicyEdgesProdVPCFlowLogs(t *testing.T) {
+	vpc := func(edits ...edgeEdit) rules.Resource {
+		return edit(edgeResource("aws:ec2/vpc:Vpc", "vpc", map[string]any{"cidrBlock": "10.0.0.0/16"}), edgeProd(edits...))
+	}
+	flow := func(v any) rules.Resource {
+		return edgeResource("aws:ec2/flowLog:FlowLog", "flow", map[string]any{"vpcId": v, "trafficType": "ALL"})
+	}
+	const missing = "no flow log records this production VPC"
+	checkEdges(t, "prod-vpc-flow-logs", []edgeCase{
+		edgePass("a flow log", vpc(), flow(edgeRef("vpc"))),
+		edgePass("a flow log not known yet, from the VPC", vpc(), withDeps(flow(rules.Unknown), "vpcId", edgeURN("aws:ec2/vpc:Vpc", "vpc"))),
+		edgePass("not production", edgeResource("aws:ec2/vpc:Vpc", "vpc", map[string]any{})),
+		edgePass("Environment is exact", vpc(eSet("tags.Environment", "Prod"))),
+		edgeFail("no flow log", "vpc", missing, vpc()),
+		edgeFail("a flow log of another VPC", "vpc", missing, vpc(), flow("vpc-0123")),
+	})
+}
+
+func TestPolicyEdgesProdEKSAuditLog(t *testing.T) {
+	cluster := func(typ string, types any) rules.Resource {
+		return edit(edgeResource(typ, "eks", map[string]any{"enabledClusterLogTypes": types}), edgeProd())
+	}
+	const off = "the control plane's audit log is off"
+	checkEdges(t, "prod-eks-audit-log", []edgeCase{
+		edgePass("audit on", cluster("aws:eks/cluster:Cluster", []any{"api", "audit"})),
+		edgePass("audit on in the component", cluster("eks:index:Cluster", []any{"audit"})),
+		edgePass("not known yet", cluster("aws:eks/cluster:Cluster", rules.Unknown)),
+		edgePass("not production", edgeResource("aws:eks/cluster:Cluster", "eks", map[string]any{})),
+		edgeFail("audit off", "eks", off+` (["api","authenticator"])`, cluster("aws:eks/cluster:Cluster", []any{"api", "authenticator"})),
+		edgeFail("audit off in the component", "eks", off, cluster("eks:index:Cluster", []any{"api"})),
+		edgeFail("no log types", "eks", off+" (unset)", cluster("aws:eks/cluster:Cluster", nil)),
+		edgeFail("Audit in capitals is another type", "eks", off, cluster("aws:eks/cluster:Cluster", []any{"Audit"})),
+	})
+}
