@@ -1,7 +1,9 @@
 package tests
 
 import (
+	"encoding/json"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"testing"
@@ -277,6 +279,17 @@ func TestPolicyEdgesDeploymentMinReplicas(t *testing.T) {
 		edgeFail("replicas unset is Kubernetes' 1", "d", "runs 1 replica(s)", edgeDeployment("d", eDel("spec.replicas"))),
 		edgePass("two replicas: the threshold", edgeDeployment("d", eSet("spec.replicas", 2.0))),
 		edgePass("replicas as text", edgeDeployment("d", eSet("spec.replicas", "2"))),
+		edgePass("replicas as int", edgeDeployment("d", eSet("spec.replicas", 2))),
+		edgePass("replicas as int32", edgeDeployment("d", eSet("spec.replicas", int32(2)))),
+		edgePass("replicas as int64", edgeDeployment("d", eSet("spec.replicas", int64(2)))),
+		edgePass("replicas as float32", edgeDeployment("d", eSet("spec.replicas", float32(2)))),
+		edgePass("replicas as a JSON number", edgeDeployment("d", eSet("spec.replicas", json.Number("2")))),
+		edgeFail("one replica as int", "d", "runs 1 replica(s)", edgeDeployment("d", eSet("spec.replicas", 1))),
+		edgeFail("one replica as int32", "d", "runs 1 replica(s)", edgeDeployment("d", eSet("spec.replicas", int32(1)))),
+		edgeFail("one replica as int64", "d", "runs 1 replica(s)", edgeDeployment("d", eSet("spec.replicas", int64(1)))),
+		edgeFail("one replica as float32", "d", "runs 1 replica(s)", edgeDeployment("d", eSet("spec.replicas", float32(1)))),
+		edgeFail("one replica as a JSON number", "d", "runs 1 replica(s)", edgeDeployment("d", eSet("spec.replicas", json.Number("1")))),
+		edgePass("a JSON number that is not one is not known", edgeDeployment("d", eSet("spec.replicas", json.Number("x")))),
 		edgePass("replicas not known yet", edgeDeployment("d", eSet("spec.replicas", rules.Unknown))),
 		edgePass("two zone Deployments of one replica each are one service of 2",
 			edgeZoneDeployment("a", "us-east-1a", 1.0), edgeZoneDeployment("b", "us-east-1b", 1.0)),
@@ -564,6 +577,9 @@ func TestPolicyEdgesPDBAllowsDisruption(t *testing.T) {
 		edgeFail("both fields", "pdb", "sets both minAvailable and maxUnavailable", d, edgePDB("pdb", eSet("spec.minAvailable", 1.0))),
 		edgeFail("neither field", "pdb", "sets neither minAvailable nor maxUnavailable", d, edgePDB("pdb", eDel("spec.maxUnavailable"))),
 		edgePass("maxUnavailable not known yet", d, edgePDB("pdb", eSet("spec.maxUnavailable", rules.Unknown))),
+		// Values Kubernetes rejects are left to the API server.
+		edgePass("maxUnavailable that is neither a number nor a percentage", d, edgePDB("pdb", eSet("spec.maxUnavailable", "one"))),
+		edgePass("a percentage that is no number", d, edgePDB("pdb", eSet("spec.maxUnavailable", "x%"))),
 		edgePass("minAvailable not known yet", d, edgePDB("pdb", eSet("spec.minAvailable", rules.Unknown))),
 		edgePass("replicas not known yet", edgeDeployment("d", eSet("spec.replicas", rules.Unknown)), edgePDB("pdb", eSet("spec.maxUnavailable", 3.0))),
 		edgeFail("replicas not known yet: maxUnavailable 0 needs no count", "pdb", "maxUnavailable 0 allows no eviction",
@@ -598,6 +614,7 @@ func TestPolicyEdgesPDBUnhealthyPodEviction(t *testing.T) {
 		edgeFail("unset", "pdb", "unhealthyPodEvictionPolicy is unset", edgePDB("pdb", eDel("spec.unhealthyPodEvictionPolicy"))),
 		edgeFail("the enum is case-sensitive", "pdb", `"alwaysallow"`, policy("alwaysallow")),
 		edgeFail("a secret", "pdb", `"[secret]"`, policy(rules.Secret)),
+		edgeFail("a value JSON cannot print", "pdb", "unhealthyPodEvictionPolicy is map[x:NaN]", policy(map[string]any{"x": math.NaN()})),
 	})
 }
 
@@ -929,6 +946,10 @@ func inheritedCases(prop string) []edgeCase {
 		edgePass("a secondary whose primary is in the stack", edgeCache("primary"), edgeGlobal("primary"), edgeSecondary(edgeRef("global"))),
 		edgePass("a secondary whose Global Datastore is not known yet but comes from the stack's",
 			edgeCache("primary"), edgeGlobal("primary"), withDeps(edgeSecondary(rules.Unknown), "globalReplicationGroupId", edgeURN(edgeGlobalType, "global"))),
+		edgePass("a secondary naming its Global Datastore and primary by their physical IDs",
+			edgeCache("primary"),
+			edgeResource(edgeGlobalType, "global", map[string]any{"globalReplicationGroupId": "ldgnf-sessions", "primaryReplicationGroupId": "primary"}),
+			edgeSecondary("ldgnf-sessions")),
 		edgeFail("a secondary of another stack's Global Datastore", "secondary",
 			"joins Global Datastore ldgnf-elsewhere, whose primary is not in this stack, so its inherited "+prop+" cannot be proven", edgeSecondary("ldgnf-elsewhere")),
 		edgeFail("a secondary whose Global Datastore is not known yet", "secondary", "joins Global Datastore (not known yet), whose primary", edgeSecondary(rules.Unknown)),
@@ -1094,6 +1115,7 @@ func TestPolicyEdgesAuroraDeletionProtection(t *testing.T) {
 		edgeFail("another resource protected", "aurora", `although the stack protects its stateful resources (ReplicationGroup "sessions" is protected)`,
 			off, protected(edgeCache("sessions"))),
 		edgePass("another resource protected, deletion protection on", edgeAurora("aurora"), protected(edgeCache("sessions"))),
+		edgeFail("a protected resource of a bare type", "aurora", `(Custom "thing" is protected)`, off, protected(edgeResource("Custom", "thing", map[string]any{}))),
 	})
 }
 
@@ -1299,6 +1321,10 @@ func TestPolicyEdgesFargatePrivateSubnets(t *testing.T) {
 		edgeFail("a subnet not known yet, explained by a public one", "fp", public,
 			edit(sn, eSet("mapPublicIpOnLaunch", true)), withDeps(fp([]any{rules.Unknown}), "subnetIds", sn.URN)),
 		edgeFail("a subnet of another stack", "fp", "uses subnet subnet-0123456789abcdef0, which is not a subnet of this stack", fp([]any{"subnet-0123456789abcdef0"})),
+		edgeFail("two literals and one dependency: which is the stranger is not known", "fp",
+			"uses subnet one of subnet-1, subnet-2, which is not a subnet of this stack",
+			edgeSubnet("sn", "us-east-1a"), withDeps(fp([]any{"subnet-1", "subnet-2"}), "subnetIds", edgeURN(edgeSubnetType, "sn"))),
+		edgePass("a literal explained by a dependency", edgeSubnet("sn", "us-east-1a"), withDeps(fp([]any{"subnet-1"}), "subnetIds", edgeURN(edgeSubnetType, "sn"))),
 		edgeFail("no subnets", "fp", "names no subnets", edgeResource(edgeProfileType, "fp", map[string]any{"clusterName": "demo"})),
 		edgeFail("an empty list", "fp", "names no subnets", fp([]any{})),
 	})
@@ -1549,4 +1575,20 @@ func TestPolicyEdgesProdEKSAuditLog(t *testing.T) {
 		edgeFail("no log types", "eks", off+" (unset)", cluster("aws:eks/cluster:Cluster", nil)),
 		edgeFail("Audit in capitals is another type", "eks", off, cluster("aws:eks/cluster:Cluster", []any{"Audit"})),
 	})
+}
+
+// TestPolicyEdgesTableHelpers: scopes print as the README names them,
+// Lookup knows only the table's names, and HasMandatory tells a plan that
+// must fail.
+func TestPolicyEdgesTableHelpers(t *testing.T) {
+	assert.Equal(t, "stack", rules.StackScope.String())
+	assert.Equal(t, "resource", rules.ResourceScope.String())
+	_, ok := rules.Lookup("no-such-policy")
+	assert.False(t, ok)
+	p, ok := rules.Lookup("pdb-allows-disruption")
+	require.True(t, ok)
+	assert.Equal(t, "pdb-allows-disruption", p.Name)
+	assert.False(t, rules.HasMandatory(nil))
+	assert.False(t, rules.HasMandatory([]rules.Violation{{Policy: "a", Level: rules.Advisory}}))
+	assert.True(t, rules.HasMandatory([]rules.Violation{{Policy: "a", Level: rules.Advisory}, {Policy: "b", Level: rules.Mandatory}}))
 }
