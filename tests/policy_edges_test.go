@@ -307,6 +307,14 @@ func TestPolicyEdgesDeploymentMinReplicas(t *testing.T) {
 			edgeDeployment("a", eSet("spec.replicas", 1.0)),
 			edgeDeployment("b", eSet("spec.replicas", 1.0), eSet("spec.template.metadata.labels", rules.Unknown)),
 		}, on: "b", want: "runs 1 replica(s) with b:", count: 2},
+		{name: "two Deployments whose namespaces are not known are two services", resources: []rules.Resource{
+			edgeDeployment("a", eSet("spec.replicas", 1.0), eSet("metadata.namespace", rules.Unknown)),
+			edgeDeployment("b", eSet("spec.replicas", 1.0), eSet("metadata.namespace", rules.Unknown)),
+		}, on: "a", want: "runs 1 replica(s) with a:", count: 2},
+		{name: "two Deployments whose labels are not known are two services", resources: []rules.Resource{
+			edgeDeployment("a", eSet("spec.replicas", 1.0), eSet("spec.template.metadata.labels", rules.Unknown)),
+			edgeDeployment("b", eSet("spec.replicas", 1.0), eSet("spec.template.metadata.labels", rules.Unknown)),
+		}, on: "b", want: "runs 1 replica(s) with b:", count: 2},
 		edgePass("one replica not known yet in a service: not judged",
 			edgeZoneDeployment("a", "us-east-1a", 1.0), edgeZoneDeployment("b", "us-east-1b", rules.Unknown)),
 	})
@@ -577,6 +585,10 @@ func TestPolicyEdgesPDBAllowsDisruption(t *testing.T) {
 		edgeFail("both fields", "pdb", "sets both minAvailable and maxUnavailable", d, edgePDB("pdb", eSet("spec.minAvailable", 1.0))),
 		edgeFail("neither field", "pdb", "sets neither minAvailable nor maxUnavailable", d, edgePDB("pdb", eDel("spec.maxUnavailable"))),
 		edgePass("maxUnavailable not known yet", d, edgePDB("pdb", eSet("spec.maxUnavailable", rules.Unknown))),
+		edgePass("matchLabels not known yet: no pod is counted, the budget is judged alone",
+			d, edgePDB("pdb", eSet("spec.maxUnavailable", 3.0), eSet("spec.selector", map[string]any{"matchLabels": rules.Unknown}))),
+		edgePass("matchExpressions not known yet: no pod is counted, the budget is judged alone",
+			d, edgePDB("pdb", eSet("spec.maxUnavailable", 3.0), eSet("spec.selector", map[string]any{"matchExpressions": rules.Unknown}))),
 		// Values Kubernetes rejects are left to the API server.
 		edgePass("maxUnavailable that is neither a number nor a percentage", d, edgePDB("pdb", eSet("spec.maxUnavailable", "one"))),
 		edgePass("a percentage that is no number", d, edgePDB("pdb", eSet("spec.maxUnavailable", "x%"))),
@@ -733,6 +745,10 @@ func TestPolicyEdgesDeregistrationWithinPreStop(t *testing.T) {
 		edgePass("the Service name is not known yet", modify(wired(300.0), "tgb", eSet("spec.serviceRef.name", rules.Unknown))...),
 		edgePass("the binding's namespace is not known yet", modify(wired(300.0), "tgb", eSet("metadata.namespace", rules.Unknown))...),
 		edgePass("the Service selects other pods", modify(wired(300.0), "svc", eSet("spec.selector", map[string]any{"app": "other"}))...),
+		edgePass("the Service selects another value of the pods' label", modify(wired(300.0), "svc", eSet("spec.selector", map[string]any{"app.kubernetes.io/name": "other"}))...),
+		edgePass("every namespace not known yet: not judged",
+			modify(modify(modify(wired(300.0), "tgb", eSet("metadata.namespace", rules.Unknown)), "svc", eSet("metadata.namespace", rules.Unknown)),
+				"d", eSet("metadata.namespace", rules.Unknown))...),
 		edgePass("a Service without a selector selects nothing", modify(wired(300.0), "svc", eSet("spec.selector", map[string]any{}))...),
 		edgePass("the Service selector is not known yet", modify(wired(300.0), "svc", eSet("spec.selector", rules.Unknown))...),
 		edgePass("a Service selector value not known yet", modify(wired(300.0), "svc", eSet("spec.selector", map[string]any{"app.kubernetes.io/name": rules.Unknown}))...),
@@ -772,13 +788,19 @@ func TestPolicyEdgesTGBTargetGroupInStack(t *testing.T) {
 	const fix = "bind the stack's own target group"
 	foreign := "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/other/0123456789abcdef"
 	tgURN := edgeURN(edgeTGType, "tg")
+	byOutput := edgeTargetGroup("tg", eSet("id", "tg-output-id"))
+	byOutput.ID = ""
 	checkEdges(t, "tgb-target-group-in-stack", []edgeCase{
 		edgePass("bound by ID", edgeTGB("tgb"), edgeTargetGroup("tg")),
+		edgePass("bound by the id output", edgeTGB("tgb", eSet("spec.targetGroupARN", "tg-output-id")), byOutput),
+		edgeFail("an empty reference names no group of the stack", "tgb", "binds target group , which", edgeTGB("tgb", eSet("spec.targetGroupARN", "")), edgeTargetGroup("tg", eSet("arn", ""))),
 		edgePass("bound by ARN", edgeTGB("tgb", eSet("spec.targetGroupARN", "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/tg/0123456789abcdef")), edgeTargetGroup("tg")),
 		edgePass("bound by name", edgeTGB("tgb", eDel("spec.targetGroupARN"), eSet("spec.targetGroupName", "tg")), edgeTargetGroup("tg")),
 		edgePass("ARN not known yet, from a group of the stack", withDeps(edgeTGB("tgb", eSet("spec.targetGroupARN", rules.Unknown)), "spec", tgURN), edgeTargetGroup("tg")),
 		edgePass("name not known yet, from a group of the stack", withDeps(edgeTGB("tgb", eDel("spec.targetGroupARN"), eSet("spec.targetGroupName", rules.Unknown)), "spec", tgURN), edgeTargetGroup("tg")),
 		edgePass("spec not known yet, from a group of the stack", withDeps(edgeTGB("tgb", eDel("spec"), eSet("spec", rules.Unknown)), "spec", tgURN), edgeTargetGroup("tg")),
+		edgeFail("spec not known yet, from a resource that is no target group", "tgb", "its spec is not known and depends on no target group",
+			withDeps(edgeTGB("tgb", eSet("spec", rules.Unknown)), "spec", edgeURN(edgeServiceType, "svc")), edgeService("svc"), edgeTargetGroup("tg")),
 		edgeFail("spec not known yet, from no group", "tgb", "its spec is not known and depends on no target group of this stack", edgeTGB("tgb", eSet("spec", rules.Unknown)), edgeTargetGroup("tg")),
 		edgeFail("ARN not known yet, from no group", "tgb", "its target group is not known yet and depends on no target group", edgeTGB("tgb", eSet("spec.targetGroupARN", rules.Unknown)), edgeTargetGroup("tg")),
 		edgeFail("a group of another stack", "tgb", "binds target group "+foreign+", which this stack does not manage", edgeTGB("tgb", eSet("spec.targetGroupARN", foreign)), edgeTargetGroup("tg")),
@@ -1082,6 +1104,8 @@ func TestPolicyEdgesAuroraInstancesAcrossAZs(t *testing.T) {
 		edgeFail("Serverless v1", "aurora", "uses Aurora Serverless v1, which runs in one AZ", a(eSet("engineMode", "serverless")), w("us-east-1a"), r("us-east-1b")),
 		edgeFail("no instance", "aurora", "has 0 instance(s): a failed writer leaves nothing", a()),
 		edgeFail("one instance", "aurora", "has 1 instance(s)", a(), w("us-east-1a")),
+		edgeFail("an empty identifier names no cluster", "aurora", "has 1 instance(s)",
+			a(eSet("clusterIdentifier", "")), w("us-east-1a"), edit(r("us-east-1b"), eSet("clusterIdentifier", ""))),
 		edgeFail("an instance of another cluster does not count", "aurora", "has 1 instance(s)", a(), edgeAurora("other"), w("us-east-1a"), edgeInstance("reader", "other", "us-east-1b")),
 		edgeFail("one zone", "aurora", "all 2 instances are in us-east-1a: the database goes down with that zone", a(), w("us-east-1a"), r("us-east-1a")),
 		edgeFail("an instance without a zone", "aurora", "instance(s) reader have no availabilityZone", a(), w("us-east-1a"), r(nil)),
@@ -1230,6 +1254,8 @@ func TestPolicyEdgesDataStoreIngress(t *testing.T) {
 		edgePass("the pods' group", edgeStores(edgeFrom("in", "cache-sg"))...),
 		edgePass("the group itself", edgeStores(edgeFrom("in", "cache-sg", eSet("referencedSecurityGroupId", edgeRef("cache-sg"))))...),
 		edgePass("a group not known yet", edgeStores(edgeFrom("in", "cache-sg", eSet("referencedSecurityGroupId", rules.Unknown)))...),
+		edgePass("a range not known yet", edgeStores(edgeFrom("in", "cache-sg", eDel("referencedSecurityGroupId"), eSet("cidrIpv4", rules.Unknown)))...),
+		edgePass("an empty range", edgeStores(edgeFrom("in", "cache-sg", eSet("cidrIpv6", "")))...),
 		edgePass("a rule of another group", edgeStores(edgeFrom("in", "alb-sg", eSet("referencedSecurityGroupId", foreign)))...),
 		edgePass("the policy's spec not known yet: not judged", modify(edgeStores(edgeFrom("in", "cache-sg", eSet("referencedSecurityGroupId", foreign))), "sgp", eSet("spec", rules.Unknown))...),
 		edgePass("the policy's groups not known yet: not judged",
@@ -1310,6 +1336,7 @@ func TestPolicyEdgesFargatePrivateSubnets(t *testing.T) {
 			one(edit(sn, eSet("tags", map[string]any{"kubernetes.io/role/elb": "1"})))...),
 		edgeFail("public IPs on launch", "fp", public+" (it maps public IPs on launch)", one(edit(sn, eSet("mapPublicIpOnLaunch", true)))...),
 		edgeFail("public IPs on launch as text", "fp", "it maps public IPs on launch", one(edit(sn, eSet("mapPublicIpOnLaunch", "true")))...),
+		edgePass("a default route to a virtual private gateway", one(sn, assoc, table(map[string]any{"cidrBlock": "0.0.0.0/0", "gatewayId": "vgw-0123"}))...),
 		edgeFail("an inline default route to an igw- ID", "fp", public+" ("+viaIGW+")", one(sn, assoc, table(map[string]any{"cidrBlock": "0.0.0.0/0", "gatewayId": "igw-0123"}))...),
 		edgeFail("an inline IPv6 default route", "fp", viaIGW, one(sn, assoc, table(map[string]any{"ipv6CidrBlock": "::/0", "gatewayId": "igw-0123"}))...),
 		edgeFail("an inline default route to the stack's gateway", "fp", viaIGW, one(sn, assoc, igw, table(map[string]any{"cidrBlock": "0.0.0.0/0", "gatewayId": edgeRef("igw")}))...),
@@ -1414,6 +1441,8 @@ func TestPolicyEdgesIRSATrustScoped(t *testing.T) {
 		edgeFail("the action in another case", "irsa", "sets no sub condition", role(edgeTrust(edgeWebIdentity("STS:AssumeRoleWithWebIdentity", "{}")))),
 		edgeFail("a Sid names the statement", "irsa", `statement "FromSA" sets no sub condition`,
 			role(edgeTrust(strings.Replace(edgeWebIdentity("sts:AssumeRoleWithWebIdentity", "{}"), `{"Effect"`, `{"Sid":"FromSA","Effect"`, 1)))),
+		edgeFail("an empty Sid does not name the statement", "irsa", "statement 1 sets no sub condition",
+			role(edgeTrust(strings.Replace(edgeWebIdentity("sts:AssumeRoleWithWebIdentity", "{}"), `{"Effect"`, `{"Sid":"","Effect"`, 1)))),
 		edgeFail("the second statement", "irsa", "statement 2 sets no sub condition", role(edgeTrust(service, edgeWebIdentity("sts:AssumeRoleWithWebIdentity", "{}")))),
 	})
 }
