@@ -37,37 +37,43 @@ func New(*pulumi.Context) (policyx.PolicyPack, error) {
 func Policies() []policyx.Policy {
 	var out []policyx.Policy
 	for _, p := range rules.Policies() {
-		p := p
-		if p.Scope == rules.ResourceScope {
-			out = append(out, policyx.NewResourceValidationPolicy(p.Name, policyx.ResourceValidationPolicyArgs{
-				Description:      p.Description,
-				EnforcementLevel: Level(p.Level),
-				ValidateResource: func(_ context.Context, args policyx.ResourceValidationArgs) error {
-					r := Resource(args.Resource)
-					for _, f := range p.Run(rules.NewStack([]rules.Resource{r})) {
-						args.Manager.ReportViolation(f.Message, urnOr(f.URN, r.URN))
-					}
-					return nil
-				},
-			}))
-			continue
-		}
-		out = append(out, policyx.NewStackValidationPolicy(p.Name, policyx.StackValidationPolicyArgs{
+		out = append(out, Wrap(p))
+	}
+	return out
+}
+
+// Wrap serves one rule as a policyx policy: a resource-scoped rule as a
+// resource validation policy, a stack-scoped one as a stack validation
+// policy. A finding without a URN (a rule that crashed) is reported on the
+// validated resource, or on the stack.
+func Wrap(p rules.Policy) policyx.Policy {
+	if p.Scope == rules.ResourceScope {
+		return policyx.NewResourceValidationPolicy(p.Name, policyx.ResourceValidationPolicyArgs{
 			Description:      p.Description,
 			EnforcementLevel: Level(p.Level),
-			ValidateStack: func(_ context.Context, args policyx.StackValidationArgs) error {
-				rs := make([]rules.Resource, len(args.Resources))
-				for i, r := range args.Resources {
-					rs[i] = Resource(r)
-				}
-				for _, f := range p.Run(rules.NewStack(rs)) {
-					args.Manager.ReportViolation(f.Message, f.URN)
+			ValidateResource: func(_ context.Context, args policyx.ResourceValidationArgs) error {
+				r := Resource(args.Resource)
+				for _, f := range p.Run(rules.NewStack([]rules.Resource{r})) {
+					args.Manager.ReportViolation(f.Message, urnOr(f.URN, r.URN))
 				}
 				return nil
 			},
-		}))
+		})
 	}
-	return out
+	return policyx.NewStackValidationPolicy(p.Name, policyx.StackValidationPolicyArgs{
+		Description:      p.Description,
+		EnforcementLevel: Level(p.Level),
+		ValidateStack: func(_ context.Context, args policyx.StackValidationArgs) error {
+			rs := make([]rules.Resource, len(args.Resources))
+			for i, r := range args.Resources {
+				rs[i] = Resource(r)
+			}
+			for _, f := range p.Run(rules.NewStack(rs)) {
+				args.Manager.ReportViolation(f.Message, f.URN)
+			}
+			return nil
+		},
+	})
 }
 
 func urnOr(urn, fallback string) string {

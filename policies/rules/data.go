@@ -19,18 +19,16 @@ const (
 // MinBackupRetentionDays is the least Aurora backup retention.
 const MinBackupRetentionDays = 7
 
-// requireTrue judges a boolean property that must be true; def is the
-// provider's default when unset. It returns "" when the value is fine or
-// not known yet, else how it reads.
-func requireTrue(r *Resource, prop string, def bool) string {
+// requireTrue judges a boolean property that must be true and whose
+// provider default, when unset, is false (every one the policies judge). It
+// returns "" when the value is true or not known yet, else how it reads.
+func requireTrue(r *Resource, prop string) string {
 	v := r.get(prop)
 	if isUnknown(v) {
 		return ""
 	}
 	b, ok := asBool(v)
 	switch {
-	case v == nil && def:
-		return ""
 	case v == nil:
 		return "unset (false)"
 	case !ok:
@@ -96,7 +94,7 @@ func checkCacheClusterMode(s *Stack) []Finding {
 				out = append(out, problem(r, fix, "clusterMode is %s: one primary holds every session and a failover moves them all", shown))
 			}
 		}
-		if got := requireTrue(r, "automaticFailoverEnabled", false); got != "" {
+		if got := requireTrue(r, "automaticFailoverEnabled"); got != "" {
 			out = append(out, problem(r, fix, "automaticFailoverEnabled is %s: a failed primary stays down until someone promotes a replica", got))
 		}
 		return out
@@ -105,7 +103,7 @@ func checkCacheClusterMode(s *Stack) []Finding {
 
 func checkCacheMultiAZ(s *Stack) []Finding {
 	return eachOf(s, []string{typeReplicationGroup}, func(r *Resource) []string {
-		if got := requireTrue(r, "multiAzEnabled", false); got != "" {
+		if got := requireTrue(r, "multiAzEnabled"); got != "" {
 			return []string{problem(r, "set multiAzEnabled: true (config cacheMultiAz)", "multiAzEnabled is %s: a shard's replicas may share its primary's AZ and go down with it", got)}
 		}
 		return nil
@@ -146,7 +144,7 @@ func checkCacheTLS(s *Stack) []Finding {
 			}
 			return nil
 		}
-		if got := requireTrue(r, "transitEncryptionEnabled", false); got != "" {
+		if got := requireTrue(r, "transitEncryptionEnabled"); got != "" {
 			return []string{problem(r, fix, "transitEncryptionEnabled is %s: session tokens and the AUTH token cross the VPC in clear", got)}
 		}
 		if m, ok := asString(r.get("transitEncryptionMode")); ok && m != "required" {
@@ -165,7 +163,7 @@ func checkCacheAtRest(s *Stack) []Finding {
 			}
 			return nil
 		}
-		if got := requireTrue(r, "atRestEncryptionEnabled", false); got != "" {
+		if got := requireTrue(r, "atRestEncryptionEnabled"); got != "" {
 			return []string{problem(r, fix, "atRestEncryptionEnabled is %s: sessions and their snapshots are stored unencrypted", got)}
 		}
 		return nil
@@ -174,7 +172,7 @@ func checkCacheAtRest(s *Stack) []Finding {
 
 func checkAuroraEncrypted(s *Stack) []Finding {
 	return eachOf(s, []string{typeRDSCluster}, func(r *Resource) []string {
-		if got := requireTrue(r, "storageEncrypted", false); got != "" {
+		if got := requireTrue(r, "storageEncrypted"); got != "" {
 			return []string{problem(r, "set storageEncrypted: true with the stack's KMS key (kmsKeyId); an existing cluster must be restored from a snapshot to encrypt it",
 				"storageEncrypted is %s: user data, its backups and snapshots are stored unencrypted", got)}
 		}
@@ -274,7 +272,7 @@ func checkAuroraDeletionProtection(s *Stack) []Finding {
 		if c.Protect {
 			why = "the stack protects it (protect: true)"
 		}
-		if got := requireTrue(c, "deletionProtection", false); got != "" {
+		if got := requireTrue(c, "deletionProtection"); got != "" {
 			out = append(out, Finding{URN: c.URN, Message: problem(c,
 				"set deletionProtection: true in every stack with protectStatefulResources: true",
 				"deletionProtection is %s although %s: outside Pulumi, one API call deletes the database", got, why)})

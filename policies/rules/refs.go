@@ -17,7 +17,6 @@ var nameProperties = map[string][]string{
 	"aws:elasticache/replicationGroup:ReplicationGroup":             {"replicationGroupId"},
 	"aws:elasticache/globalReplicationGroup:GlobalReplicationGroup": {"globalReplicationGroupId"},
 	"aws:rds/cluster:Cluster":                                       {"clusterIdentifier"},
-	"aws:rds/globalCluster:GlobalCluster":                           {"globalClusterIdentifier"},
 }
 
 // identities are the strings other resources use to refer to r: its ID

@@ -239,9 +239,9 @@ func checkPDBAllows(s *Stack) []Finding {
 			}
 			n += r
 		}
-		if len(selected) > 0 {
+		if len(selected) > 0 && countKnown {
 			allowed, ok := allowedDisruptions(minA, maxU, n)
-			if !ok || !countKnown {
+			if !ok {
 				return nil
 			}
 			budget := "maxUnavailable " + show(maxU)
@@ -256,7 +256,9 @@ func checkPDBAllows(s *Stack) []Finding {
 			}
 			return nil
 		}
-		// Selects no Deployment of the stack: judge the budget alone.
+		// Selects no Deployment of the stack, or pods not counted yet (a
+		// replica count not known): judge the budget alone, which needs no
+		// count.
 		if maxU != nil && isZeroQuantity(maxU) {
 			return []string{problem(p, fix, "maxUnavailable %s allows no eviction: Fargate patching and node drains stall", show(maxU))}
 		}

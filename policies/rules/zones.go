@@ -196,6 +196,9 @@ func checkZoneSpread(s *Stack) []Finding {
 	var out []Finding
 	// profile URN -> the Deployments it runs
 	runs := map[string][]*Resource{}
+	// clusters whose auth pods' zones are not known yet: a profile whose
+	// selection of an auth Deployment, or whose zone, is not known
+	uncertain := map[string]bool{}
 	for _, d := range s.OfType(authDeployments...) {
 		ns := namespaceOf(d)
 		if ns == "" || isUnknown(d.get("spec", "template", "metadata", "labels")) {
@@ -208,6 +211,7 @@ func checkZoneSpread(s *Stack) []Finding {
 			m, known := profileSelects(p, ns, labels)
 			if !known {
 				unknown = true
+				uncertain[clusterKey(p)] = true
 			}
 			if m {
 				matched = append(matched, p)
@@ -235,7 +239,6 @@ func checkZoneSpread(s *Stack) []Finding {
 	// Each profile that runs auth pods pins them to one zone.
 	covered := map[string]bool{}         // cluster + zone with an auth pod
 	pinnedTo := map[string][]*Resource{} // cluster + zone -> Deployments pinned there without pods
-	uncertain := map[string]bool{}       // clusters with an auth profile whose zone is not known yet
 	for _, p := range profiles {
 		ds := runs[p.URN]
 		if len(ds) == 0 {
