@@ -363,3 +363,45 @@ func TestAlarmTopicPolicyAdmitsAlarmsAndRules(t *testing.T) {
 		"events.amazonaws.com":     "arn:aws:events:us-east-1:123456789012:rule/*",
 	}, byService)
 }
+
+// The regional ELB accounts that write access logs in the regions older
+// than August 2022 (ELB User Guide, "Enable access logs for your
+// Application Load Balancer", step 2: the Elastic Load Balancing account
+// ID per region); every other region uses the log delivery principal.
+func TestELBLogDeliveryAccountsAreTheDocumentedOnes(t *testing.T) {
+	accounts := map[string]string{
+		"us-east-1":      "127311923021",
+		"us-east-2":      "033677994240",
+		"us-west-1":      "027434742980",
+		"us-west-2":      "797873946194",
+		"af-south-1":     "098369216593",
+		"ap-east-1":      "754344448648",
+		"ap-southeast-3": "589379963580",
+		"ap-south-1":     "718504428378",
+		"ap-northeast-3": "383597477331",
+		"ap-northeast-2": "600734575887",
+		"ap-southeast-1": "114774131450",
+		"ap-southeast-2": "783225319266",
+		"ap-northeast-1": "582318560864",
+		"ca-central-1":   "985666609251",
+		"eu-central-1":   "054676820928",
+		"eu-west-1":      "156460612806",
+		"eu-west-2":      "652711504416",
+		"eu-south-1":     "635631232127",
+		"eu-west-3":      "009996457667",
+		"eu-north-1":     "897822967062",
+		"me-south-1":     "076674570225",
+		"sa-east-1":      "507241528517",
+		"us-gov-west-1":  "048591011584",
+		"us-gov-east-1":  "190560391635",
+		"cn-north-1":     "638102146993",
+		"cn-northwest-1": "037604701340",
+	}
+	require.Len(t, accounts, 26)
+	for region, account := range accounts {
+		partition := mocks.Partition(region)
+		p := accesslogs.Deliverer(partition, region)
+		assert.Equal(t, []string{"arn:" + partition + ":iam::" + account + ":root"}, p.AWS, region)
+		assert.Empty(t, p.Service, region)
+	}
+}
