@@ -13,6 +13,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"regexp"
@@ -98,13 +99,15 @@ func run(o options, w io.Writer) int {
 		return 0
 	}
 	rep := &Report{
+		Commit:     treeCommit(root),
+		Started:    time.Now().UTC().Format(time.RFC3339),
 		Command:    "go " + strings.Join(t.args(""), " "),
 		Seed:       o.seed,
 		Candidates: len(en.cands),
 		Exclusions: en.exclusions,
 		Unreached:  en.unreached,
 	}
-	fmt.Fprintf(w, "mutation-sweep: %d candidates in %d files; running %d (seed %d)\n", len(en.cands), en.files, len(chosen), o.seed)
+	fmt.Fprintf(w, "mutation-sweep: %d candidates in %d files; running %d (seed %d) at %s\n", len(en.cands), en.files, len(chosen), o.seed, rep.Commit)
 
 	fmt.Fprintf(w, "baseline: %s ... ", rep.Command)
 	outcome, out, took, err := t.run(ctx, "")
@@ -362,4 +365,18 @@ func firstCompileError(out []byte) string {
 		}
 	}
 	return ""
+}
+
+// treeCommit names the tree being measured: git HEAD, with "+changes" when
+// the working tree differs from it ("unknown" outside git).
+func treeCommit(root string) string {
+	head, err := exec.Command("git", "-C", root, "rev-parse", "HEAD").Output()
+	if err != nil {
+		return "unknown"
+	}
+	commit := strings.TrimSpace(string(head))
+	if status, err := exec.Command("git", "-C", root, "status", "--porcelain", "--untracked-files=no").Output(); err == nil && len(strings.TrimSpace(string(status))) > 0 {
+		commit += "+changes"
+	}
+	return commit
 }

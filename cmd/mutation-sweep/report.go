@@ -47,6 +47,10 @@ func (t *Tally) add(outcome string) {
 
 // Report is everything the sweep prints, and what -json writes.
 type Report struct {
+	// Commit is the tree the sweep measured (git HEAD, "+changes" when the
+	// working tree differed from it), Started when it began (UTC).
+	Commit          string            `json:"commit"`
+	Started         string            `json:"started"`
 	Command         string            `json:"command"`
 	Seed            uint64            `json:"seed"`
 	Candidates      int               `json:"candidates"`
