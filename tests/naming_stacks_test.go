@@ -197,6 +197,7 @@ func TestEveryShippedStacksNamesFitAWSLimits(t *testing.T) {
 		"aws:rds/globalCluster:GlobalCluster":     {"globalClusterIdentifier", 63},
 		"aws:eks/fargateProfile:FargateProfile":   {"fargateProfileName", 100},
 		eksType:                                   {"name", 100},
+		"aws:s3/bucketV2:BucketV2":                {"bucket", 63},
 	}
 	plans := map[string]*mocks.Result{}
 	for _, stack := range stackFiles(t) {

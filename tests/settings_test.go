@@ -9,6 +9,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/authplatform/auth-platform/cmd/plan/mocks"
 )
 
 func TestAuthConfigMapCarriesTheContractAndTheBudget(t *testing.T) {
@@ -63,6 +65,11 @@ func TestAuthPodsRunAsTheImagesUserWithoutAKubernetesToken(t *testing.T) {
 		ready := ctr["readinessProbe"].(map[string]interface{})
 		assert.Equal(t, float64(1), ready["successThreshold"])
 		assert.Equal(t, float64(2), ready["failureThreshold"], "out of rotation after 10 s of failures")
+	}
+	// Fixed object names: kubectl, runbooks and the policies find them.
+	for _, r := range []*mocks.Resource{c.pdb, c.svc, c.sa, c.tgb} {
+		assert.Equal(t, "auth", value(r.Inputs, "metadata.name"), r.Name)
+		assert.Equal(t, "auth", value(r.Inputs, "metadata.namespace"), r.Name)
 	}
 	labels := value(c.ns.Inputs, "metadata.labels").(map[string]interface{})
 	assert.Equal(t, "enabled", labels["elbv2.k8s.aws/pod-readiness-gate-inject"], "LB controller docs, pod readiness gate")
@@ -163,41 +170,62 @@ func TestNetworkSignalsAndDefensesLiterals(t *testing.T) {
 	}
 }
 
-func TestEveryAlarmUsesTheStatisticItsQuestionNeeds(t *testing.T) {
-	// Pattern (in the alarm's name) -> statistic; "" for metric math and
-	// percentiles, which set none.
-	stats := []struct{ pattern, stat string }{
-		{"-auth-healthy-targets", "Minimum"}, // the worst minute
-		{"-auth-target-5xx", ""},
-		{"-auth-elb-5xx", ""},
-		{"-auth-response-time-p99", ""},
-		{"-cache-cpu-", "Average"},
-		{"-cache-memory-", "Maximum"},
-		{"-db-replica-lag", "Maximum"},
-		{"-db-writer-cpu", "Average"},
-		{"-db-reader-cpu", "Average"},
-		{"-db-global-replication-lag", "Maximum"},
-		{"-db-acu-utilization", "Maximum"},
-		{"-HighPodEvictionRate", "Sum"}, // counts events
-		{"-waf-blocked-requests", "Sum"},
-		{"-waf-counted-requests", "Sum"}, // count mode: what block would stop
+func TestEveryAlarmIsTheOneThisTableStates(t *testing.T) {
+	// Pattern (in the alarm's name) -> statistic ("" for metric math and
+	// percentiles, which set none), period (0: set per query), breaching
+	// periods, threshold, operator and what missing data means.
+	type alarm struct {
+		pattern, stat   string
+		period, periods float64
+		threshold       float64
+		op, missing     string
+	}
+	const gt, lt = "GreaterThanThreshold", "LessThanThreshold"
+	table := []alarm{
+		// The worst minute; no data means no targets reported.
+		{"-auth-healthy-targets", "Minimum", 60, 2, 2, lt, "breaching"},
+		{"-auth-target-5xx", "", 0, 3, 1, gt, "notBreaching"},
+		{"-auth-elb-5xx", "", 0, 3, 1, gt, "notBreaching"},
+		{"-auth-response-time-p99", "", 60, 3, 1, gt, "notBreaching"},
+		// A silent node or writer is an outage: missing data breaches.
+		{"-cache-cpu-", "Average", 300, 3, 80, gt, "breaching"},
+		{"-cache-memory-", "Maximum", 300, 3, 80, gt, "notBreaching"},
+		{"-db-writer-cpu", "Average", 300, 3, 80, gt, "breaching"},
+		{"-db-reader-cpu", "Average", 300, 3, 80, gt, "breaching"},
+		{"-db-replica-lag", "Maximum", 60, 3, 2000, gt, "notBreaching"},
+		{"-db-global-replication-lag", "Maximum", 60, 3, 10000, gt, "notBreaching"},
+		{"-db-acu-utilization", "Maximum", 300, 3, 90, gt, "notBreaching"},
+		// Counts of events over five minutes.
+		{"-HighPodEvictionRate", "Sum", 300, 1, 30, gt, "notBreaching"},
+		{"-waf-blocked-requests", "Sum", 300, 1, 100, gt, "notBreaching"},
+		{"-waf-counted-requests", "Sum", 300, 1, 100, gt, "notBreaching"}, // count mode: what block would stop
 	}
 	for stack, res := range allPlans(t) {
 		t.Run(stack, func(t *testing.T) {
 			for _, a := range nonEmpty(t, ofType(res, alarmType), "alarm") {
-				matched := false
-				for _, s := range stats {
-					if !strings.Contains(a.Name, s.pattern) {
-						continue
-					}
-					matched = true
-					if s.stat == "" {
-						assert.Nil(t, value(a.Inputs, "statistic"), a.Name)
-					} else {
-						assert.Equal(t, s.stat, value(a.Inputs, "statistic"), a.Name)
+				var matched []alarm
+				for _, row := range table {
+					if strings.Contains(a.Name, row.pattern) {
+						matched = append(matched, row)
 					}
 				}
-				assert.True(t, matched, "alarm %s is not in this table: add it with its statistic", a.Name)
+				require.Len(t, matched, 1, "alarm %s must match one row of this table", a.Name)
+				row := matched[0]
+				if row.stat == "" {
+					assert.Nil(t, value(a.Inputs, "statistic"), a.Name)
+				} else {
+					assert.Equal(t, row.stat, value(a.Inputs, "statistic"), a.Name)
+				}
+				if row.period == 0 {
+					assert.Nil(t, value(a.Inputs, "period"), a.Name)
+				} else {
+					assert.Equal(t, row.period, value(a.Inputs, "period"), a.Name)
+				}
+				assert.Equal(t, row.periods, value(a.Inputs, "evaluationPeriods"), a.Name)
+				assert.Equal(t, row.threshold, value(a.Inputs, "threshold"), a.Name)
+				assert.Equal(t, row.op, value(a.Inputs, "comparisonOperator"), a.Name)
+				assert.Equal(t, row.missing, value(a.Inputs, "treatMissingData"), a.Name)
+				assert.NotEmpty(t, value(a.Inputs, "alarmDescription"), a.Name)
 			}
 		})
 	}

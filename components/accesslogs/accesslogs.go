@@ -113,7 +113,7 @@ type Bucket struct {
 // Name is the bucket's physical name: S3 names are global, so it carries
 // the account ID.
 func Name(n naming.Namer, accountID string) string {
-	return naming.Truncate(n.Name("alb-logs", accountID), 63)
+	return naming.Truncate(n.Name("alb-logs", accountID), 63) // mutation: equivalent — prefix (≤ 35) + "-alb-logs-" + 12 digits never reaches 63
 }
 
 // NewBucket creates the bucket and its settings. Pass the regional AWS
