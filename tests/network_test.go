@@ -9,6 +9,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/authplatform/auth-platform/cmd/plan/mocks"
+
 	"github.com/authplatform/auth-platform/components/network"
 )
 
@@ -126,8 +128,36 @@ func TestNatGatewayLayoutFollowsTheStack(t *testing.T) {
 			}
 			// Every private route table sends 0.0.0.0/0 to a NAT gateway; with
 			// one NAT per AZ, to the NAT of its own AZ.
-			routes := ofType(res, "aws:ec2/route:Route")
+			routes := nonEmpty(t, ofType(res, "aws:ec2/route:Route"), "route")
+			tables := map[string]*mocks.Resource{}
+			for _, rt := range nonEmpty(t, ofType(res, "aws:ec2/routeTable:RouteTable"), "route table") {
+				tables[rt.ID] = rt
+			}
 			privateRoutes := 0
+			for _, rt := range routes {
+				assert.Equal(t, "0.0.0.0/0", str(t, rt, "destinationCidrBlock"), "%s is the default route", rt.Name)
+				table, ok := tables[str(t, rt, "routeTableId")]
+				require.True(t, ok, "%s is in a route table of this stack", rt.Name)
+				assert.Equal(t, strings.Contains(rt.Name, "-private-"), strings.Contains(table.Name, "-private-"), "%s in %s", rt.Name, table.Name)
+			}
+			// Public subnets use the public table; each private subnet its
+			// own zone's table.
+			subnets := map[string]*mocks.Resource{}
+			for _, s := range ofType(res, "aws:ec2/subnet:Subnet") {
+				subnets[s.ID] = s
+			}
+			assocs := nonEmpty(t, ofType(res, "aws:ec2/routeTableAssociation:RouteTableAssociation"), "route table association")
+			assert.Len(t, assocs, len(subnets), "every subnet has its table")
+			for _, a := range assocs {
+				sn, table := subnets[str(t, a, "subnetId")], tables[str(t, a, "routeTableId")]
+				require.NotNil(t, sn, a.Name)
+				require.NotNil(t, table, a.Name)
+				if strings.Contains(sn.Name, "-public-") {
+					assert.Contains(t, table.Name, "-public-", "%s uses the public table", sn.Name)
+				} else {
+					assert.Contains(t, table.Name, str(t, sn, "availabilityZone"), "%s uses its zone's table", sn.Name)
+				}
+			}
 			for _, rt := range routes {
 				if !strings.Contains(rt.Name, "-private-") {
 					assert.Contains(t, str(t, rt, "gatewayId"), "igw-", rt.Name)
