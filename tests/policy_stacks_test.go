@@ -118,7 +118,7 @@ func TestREADMELinksTheReferenceNextToItsCode(t *testing.T) {
 	root := repoRoot(t)
 	b, err := os.ReadFile(filepath.Join(root, "README.md"))
 	require.NoError(t, err)
-	for _, doc := range []string{"policies/README.md", "tests/kubeapi/README.md", "cmd/downtime-probe/README.md", "cmd/auth-service/README.md"} {
+	for _, doc := range []string{"policies/README.md", "tests/kubeapi/README.md", "cmd/downtime-probe/README.md", "cmd/auth-service/README.md", "cmd/mutation-sweep/README.md"} {
 		assert.Contains(t, string(b), "]("+doc+")", "README links %s", doc)
 		_, err := os.Stat(filepath.Join(root, filepath.FromSlash(doc)))
 		assert.NoError(t, err, doc)
