@@ -4,6 +4,7 @@ package tests
 // changed constant or a dropped input fails here (issue 18.2).
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/authplatform/auth-platform/cmd/plan/mocks"
+	"github.com/authplatform/auth-platform/stacks"
 )
 
 func TestAuthConfigMapCarriesTheContractAndTheBudget(t *testing.T) {
@@ -267,5 +269,109 @@ func TestEverythingInAVPCIsInThisRegionsVPC(t *testing.T) {
 			}
 			assert.Greater(t, checked, len(mustHaveVPC))
 		})
+	}
+}
+
+func TestSecurityGroupDescriptionsAreFixed(t *testing.T) {
+	// EC2 cannot change a group's description: a new one replaces the group
+	// (and every rule and attachment with it). So they are stated here, and
+	// say what the group admits.
+	want := map[string]string{
+		"-cache":     "ElastiCache %s: 6379 from the auth pods only",
+		"-db":        "Aurora %s: 5432 from the auth pods only",
+		"-alb":       "Auth ALB: HTTP(S) from anywhere, to the auth pods only",
+		"-auth-pods": "Auth service pods (SecurityGroupPolicy): the only client of Redis and Aurora",
+	}
+	rules := map[string]string{
+		"-cache-from-clients": "Redis protocol from the auth pods",
+		"-db-from-clients":    "PostgreSQL from the auth pods",
+		"-alb-to-pods":        "auth pods: traffic and health checks",
+		"-alb-in-443":         "clients on 443",
+		"-alb-in-80":          "clients on 80",
+	}
+	for _, rp := range regionPlans(t) {
+		t.Run(rp.name, func(t *testing.T) {
+			prefix := stacks.RegionNamer(rp.cfg, rp.cfg.Region).Prefix()
+			for suffix, desc := range want {
+				if strings.Contains(desc, "%s") {
+					desc = fmt.Sprintf(desc, prefix)
+				}
+				assert.Equal(t, desc, str(t, one(t, rp.res, "aws:ec2/securityGroup:SecurityGroup", suffix), "description"))
+			}
+			for suffix, desc := range rules {
+				if rp.cfg.Service.CertificateArn == "" && suffix == "-alb-in-443" {
+					continue
+				}
+				var found []*mocks.Resource
+				for _, typ := range []string{"aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"} {
+					for _, r := range ofType(rp.res, typ) {
+						if strings.HasSuffix(r.Name, suffix) {
+							found = append(found, r)
+						}
+					}
+				}
+				require.Len(t, found, 1, suffix)
+				assert.Equal(t, desc, str(t, found[0], "description"), found[0].Name)
+			}
+		})
+	}
+}
+
+func TestSmallSettingsThatDecideBehaviour(t *testing.T) {
+	res := planStack(t, "prod-global")
+	for _, o := range nonEmpty(t, ofType(res, "aws:s3/bucketOwnershipControls:BucketOwnershipControls"), "ownership controls") {
+		assert.Equal(t, "BucketOwnerEnforced", value(o.Inputs, "rule.objectOwnership"), "ACLs off (S3 user guide, Object Ownership)")
+	}
+	for _, s := range nonEmpty(t, ofType(res, "aws:sns/topicSubscription:TopicSubscription"), "subscription") {
+		assert.Equal(t, "email", str(t, s, "protocol"))
+	}
+	for _, f := range nonEmpty(t, ofType(res, "aws:guardduty/detectorFeature:DetectorFeature"), "GuardDuty feature") {
+		assert.Equal(t, "EKS_AUDIT_LOGS", str(t, f, "name"))
+		assert.Equal(t, "ENABLED", str(t, f, "status"))
+	}
+	for _, mf := range nonEmpty(t, ofType(res, "aws:cloudwatch/logMetricFilter:LogMetricFilter"), "metric filter") {
+		assert.Equal(t, "Count", value(mf.Inputs, "metricTransformation.unit"), mf.Name)
+		assert.Equal(t, "1", value(mf.Inputs, "metricTransformation.value"), "each matching audit event counts once")
+	}
+	for _, tgb := range nonEmpty(t, ofType(res, tgbType), "TargetGroupBinding") {
+		assert.Equal(t, "ipv4", value(tgb.Inputs, "spec.ipAddressType"), "the target group's address type")
+		assert.Equal(t, "ip", value(tgb.Inputs, "spec.targetType"))
+	}
+	for _, alb := range nonEmpty(t, ofType(res, albType), "ALB") {
+		assert.Equal(t, "ipv4", str(t, alb, "ipAddressType"))
+	}
+	for _, l := range nonEmpty(t, ofType(res, listenerType), "listener") {
+		if str(t, l, "protocol") == "HTTP" {
+			redirect := value(l.Inputs, "defaultActions").([]interface{})[0].(map[string]interface{})["redirect"].(map[string]interface{})
+			assert.Equal(t, "443", redirect["port"], "to the HTTPS listener")
+		}
+	}
+	for _, rel := range nonEmpty(t, ofType(res, "kubernetes:helm.sh/v3:Release"), "release") {
+		// Requests equal limits, so Fargate sizes the pod at 0.25 vCPU, 1 GiB.
+		want := map[string]interface{}{"cpu": "250m", "memory": "512Mi"}
+		assert.Equal(t, want, value(rel.Inputs, "values.resources.requests"))
+		assert.Equal(t, want, value(rel.Inputs, "values.resources.limits"))
+		spread := value(rel.Inputs, "values.topologySpreadConstraints").([]interface{})[0].(map[string]interface{})
+		assert.Equal(t, "topology.kubernetes.io/zone", spread["topologyKey"])
+		assert.Equal(t, "ScheduleAnyway", spread["whenUnsatisfiable"], "Fargate ignores it; DoNotSchedule would only block")
+		assert.Equal(t, float64(1), spread["maxSkew"])
+	}
+	for _, acl := range nonEmpty(t, ofType(res, "aws:wafv2/webAcl:WebAcl"), "web ACL") {
+		assert.Equal(t, "REGIONAL", str(t, acl, "scope"), "an ALB's ACL is regional")
+		var rate map[string]interface{}
+		for _, r := range value(acl.Inputs, "rules").([]interface{}) {
+			if rule := r.(map[string]interface{}); rule["name"] == "login-rate-per-ip" {
+				rate = rule["statement"].(map[string]interface{})["rateBasedStatement"].(map[string]interface{})
+			}
+		}
+		require.NotNil(t, rate, "the login rate rule")
+		assert.Equal(t, "IP", rate["aggregateKeyType"])
+		assert.Equal(t, map[string]interface{}{"byteMatchStatement": map[string]interface{}{
+			"fieldToMatch":         map[string]interface{}{"uriPath": map[string]interface{}{}},
+			"positionalConstraint": "STARTS_WITH",
+			"searchString":         "/v1/login",
+			// Lowercased first, so /V1/LOGIN is counted too.
+			"textTransformations": []interface{}{map[string]interface{}{"priority": float64(0), "type": "LOWERCASE"}},
+		}}, rate["scopeDownStatement"])
 	}
 }

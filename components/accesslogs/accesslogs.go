@@ -174,7 +174,7 @@ func NewBucket(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Reso
 	if _, err := s3.NewBucketLifecycleConfigurationV2(ctx, bucketName, &s3.BucketLifecycleConfigurationV2Args{
 		Bucket: bucket.ID(),
 		Rules: s3.BucketLifecycleConfigurationV2RuleArray{s3.BucketLifecycleConfigurationV2RuleArgs{
-			Id:         pulumi.String("expire-access-logs"),
+			Id:         pulumi.String("expire-access-logs"), // mutation: equivalent — the rule ID only names the rule; nothing refers to it
 			Status:     pulumi.String("Enabled"),
 			Filter:     &s3.BucketLifecycleConfigurationV2RuleFilterArgs{Prefix: pulumi.String(a.Prefix + "/")},
 			Expiration: &s3.BucketLifecycleConfigurationV2RuleExpirationArgs{Days: pulumi.Int(a.RetentionDays)},

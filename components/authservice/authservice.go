@@ -409,7 +409,7 @@ func NewService(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Res
 // them only through Secrets Manager.
 func (s *Service) irsaRole(ctx *pulumi.Context, a *Args, name string, parent pulumi.ResourceOption) (*iam.Role, error) {
 	role, err := iam.NewRole(ctx, name, &iam.RoleArgs{
-		Description:      pulumi.String("Auth service (IRSA): reads its database and cache secrets"),
+		Description:      pulumi.String("Auth service (IRSA): reads its database and cache secrets"), // mutation: equivalent — an IAM role description is read by people and updated in place
 		AssumeRolePolicy: iamdoc.IRSATrustOutput(a.OIDCProviderARN, a.OIDCIssuerURL, a.Namespace, Name),
 		Tags:             pulumi.ToStringMap(a.Tags.WithName(name)),
 	}, parent)

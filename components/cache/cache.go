@@ -237,8 +237,8 @@ func NewCache(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Resou
 	}
 
 	sg, err := datastore.NewClientOnlySecurityGroup(ctx, c, a.Namer.Name("cache"), datastore.ClientOnlyArgs{
-		Description:           "ElastiCache " + a.Namer.Prefix() + ": 6379 from the EKS cluster only",
-		RuleDescription:       "Redis protocol from EKS pods",
+		Description:           "ElastiCache " + a.Namer.Prefix() + ": 6379 from the auth pods only",
+		RuleDescription:       "Redis protocol from the auth pods",
 		VpcID:                 a.VpcID,
 		ClientSecurityGroupID: a.ClientSecurityGroupID,
 		Port:                  Port,

@@ -285,8 +285,8 @@ func NewDatabase(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Re
 		return nil, err
 	}
 	sg, err := datastore.NewClientOnlySecurityGroup(ctx, d, a.Namer.Name("db"), datastore.ClientOnlyArgs{
-		Description:           "Aurora " + a.Namer.Prefix() + ": 5432 from the EKS cluster only",
-		RuleDescription:       "PostgreSQL from EKS pods",
+		Description:           "Aurora " + a.Namer.Prefix() + ": 5432 from the auth pods only",
+		RuleDescription:       "PostgreSQL from the auth pods",
 		VpcID:                 a.VpcID,
 		ClientSecurityGroupID: a.ClientSecurityGroupID,
 		Port:                  Port,

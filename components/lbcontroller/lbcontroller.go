@@ -131,7 +131,7 @@ func NewController(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.
 	tags := pulumi.ToStringMap(a.Tags)
 
 	role, err := iam.NewRole(ctx, a.Namer.Name("lbc"), &iam.RoleArgs{
-		Description:      pulumi.String("AWS Load Balancer Controller (IRSA)"),
+		Description:      pulumi.String("AWS Load Balancer Controller (IRSA)"), // mutation: equivalent — an IAM role description is read by people and updated in place
 		AssumeRolePolicy: iamdoc.IRSATrustOutput(a.OIDCProviderARN, a.OIDCIssuerURL, a.Namespace, a.ServiceAccount),
 		Tags:             tags,
 	}, parent)
