@@ -78,19 +78,28 @@ func warnIfCreatorListed(ctx *pulumi.Context, cfg *Config, provider *aws.Provide
 	if err != nil {
 		return err
 	}
-	// arn:<p>:sts::<account>:assumed-role/<role>/<session> or an IAM ARN.
-	parts := strings.Split(me.Arn, ":")
-	if len(parts) < 6 {
-		return nil
-	}
-	kind := strings.Split(parts[5], "/")
-	for _, g := range cfg.ClusterAccess {
-		_, name, err := cluster.ParsePrincipal(g.PrincipalArn)
-		if err != nil || !strings.Contains(g.PrincipalArn, ":"+me.AccountId+":") || len(kind) < 2 || kind[1] != name {
-			continue
-		}
-		return ctx.Log.Warn(fmt.Sprintf("%s: %s is running this deployment; if this run creates the cluster, EKS already gives it an access entry and creating another fails (ResourceInUseException). Run the first `pulumi up` as another principal (README: Cluster access).",
-			Namespace+":"+"clusterAdminPrincipalArns/clusterViewerPrincipalArns", g.PrincipalArn), nil)
+	if w := CreatorListedWarning(me.Arn, me.AccountId, cfg.ClusterAccess); w != "" {
+		return ctx.Log.Warn(w, nil)
 	}
 	return nil
+}
+
+// CreatorListedWarning is the warning for a caller (its STS or IAM ARN and
+// account) that the access lists name, or "" when they do not.
+func CreatorListedWarning(callerArn, accountID string, access []cluster.Grant) string {
+	// arn:<p>:sts::<account>:assumed-role/<role>/<session> or an IAM ARN.
+	parts := strings.Split(callerArn, ":")
+	if len(parts) < 6 {
+		return ""
+	}
+	kind := strings.Split(parts[5], "/")
+	for _, g := range access {
+		_, name, err := cluster.ParsePrincipal(g.PrincipalArn)
+		if err != nil || !strings.Contains(g.PrincipalArn, ":"+accountID+":") || len(kind) < 2 || kind[1] != name {
+			continue
+		}
+		return fmt.Sprintf("%s: %s is running this deployment; if this run creates the cluster, EKS already gives it an access entry and creating another fails (ResourceInUseException). Run the first `pulumi up` as another principal (README: Cluster access).",
+			Namespace+":"+"clusterAdminPrincipalArns/clusterViewerPrincipalArns", g.PrincipalArn)
+	}
+	return ""
 }

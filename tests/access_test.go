@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/authplatform/auth-platform/components/cluster"
+	"github.com/authplatform/auth-platform/stacks"
 )
 
 // Issue 11 item 5: more than the creator can deploy.
@@ -95,4 +96,41 @@ func TestClusterAccessPrincipalsAreCheckedBeforeAnythingIsCreated(t *testing.T) 
 	// A path and another account are fine (STANDARD entries may be cross-account).
 	_, _, err := cluster.ParsePrincipal("arn:aws:iam::210987654321:role/ci/github/auth-platform-deploy")
 	assert.NoError(t, err)
+}
+
+func TestTheDeployingPrincipalIsWarnedAboutWhenListed(t *testing.T) {
+	const account = "123456789012"
+	role := "arn:aws:sts::" + account + ":assumed-role/platform-deployer/pulumi"
+	grant := func(arn string) []cluster.Grant {
+		return []cluster.Grant{{PrincipalArn: arn, Policy: cluster.AdminPolicy}}
+	}
+	for _, tc := range []struct {
+		name, caller string
+		access       []cluster.Grant
+		warn         bool
+	}{
+		{"the caller's role", role, grant("arn:aws:iam::" + account + ":role/platform-deployer"), true},
+		{"the caller's role under a path", role, grant("arn:aws:iam::" + account + ":role/ci/platform-deployer"), true},
+		{"the caller's role as viewer, second in the list", role, []cluster.Grant{
+			{PrincipalArn: "arn:aws:iam::" + account + ":role/ops", Policy: cluster.AdminPolicy},
+			{PrincipalArn: "arn:aws:iam::" + account + ":role/platform-deployer", Policy: cluster.ViewPolicy},
+		}, true},
+		{"an IAM user calling, listed", "arn:aws:iam::" + account + ":user/alice", grant("arn:aws:iam::" + account + ":user/alice"), true},
+		{"another role", role, grant("arn:aws:iam::" + account + ":role/ops"), false},
+		{"the same name in another account", role, grant("arn:aws:iam::210987654321:role/platform-deployer"), false},
+		{"nobody listed", role, nil, false},
+		{"a caller ARN without a resource part", "arn:aws:sts::" + account, grant("arn:aws:iam::" + account + ":role/platform-deployer"), false},
+		{"a root caller", "arn:aws:iam::" + account + ":root", grant("arn:aws:iam::" + account + ":role/root"), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := stacks.CreatorListedWarning(tc.caller, account, tc.access)
+			if !tc.warn {
+				assert.Empty(t, w)
+				return
+			}
+			assert.Contains(t, w, "is running this deployment")
+			assert.Contains(t, w, "ResourceInUseException")
+			assert.Contains(t, w, "auth-platform:clusterAdminPrincipalArns/clusterViewerPrincipalArns")
+		})
+	}
 }
