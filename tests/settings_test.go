@@ -375,3 +375,43 @@ func TestSmallSettingsThatDecideBehaviour(t *testing.T) {
 		}}, rate["scopeDownStatement"])
 	}
 }
+
+func TestStackOutputsAreWhatTheResourcesSay(t *testing.T) {
+	c := planAuthChain(t, "dev")
+	out := c.res.Outputs
+	eks := one(t, c.res, "eks:index:Cluster", "-eks")
+	assert.Equal(t, "us-east-1", out["region"])
+	assert.Equal(t, str(t, eks, "name"), out["clusterName"])
+	assert.Equal(t, "auth", out["authNamespace"])
+	assert.Equal(t, c.tg.Outputs["arn"].StringValue(), out["targetGroupArn"])
+	assert.Equal(t, c.alb.Outputs["dnsName"].StringValue(), out["albDnsName"])
+	assert.Equal(t, "http://"+c.alb.Outputs["dnsName"].StringValue(), out["authUrl"], "dev serves plain HTTP")
+	assert.Equal(t, one(t, c.res, "aws:ec2/vpc:Vpc", "-vpc").ID, out["vpcId"])
+	// The timing an operator reads back: the default budget's 30/60/90.
+	assert.Equal(t, float64(30), out["deregistrationDelay"])
+	assert.Equal(t, float64(60), out["preStopSleepSeconds"])
+	assert.Equal(t, float64(90), out["gracePeriodSeconds"])
+	assert.Equal(t, float64(6379), out["cachePort"])
+	assert.Equal(t, float64(5432), out["dbPort"])
+
+	prod := planAuthChain(t, "prod-us-east-1")
+	assert.Regexp(t, `^https://`, prod.res.Outputs["authUrl"], "prod serves HTTPS")
+
+	global := planStack(t, "prod-global")
+	assert.Equal(t, "us-east-1", global.Outputs["primaryRegion"])
+	assert.Equal(t, "auth.example.com", global.Outputs["authHostname"])
+	gc := ofType(global, "aws:rds/globalCluster:GlobalCluster")
+	require.Len(t, gc, 1)
+	assert.Equal(t, str(t, gc[0], "globalClusterIdentifier"), global.Outputs["globalClusterId"])
+	regions, ok := global.Outputs["regions"].(map[string]interface{})
+	require.True(t, ok)
+	assert.ElementsMatch(t, []string{"us-east-1", "us-west-2"}, keys(regions))
+}
+
+func keys(m map[string]interface{}) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
