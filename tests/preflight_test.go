@@ -219,6 +219,7 @@ func TestPreflightRefusesWhatAWSDoesNotOfferBeforeAnyResource(t *testing.T) {
 			assert.Equal(t, tc.overrides[tc.key], p.Value, "the value the user wrote")
 			assert.Contains(t, p.Message, tc.message)
 			assert.Contains(t, p.Fix, tc.fix)
+			assert.NotContains(t, p.Fix, "regions[", "a single-region stack has no regions to override in")
 			for _, r := range res.Resources {
 				assert.Equal(t, "pulumi:providers:aws", r.Type, "nothing but the provider registers before the preflight passes: %s", r.URN)
 			}
@@ -313,6 +314,19 @@ func TestPreflightReportsATopLevelMissOnceInAMultiRegionStack(t *testing.T) {
 	require.Len(t, cerr.Problems, 1, cerr.Error())
 	assert.Equal(t, "auth-platform:cacheNodeType", cerr.Problems[0].Key)
 	assert.Contains(t, cerr.Problems[0].Message, "ElastiCache in us-east-1 offers no valkey node of this type")
+	assert.NotContains(t, cerr.Problems[0].Fix, "regions[", "the Global Datastore's members share their node type")
+}
+
+// A regional key set at the top level can be fixed for one region alone.
+func TestPreflightOffersARegionalOverrideForARegionalKey(t *testing.T) {
+	cfg, _ := stackConfig(t, "prod-global")
+	_, err := runUntilError(t, "prod-global", withConfig(cfg, map[string]string{"auth-platform:dbInstanceClass": "db.r7g.medium"}))
+	var cerr *stacks.ConfigError
+	require.True(t, errors.As(err, &cerr), "%v", err)
+	require.NotEmpty(t, cerr.Problems)
+	p := cerr.Problems[0]
+	assert.Equal(t, "auth-platform:dbInstanceClass", p.Key)
+	assert.Regexp(t, `or override dbInstanceClass in regions\[[01]\]`, p.Fix)
 }
 
 func TestKubernetesInExtendedSupportPlansWithAWarning(t *testing.T) {
