@@ -147,44 +147,6 @@ func TestConfigurationKeysDecideWhatExists(t *testing.T) {
 	}
 }
 
-// valueAt follows a dotted path through maps and, for numeric parts, lists.
-func valueAt(inputs map[string]interface{}, path string) interface{} {
-	var cur interface{} = inputs
-	for _, part := range splitPath(path) {
-		switch c := cur.(type) {
-		case map[string]interface{}:
-			cur = c[part]
-		case []interface{}:
-			i := 0
-			for _, r := range part {
-				if r < '0' || r > '9' {
-					return nil
-				}
-				i = i*10 + int(r-'0')
-			}
-			if i >= len(c) {
-				return nil
-			}
-			cur = c[i]
-		default:
-			return nil
-		}
-	}
-	return cur
-}
-
-func splitPath(path string) []string {
-	var out []string
-	start := 0
-	for i := 0; i <= len(path); i++ {
-		if i == len(path) || path[i] == '.' {
-			out = append(out, path[start:i])
-			start = i + 1
-		}
-	}
-	return out
-}
-
 func TestEveryConfigurationKeyReachesItsResource(t *testing.T) {
 	base, secrets := stackConfig(t, "dev")
 	defaultPlan := planStack(t, "dev")
@@ -196,7 +158,7 @@ func TestEveryConfigurationKeyReachesItsResource(t *testing.T) {
 			require.NotEqual(t, tc.value, base[key], "the case must change the stack")
 			for _, before := range ofType(defaultPlan, tc.typ) {
 				if strings.HasSuffix(before.Name, tc.suffix) {
-					require.NotEqual(t, tc.want, valueAt(mocks.PlainMap(before.Inputs), tc.path),
+					require.NotEqual(t, tc.want, value(before.Inputs, tc.path),
 						"dev already has %v at %s: pick another value", tc.want, tc.path)
 				}
 			}
@@ -208,7 +170,7 @@ func TestEveryConfigurationKeyReachesItsResource(t *testing.T) {
 			res, err := runProgram(t, "dev", withConfig(base, overrides), secrets)
 			require.NoError(t, err)
 			r := one(t, res, tc.typ, tc.suffix)
-			assert.Equal(t, tc.want, valueAt(mocks.PlainMap(r.Inputs), tc.path), "%s=%s must reach %s %s", tc.key, tc.value, r.Name, tc.path)
+			assert.Equal(t, tc.want, value(r.Inputs, tc.path), "%s=%s must reach %s %s", tc.key, tc.value, r.Name, tc.path)
 		})
 	}
 }
@@ -233,7 +195,7 @@ func TestMultiRegionKeysReachTheirResources(t *testing.T) {
 			res, err := runProgram(t, "prod-global", withConfig(base, map[string]string{key: tc.value}), secrets)
 			require.NoError(t, err)
 			r := one(t, res, tc.typ, tc.suffix)
-			assert.Equal(t, tc.want, valueAt(mocks.PlainMap(r.Inputs), tc.path), "%s=%s must reach %s %s", tc.key, tc.value, r.Name, tc.path)
+			assert.Equal(t, tc.want, value(r.Inputs, tc.path), "%s=%s must reach %s %s", tc.key, tc.value, r.Name, tc.path)
 		})
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -137,11 +138,19 @@ func str(t *testing.T, r *mocks.Resource, path string) string {
 func value(inputs resource.PropertyMap, path string) interface{} {
 	var cur interface{} = mocks.PlainMap(inputs)
 	for _, part := range strings.Split(path, ".") {
-		m, ok := cur.(map[string]interface{})
-		if !ok {
+		switch c := cur.(type) {
+		case map[string]interface{}:
+			cur = c[part]
+		case []interface{}:
+			// A numeric part indexes a list: "rules.0.name".
+			i, err := strconv.Atoi(part)
+			if err != nil || i < 0 || i >= len(c) {
+				return nil
+			}
+			cur = c[i]
+		default:
 			return nil
 		}
-		cur = m[part]
 	}
 	return cur
 }
