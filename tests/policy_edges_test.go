@@ -43,60 +43,12 @@ type edgeEdit func(props map[string]any)
 // eSet puts v at a dotted path ("spec.template.spec.containers.0.name"),
 // creating objects on the way.
 func eSet(path string, v any) edgeEdit {
-	return func(props map[string]any) {
-		parts := strings.Split(path, ".")
-		var cur any = props
-		for i, p := range parts {
-			last := i == len(parts)-1
-			switch t := cur.(type) {
-			case map[string]any:
-				if last {
-					t[p] = v
-					return
-				}
-				if _, ok := t[p].(map[string]any); !ok {
-					if _, ok := t[p].([]any); !ok {
-						t[p] = map[string]any{}
-					}
-				}
-				cur = t[p]
-			case []any:
-				n, err := strconv.Atoi(p)
-				if err != nil || n >= len(t) {
-					panic("edge: bad index " + p + " in " + path)
-				}
-				if last {
-					t[n] = v
-					return
-				}
-				cur = t[n]
-			default:
-				panic("edge: " + path + " crosses a scalar")
-			}
-		}
-	}
+	return func(props map[string]any) { setPath(props, path, v) }
 }
 
 // eDel removes the value at a dotted path.
 func eDel(path string) edgeEdit {
-	return func(props map[string]any) {
-		parts := strings.Split(path, ".")
-		var cur any = props
-		for _, p := range parts[:len(parts)-1] {
-			switch t := cur.(type) {
-			case map[string]any:
-				cur = t[p]
-			case []any:
-				n, _ := strconv.Atoi(p)
-				cur = t[n]
-			}
-		}
-		m, ok := cur.(map[string]any)
-		if !ok {
-			panic("edge: cannot delete " + path)
-		}
-		delete(m, parts[len(parts)-1])
-	}
+	return func(props map[string]any) { delPath(props, path) }
 }
 
 // edit returns a copy of r with the edits applied to a deep copy of its

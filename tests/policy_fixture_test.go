@@ -273,58 +273,64 @@ func (f *policyFixture) remove(key string) {
 
 // set puts value at a dotted path of a resource's inputs ("spec.template.
 // spec.containers.0.lifecycle"), creating objects on the way.
-func (f *policyFixture) set(key, path string, value any) {
+func (f *policyFixture) set(key, path string, value any) { setPath(f.r(key).Inputs, path, value) }
+
+// del removes the value at a dotted path.
+func (f *policyFixture) del(key, path string) { delPath(f.r(key).Inputs, path) }
+
+// setPath puts v at a dotted path of m, creating objects on the way; a
+// numeric part indexes a list.
+func setPath(m map[string]any, path string, v any) {
 	parts := strings.Split(path, ".")
-	var cur any = f.r(key).Inputs
+	var cur any = m
 	for i, p := range parts {
 		last := i == len(parts)-1
 		switch t := cur.(type) {
 		case map[string]any:
 			if last {
-				t[p] = value
+				t[p] = v
 				return
 			}
-			if t[p] == nil {
-				t[p] = map[string]any{}
+			if _, ok := t[p].(map[string]any); !ok {
+				if _, ok := t[p].([]any); !ok {
+					t[p] = map[string]any{}
+				}
 			}
 			cur = t[p]
 		case []any:
 			n, err := strconv.Atoi(p)
 			if err != nil || n >= len(t) {
-				panic("policy fixture: bad index " + p + " in " + path)
+				panic("bad index " + p + " in " + path)
 			}
 			if last {
-				t[n] = value
+				t[n] = v
 				return
 			}
 			cur = t[n]
 		default:
-			panic("policy fixture: " + path + " crosses a scalar")
+			panic(path + " crosses a scalar")
 		}
 	}
 }
 
-// del removes the value at a dotted path.
-func (f *policyFixture) del(key, path string) {
+// delPath removes the value at a dotted path of m.
+func delPath(m map[string]any, path string) {
 	parts := strings.Split(path, ".")
-	parent := strings.Join(parts[:len(parts)-1], ".")
-	var cur any = f.r(key).Inputs
-	if parent != "" {
-		for _, p := range strings.Split(parent, ".") {
-			switch t := cur.(type) {
-			case map[string]any:
-				cur = t[p]
-			case []any:
-				n, _ := strconv.Atoi(p)
-				cur = t[n]
-			}
+	var cur any = m
+	for _, p := range parts[:len(parts)-1] {
+		switch t := cur.(type) {
+		case map[string]any:
+			cur = t[p]
+		case []any:
+			n, _ := strconv.Atoi(p)
+			cur = t[n]
 		}
 	}
-	m, ok := cur.(map[string]any)
+	parent, ok := cur.(map[string]any)
 	if !ok {
-		panic("policy fixture: cannot delete " + path)
+		panic("cannot delete " + path)
 	}
-	delete(m, parts[len(parts)-1])
+	delete(parent, parts[len(parts)-1])
 }
 
 // program registers the fixture's resources in order.
