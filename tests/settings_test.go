@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/authplatform/auth-platform/cmd/plan/mocks"
+	"github.com/authplatform/auth-platform/components/authservice"
 	"github.com/authplatform/auth-platform/stacks"
 )
 
@@ -56,6 +57,11 @@ func TestAuthPodsRunAsTheImagesUserWithoutAKubernetesToken(t *testing.T) {
 		assert.Equal(t, false, spec["automountServiceAccountToken"], d.Name)
 		assert.Equal(t, float64(5), value(d.Inputs, "spec.revisionHistoryLimit"), d.Name)
 		sec := spec["securityContext"].(map[string]interface{})
+		// The restricted Pod Security level wants RuntimeDefault seccomp;
+		// fsGroup lets the non-root process read the projected IRSA token.
+		assert.Equal(t, map[string]interface{}{"type": "RuntimeDefault"}, sec["seccompProfile"], d.Name)
+		assert.Equal(t, float64(10001), sec["fsGroup"], d.Name)
+		assert.Equal(t, true, sec["runAsNonRoot"], d.Name)
 		// UID and GID 10001: the user cmd/auth-service/Dockerfile creates.
 		assert.Equal(t, float64(10001), sec["runAsUser"], d.Name)
 		assert.Equal(t, float64(10001), sec["runAsGroup"], d.Name)
@@ -414,4 +420,31 @@ func keys(m map[string]interface{}) []string {
 		out = append(out, k)
 	}
 	return out
+}
+
+func TestAuthSecretsPolicyNamesEachSecretAndKeyOnce(t *testing.T) {
+	const (
+		db    = "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf"
+		cache = "arn:aws:secretsmanager:us-east-1:123456789012:secret:cache-GhIjKl"
+		k1    = "arn:aws:kms:us-east-1:123456789012:key/11111111-1111-1111-1111-111111111111"
+		k2    = "arn:aws:kms:us-east-1:123456789012:key/22222222-2222-2222-2222-222222222222"
+	)
+	for _, tc := range []struct {
+		name      string
+		db, cache string
+		keys      []string
+		secrets   []string
+		wantKeys  []string
+	}{
+		{"two secrets, two keys", db, cache, []string{k2, k1}, []string{cache, db}, []string{k1, k2}},
+		{"one key for both (a given cacheKmsKeyArn)", db, cache, []string{k1, k1}, []string{cache, db}, []string{k1}},
+		{"a key not known here is left out", db, cache, []string{k1, ""}, []string{cache, db}, []string{k1}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			doc := authservice.SecretsPolicy("us-east-1", tc.db, tc.cache, tc.keys...)
+			require.Len(t, doc.Statement, 2)
+			assert.Equal(t, tc.secrets, doc.Statement[0].Resource)
+			assert.Equal(t, tc.wantKeys, doc.Statement[1].Resource)
+		})
+	}
 }
