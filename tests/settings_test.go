@@ -70,9 +70,19 @@ func TestAuthPodsRunAsTheImagesUserWithoutAKubernetesToken(t *testing.T) {
 		// The Service's targetPort names "http"; TCP is stated so a
 		// server-side apply diff never shows the API server's default.
 		assert.Equal(t, []interface{}{map[string]interface{}{"name": "http", "containerPort": float64(8080), "protocol": "TCP"}}, ctr["ports"])
-		ready := ctr["readinessProbe"].(map[string]interface{})
-		assert.Equal(t, float64(1), ready["successThreshold"])
-		assert.Equal(t, float64(2), ready["failureThreshold"], "out of rotation after 10 s of failures")
+		get := func(path string) map[string]interface{} {
+			return map[string]interface{}{"path": path, "port": float64(8080), "scheme": "HTTP"}
+		}
+		// Readiness: out of rotation after 2 failures 5 s apart (10 s).
+		assert.Equal(t, map[string]interface{}{"httpGet": get("/health"), "periodSeconds": float64(5), "timeoutSeconds": float64(2),
+			"successThreshold": float64(1), "failureThreshold": float64(2)}, ctr["readinessProbe"], d.Name)
+		// Liveness: restarted only after 30 s of a hung process.
+		assert.Equal(t, map[string]interface{}{"httpGet": get("/health/live"), "periodSeconds": float64(10), "timeoutSeconds": float64(2),
+			"failureThreshold": float64(3)}, ctr["livenessProbe"], d.Name)
+		// Startup: up to 24 x 5 s = 2 minutes for migrations and the first
+		// connections before liveness counts.
+		assert.Equal(t, map[string]interface{}{"httpGet": get("/health/live"), "periodSeconds": float64(5), "timeoutSeconds": float64(2),
+			"failureThreshold": float64(24)}, ctr["startupProbe"], d.Name)
 	}
 	// Fixed object names: kubectl, runbooks and the policies find them.
 	for _, r := range []*mocks.Resource{c.pdb, c.svc, c.sa, c.tgb} {
@@ -137,6 +147,8 @@ func TestClusterTakesOverCoreDNSAndOwnsItsOIDCProvider(t *testing.T) {
 	assert.Contains(t, str(t, dns, "configurationValues"), `"computeType":"Fargate"`)
 	rel := one(t, res, "kubernetes:helm.sh/v3:Release", "-lbc")
 	assert.Equal(t, float64(10), value(rel.Inputs, "maxHistory"), "Helm keeps ten revisions to roll back to")
+	assert.Equal(t, map[string]interface{}{"fsGroup": float64(65534), "seccompProfile": map[string]interface{}{"type": "RuntimeDefault"}},
+		value(rel.Inputs, "values.podSecurityContext"), "the chart's nobody group, and RuntimeDefault seccomp")
 }
 
 func TestNetworkSignalsAndDefensesLiterals(t *testing.T) {
@@ -371,6 +383,11 @@ func TestSmallSettingsThatDecideBehaviour(t *testing.T) {
 			}
 		}
 		require.NotNil(t, rate, "the login rate rule")
+		for _, r := range value(acl.Inputs, "rules").([]interface{}) {
+			if rule := r.(map[string]interface{}); rule["name"] == "login-rate-per-ip" {
+				assert.Equal(t, float64(1), rule["priority"], "the rate rule runs first, before the managed groups")
+			}
+		}
 		assert.Equal(t, "IP", rate["aggregateKeyType"])
 		assert.Equal(t, map[string]interface{}{"byteMatchStatement": map[string]interface{}{
 			"fieldToMatch":         map[string]interface{}{"uriPath": map[string]interface{}{}},
