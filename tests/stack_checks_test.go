@@ -525,3 +525,52 @@ func TestEveryMistakeIsReportedAtOnce(t *testing.T) {
 	assert.ElementsMatch(t, []string{q("albAccessLogsRetentionDays"), "aws:maxRetries"}, problemKeys(cerr.Problems))
 	assert.Contains(t, err.Error(), "(2 problems)")
 }
+
+// Every field of the aws: settings a stack may give reaches every explicit
+// AWS provider, as the provider names it.
+func TestEveryAWSSettingReachesEveryProvider(t *testing.T) {
+	assumeRole := map[string]interface{}{
+		"roleArn": "arn:aws:iam::123456789012:role/deploy", "sessionName": "auth-platform", "externalId": "ext-1234",
+		"duration": "1h", "policy": `{"Version":"2012-10-17","Statement":[]}`, "policyArns": []interface{}{"arn:aws:iam::aws:policy/ReadOnlyAccess"},
+		"sourceIdentity": "alice", "tags": map[string]interface{}{"team": "platform"}, "transitiveTagKeys": []interface{}{"team"},
+	}
+	webIdentity := map[string]interface{}{
+		"roleArn": "arn:aws:iam::123456789012:role/ci", "sessionName": "ci", "duration": "30m",
+		"policy": `{"Version":"2012-10-17","Statement":[]}`, "policyArns": []interface{}{"arn:aws:iam::aws:policy/ReadOnlyAccess"},
+		"webIdentityTokenFile": "/var/run/secrets/token",
+	}
+	js := func(v interface{}) string {
+		b, err := json.Marshal(v)
+		require.NoError(t, err)
+		return string(b)
+	}
+	for _, tc := range []struct {
+		name string
+		cfg  map[string]string
+		want map[string]interface{}
+	}{
+		{"profile, files, accounts, STS and retries, assumeRole", set(
+			"aws:profile", "deploy", "aws:allowedAccountIds", `["123456789012"]`,
+			"aws:sharedConfigFiles", `["/etc/aws/config"]`, "aws:sharedCredentialsFiles", `["/etc/aws/credentials"]`,
+			"aws:assumeRole", js(assumeRole), "aws:stsRegion", "us-west-2", "aws:maxRetries", "7", "aws:retryMode", "standard"),
+			map[string]interface{}{
+				"profile": "deploy", "allowedAccountIds": []interface{}{"123456789012"},
+				"sharedConfigFiles": []interface{}{"/etc/aws/config"}, "sharedCredentialsFiles": []interface{}{"/etc/aws/credentials"},
+				"assumeRole": assumeRole, "stsRegion": "us-west-2", "maxRetries": float64(7), "retryMode": "standard",
+			}},
+		{"forbidden accounts and web identity", set(
+			"aws:forbiddenAccountIds", `["210987654321"]`, "aws:assumeRoleWithWebIdentity", js(webIdentity)),
+			map[string]interface{}{"forbiddenAccountIds": []interface{}{"210987654321"}, "assumeRoleWithWebIdentity": webIdentity}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res, err := runProgram(t, "test", withConfig(validBase, tc.cfg), nil)
+			require.NoError(t, err)
+			providers := nonEmpty(t, ofType(res, "pulumi:providers:aws"), "explicit AWS provider")
+			for _, p := range providers {
+				for k, want := range tc.want {
+					assert.Equal(t, want, value(p.Inputs, k), "%s: %s", p.Name, k)
+				}
+			}
+		})
+	}
+}
