@@ -465,3 +465,76 @@ func TestAuthSecretsPolicyNamesEachSecretAndKeyOnce(t *testing.T) {
 		})
 	}
 }
+
+func TestEveryTaggableResourceCarriesTheStacksTags(t *testing.T) {
+	// Every AWS type the platform creates that takes tags (cost
+	// allocation, ownership and the Stack filter in the console rely on
+	// them); the untaggable ones (routes, associations, policies,
+	// subscriptions, ...) are not listed.
+	taggable := []string{
+		"aws:cloudwatch/eventRule:EventRule", "aws:cloudwatch/logGroup:LogGroup", "aws:cloudwatch/metricAlarm:MetricAlarm",
+		"aws:ec2/eip:Eip", "aws:ec2/flowLog:FlowLog", "aws:ec2/internetGateway:InternetGateway", "aws:ec2/natGateway:NatGateway",
+		"aws:ec2/routeTable:RouteTable", "aws:ec2/securityGroup:SecurityGroup", "aws:ec2/subnet:Subnet", "aws:ec2/vpc:Vpc",
+		"aws:ecr/repository:Repository", "aws:eks/accessEntry:AccessEntry", "aws:eks/addon:Addon", "aws:eks/fargateProfile:FargateProfile",
+		"aws:elasticache/parameterGroup:ParameterGroup", "aws:elasticache/replicationGroup:ReplicationGroup",
+		"aws:elasticache/subnetGroup:SubnetGroup", "aws:guardduty/detector:Detector",
+		"aws:iam/openIdConnectProvider:OpenIdConnectProvider", "aws:iam/policy:Policy", "aws:iam/role:Role", "aws:kms/key:Key",
+		"aws:lb/listener:Listener", "aws:lb/loadBalancer:LoadBalancer", "aws:lb/targetGroup:TargetGroup",
+		"aws:rds/cluster:Cluster", "aws:rds/clusterInstance:ClusterInstance", "aws:rds/clusterParameterGroup:ClusterParameterGroup",
+		"aws:rds/subnetGroup:SubnetGroup", "aws:route53/healthCheck:HealthCheck", "aws:s3/bucketV2:BucketV2",
+		"aws:secretsmanager/secret:Secret", "aws:sns/topic:Topic", "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
+		"aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "aws:wafv2/webAcl:WebAcl",
+	}
+	env := map[string]string{"dev": "dev", "prod-us-east-1": "prod", "prod-global": "prod"}
+	seen := map[string]bool{}
+	for stack, res := range allPlans(t) {
+		want := map[string]interface{}{
+			"Project": "auth-platform", "Stack": stack, "Environment": env[stack], "ManagedBy": "pulumi", "app.kubernetes.io/part-of": "auth",
+		}
+		for _, typ := range taggable {
+			for _, r := range ofType(res, typ) {
+				seen[typ] = true
+				tags, ok := value(r.Inputs, "tags").(map[string]interface{})
+				if !assert.True(t, ok, "%s: %s %s has no tags", stack, typ, r.Name) {
+					continue
+				}
+				for k, v := range want {
+					assert.Equal(t, v, tags[k], "%s: %s %s tag %s", stack, typ, r.Name, k)
+				}
+			}
+		}
+		// The EKS cluster takes its tags through pulumi-eks.
+		for _, c := range nonEmpty(t, ofType(res, "eks:index:Cluster"), "EKS cluster") {
+			tags := value(c.Inputs, "clusterTags").(map[string]interface{})
+			for k, v := range want {
+				assert.Equal(t, v, tags[k], "%s: %s clusterTags %s", stack, c.Name, k)
+			}
+		}
+	}
+	for _, typ := range taggable {
+		assert.True(t, seen[typ], "no shipped stack has a %s: drop it from the list", typ)
+	}
+}
+
+func TestGlobalAndEdgeResourcesKeepTheirSafeties(t *testing.T) {
+	res := planStack(t, "prod-global")
+	gc := ofType(res, "aws:rds/globalCluster:GlobalCluster")
+	require.Len(t, gc, 1)
+	// Members of an encrypted global cluster must be encrypted too; AWS
+	// takes this only at creation.
+	assert.Equal(t, true, value(gc[0].Inputs, "storageEncrypted"))
+	assert.Equal(t, "aurora-postgresql", str(t, gc[0], "engine"))
+	for _, eip := range nonEmpty(t, ofType(res, "aws:ec2/eip:Eip"), "Elastic IP") {
+		assert.Equal(t, "vpc", str(t, eip, "domain"), eip.Name)
+	}
+	acls := map[string]bool{}
+	for _, acl := range nonEmpty(t, ofType(res, "aws:wafv2/webAcl:WebAcl"), "web ACL") {
+		acls[acl.Outputs["arn"].StringValue()] = true
+	}
+	for _, lc := range nonEmpty(t, ofType(res, "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration"), "WAF logging") {
+		assert.True(t, acls[str(t, lc, "resourceArn")], "%s logs an ACL of this stack", lc.Name)
+	}
+	for _, a := range nonEmpty(t, ofType(res, "aws:wafv2/webAclAssociation:WebAclAssociation"), "WAF association") {
+		assert.True(t, acls[str(t, a, "webAclArn")], "%s associates an ACL of this stack", a.Name)
+	}
+}

@@ -140,7 +140,7 @@ func NewSignals(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Res
 		ruleName := a.Namer.Name(suffix)
 		r, err := cloudwatch.NewEventRule(ctx, ruleName, &cloudwatch.EventRuleArgs{
 			Name:         pulumi.String(ruleName),
-			Description:  pulumi.String(desc),
+			Description:  pulumi.String(desc), // mutation: equivalent — an EventBridge rule description is read by people and updated in place
 			EventPattern: pattern,
 			Tags:         pulumi.ToStringMap(a.Tags.WithName(ruleName)),
 		}, parent)
