@@ -10,6 +10,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/authplatform/auth-platform/components/authservice"
+	"github.com/authplatform/auth-platform/components/database"
 	"github.com/authplatform/auth-platform/components/waf"
 	"github.com/authplatform/auth-platform/stacks"
 )
@@ -57,4 +59,45 @@ func TestWAFRuleGroupCapacitiesAreAWSs(t *testing.T) {
 	}, waf.ManagedRuleGroupCapacity)
 	// A web ACL's base price covers 1500 WCU (AWS WAF pricing).
 	assert.Equal(t, 1500, waf.MaxCapacity)
+}
+
+func TestFargateSizesAreTheDocumentedTable(t *testing.T) {
+	// EKS user guide, "Fargate pod configuration": vCPU and memory values,
+	// memory in 1 GB steps within each vCPU's range.
+	table := map[float64][2]float64{0.25: {0.5, 2}, 0.5: {1, 4}, 1: {2, 8}, 2: {4, 16}, 4: {8, 30}}
+	for vcpu, r := range table {
+		assert.True(t, authservice.ValidFargateCPU(vcpu), "%v vCPU", vcpu)
+		if vcpu == 0.25 {
+			for _, m := range []float64{0.5, 1, 2} {
+				assert.NoError(t, authservice.FargateSize{VCPU: vcpu, MemoryGiB: m}.Check(), "%v vCPU %v GB", vcpu, m)
+			}
+			assert.Error(t, authservice.FargateSize{VCPU: vcpu, MemoryGiB: 3}.Check())
+			continue
+		}
+		for m := r[0]; m <= r[1]; m++ {
+			assert.NoError(t, authservice.FargateSize{VCPU: vcpu, MemoryGiB: m}.Check(), "%v vCPU %v GB", vcpu, m)
+		}
+		assert.Error(t, authservice.FargateSize{VCPU: vcpu, MemoryGiB: r[0] - 1}.Check(), "%v vCPU %v GB", vcpu, r[0]-1)
+		assert.Error(t, authservice.FargateSize{VCPU: vcpu, MemoryGiB: r[1] + 1}.Check(), "%v vCPU %v GB", vcpu, r[1]+1)
+		assert.Error(t, authservice.FargateSize{VCPU: vcpu, MemoryGiB: r[0] + 0.5}.Check(), "whole GB steps")
+	}
+	for _, vcpu := range []float64{0.125, 0.75, 3, 8} {
+		assert.False(t, authservice.ValidFargateCPU(vcpu), "%v vCPU", vcpu)
+	}
+}
+
+func TestPostgresReservedNamesAreRefused(t *testing.T) {
+	// RDS user guide, "Naming constraints" for Aurora PostgreSQL, and the
+	// built-in roles and databases of PostgreSQL and RDS.
+	for _, name := range []string{"postgres", "template0", "template1", "rdsadmin", "POSTGRES"} {
+		assert.ErrorContains(t, database.CheckIdentifier("database name", name), "reserved", name)
+	}
+	for _, name := range []string{"rdsadmin", "rdsrepladmin", "rds_superuser", "rds_iam", "user", "public", "Public"} {
+		assert.ErrorContains(t, database.CheckIdentifier("master username", name), "reserved", name)
+	}
+	for _, tc := range []struct{ kind, name string }{
+		{"database name", "auth"}, {"database name", "rds_iam"}, {"master username", "postgres"}, {"master username", "authadmin"},
+	} {
+		assert.NoError(t, database.CheckIdentifier(tc.kind, tc.name), "%s %s", tc.kind, tc.name)
+	}
 }
