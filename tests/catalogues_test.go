@@ -5,6 +5,7 @@ package tests
 
 import (
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -99,5 +100,40 @@ func TestPostgresReservedNamesAreRefused(t *testing.T) {
 		{"database name", "auth"}, {"database name", "rds_iam"}, {"master username", "postgres"}, {"master username", "authadmin"},
 	} {
 		assert.NoError(t, database.CheckIdentifier(tc.kind, tc.name), "%s %s", tc.kind, tc.name)
+	}
+}
+
+func TestEveryAWSProviderSettingNotPassedOnIsRefusedByName(t *testing.T) {
+	// pulumi-aws v6 ProviderArgs the stacks do not give to their explicit
+	// providers: set in a stack, each would silently do nothing.
+	for _, name := range []string{
+		"customCaBundle", "defaultTags", "ec2MetadataServiceEndpoint", "ec2MetadataServiceEndpointMode",
+		"endpoints", "httpProxy", "httpsProxy", "ignoreTags", "insecure", "noProxy",
+		"s3UsEast1RegionalEndpoint", "s3UsePathStyle", "skipCredentialsValidation",
+		"skipMetadataApiCheck", "skipRegionValidation", "skipRequestingAccountId",
+		"tokenBucketRateLimiterCapacity", "useDualstackEndpoint", "useFipsEndpoint",
+		"assumeRoles", "sharedCredentialsFile",
+	} {
+		_, err := stacks.Load(project, "test", stacks.MapSource(withConfig(validBase, map[string]string{"aws:" + name: "x"})))
+		var cerr *stacks.ConfigError
+		if assert.ErrorAs(t, err, &cerr, "aws:%s", name) {
+			assert.Contains(t, problemKeys(cerr.Problems), "aws:"+name)
+		}
+	}
+}
+
+func TestGuardDutyFindingsFromHighSeverityReachTheTopic(t *testing.T) {
+	res := planStack(t, "prod-global")
+	var rules []string
+	for _, r := range ofType(res, "aws:cloudwatch/eventRule:EventRule") {
+		if strings.HasSuffix(r.Name, "-guardduty-findings") {
+			rules = append(rules, str(t, r, "eventPattern"))
+		}
+	}
+	require.NotEmpty(t, rules, "GuardDuty is on in one region of prod-global")
+	for _, p := range rules {
+		// GuardDuty severities: High is 7.0-8.9, Critical 9.0-10.0
+		// (GuardDuty user guide, "Severity levels of GuardDuty findings").
+		assert.JSONEq(t, `{"source":["aws.guardduty"],"detail-type":["GuardDuty Finding"],"detail":{"severity":[{"numeric":[">=",7]}]}}`, p)
 	}
 }
