@@ -128,51 +128,54 @@ func countOf(res *mocks.Result, typ, suffix string) int {
 	return n
 }
 
+// planWith plans a shipped stack with one key (and the keys it needs) set.
+func planWith(t *testing.T, stack, key, value string, also map[string]string) *mocks.Result {
+	t.Helper()
+	base, secrets := stackConfig(t, stack)
+	overrides := map[string]string{"auth-platform:" + key: value}
+	for k, v := range also {
+		overrides["auth-platform:"+k] = v
+	}
+	require.NotEqual(t, value, base["auth-platform:"+key], "the case must change the stack")
+	res, err := runProgram(t, stack, withConfig(base, overrides), secrets)
+	require.NoError(t, err)
+	return res
+}
+
 func TestConfigurationKeysDecideWhatExists(t *testing.T) {
-	base, secrets := stackConfig(t, "dev")
 	defaultPlan := planStack(t, "dev")
 	cases := countCases()
 	require.NotEmpty(t, cases)
 	for _, tc := range cases {
 		t.Run(tc.key, func(t *testing.T) {
 			require.NotEqual(t, tc.want, countOf(defaultPlan, tc.typ, tc.suffix), "dev already has %d: pick another value", tc.want)
-			overrides := map[string]string{"auth-platform:" + tc.key: tc.value}
-			for k, v := range tc.also {
-				overrides["auth-platform:"+k] = v
-			}
-			res, err := runProgram(t, "dev", withConfig(base, overrides), secrets)
-			require.NoError(t, err)
+			res := planWith(t, "dev", tc.key, tc.value, tc.also)
 			assert.Equal(t, tc.want, countOf(res, tc.typ, tc.suffix), "%s=%s: %s *%s*", tc.key, tc.value, tc.typ, tc.suffix)
 		})
 	}
 }
 
-func TestEveryConfigurationKeyReachesItsResource(t *testing.T) {
-	base, secrets := stackConfig(t, "dev")
-	defaultPlan := planStack(t, "dev")
-	cases := reachCases()
+// checkReach runs reach cases against a shipped stack.
+func checkReach(t *testing.T, stack string, cases []reachCase) {
+	t.Helper()
 	require.NotEmpty(t, cases)
+	defaultPlan := planStack(t, stack)
 	for _, tc := range cases {
 		t.Run(tc.key, func(t *testing.T) {
-			key := "auth-platform:" + tc.key
-			require.NotEqual(t, tc.value, base[key], "the case must change the stack")
 			for _, before := range ofType(defaultPlan, tc.typ) {
 				if strings.HasSuffix(before.Name, tc.suffix) {
 					require.NotEqual(t, tc.want, value(before.Inputs, tc.path),
-						"dev already has %v at %s: pick another value", tc.want, tc.path)
+						"%s already has %v at %s: pick another value", stack, tc.want, tc.path)
 				}
 			}
-
-			overrides := map[string]string{key: tc.value}
-			for k, v := range tc.also {
-				overrides["auth-platform:"+k] = v
-			}
-			res, err := runProgram(t, "dev", withConfig(base, overrides), secrets)
-			require.NoError(t, err)
-			r := one(t, res, tc.typ, tc.suffix)
+			r := one(t, planWith(t, stack, tc.key, tc.value, tc.also), tc.typ, tc.suffix)
 			assert.Equal(t, tc.want, value(r.Inputs, tc.path), "%s=%s must reach %s %s", tc.key, tc.value, r.Name, tc.path)
 		})
 	}
+}
+
+func TestEveryConfigurationKeyReachesItsResource(t *testing.T) {
+	checkReach(t, "dev", reachCases())
 }
 
 func TestMultiRegionKeysReachTheirResources(t *testing.T) {
@@ -180,22 +183,12 @@ func TestMultiRegionKeysReachTheirResources(t *testing.T) {
 		hc     = "aws:route53/healthCheck:HealthCheck"
 		record = "aws:route53/record:Record"
 	)
-	base, secrets := stackConfig(t, "prod-global")
-	for _, tc := range []reachCase{
+	checkReach(t, "prod-global", []reachCase{
 		{"healthCheckIntervalSeconds", "30", hc, "-dns-use1", "requestInterval", float64(30), nil},
 		{"healthCheckFailureThreshold", "5", hc, "-dns-usw2", "failureThreshold", float64(5), nil},
 		{"healthCheckRegions", `["us-east-1","us-west-1","eu-west-1"]`, hc, "-dns-use1", "regions", []interface{}{"us-east-1", "us-west-1", "eu-west-1"}, nil},
 		{"authHostname", "login.example.com", record, "-dns-use1-record", "name", "login.example.com", nil},
 		{"hostedZoneId", "Z9876543210ZYXWVUTSRQ", record, "-dns-usw2-record", "zoneId", "Z9876543210ZYXWVUTSRQ", nil},
 		{"dnsRoutingPolicy", "latency", record, "-dns-usw2-record", "latencyRoutingPolicies.0.region", "us-west-2", nil},
-	} {
-		t.Run(tc.key, func(t *testing.T) {
-			key := "auth-platform:" + tc.key
-			require.NotEqual(t, tc.value, base[key], "the case must change the stack")
-			res, err := runProgram(t, "prod-global", withConfig(base, map[string]string{key: tc.value}), secrets)
-			require.NoError(t, err)
-			r := one(t, res, tc.typ, tc.suffix)
-			assert.Equal(t, tc.want, value(r.Inputs, tc.path), "%s=%s must reach %s %s", tc.key, tc.value, r.Name, tc.path)
-		})
-	}
+	})
 }
