@@ -203,6 +203,12 @@ func TestEKSSecretsAreEncryptedWithARotatedKeyOfTheirRegion(t *testing.T) {
 				assert.Equal(t, float64(30), value(key.Inputs, "deletionWindowInDays"), key.Name)
 				assert.Equal(t, regionOfARN(t, arn), c.Region, "%s: the key is in the cluster's region", c.Name)
 			}
+			// Every key of the stack rotates and waits the longest window
+			// before deletion, time to notice a mistaken destroy.
+			for _, k := range nonEmpty(t, ofType(res, "aws:kms/key:Key"), "KMS key") {
+				assert.Equal(t, true, value(k.Inputs, "enableKeyRotation"), k.Name)
+				assert.Equal(t, float64(30), value(k.Inputs, "deletionWindowInDays"), k.Name)
+			}
 		})
 	}
 }

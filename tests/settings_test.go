@@ -358,6 +358,12 @@ func TestSmallSettingsThatDecideBehaviour(t *testing.T) {
 	for _, alb := range nonEmpty(t, ofType(res, albType), "ALB") {
 		assert.Equal(t, "ipv4", str(t, alb, "ipAddressType"))
 	}
+	for _, stack := range []string{"dev", "prod-us-east-1"} {
+		for _, l := range nonEmpty(t, ofType(planStack(t, stack), listenerType), "listener") {
+			want := map[float64]string{80: "HTTP", 443: "HTTPS"}[value(l.Inputs, "port").(float64)]
+			assert.Equal(t, want, value(l.Inputs, "protocol"), "%s %s states its protocol", stack, l.Name)
+		}
+	}
 	for _, l := range nonEmpty(t, ofType(res, listenerType), "listener") {
 		if str(t, l, "protocol") == "HTTP" {
 			redirect := value(l.Inputs, "defaultActions").([]interface{})[0].(map[string]interface{})["redirect"].(map[string]interface{})
