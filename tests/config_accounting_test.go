@@ -510,3 +510,31 @@ func TestREADMEListsThePassedOnAWSKeys(t *testing.T) {
 	}
 	assert.Len(t, named, len(stacks.PassedOnAWSKeys()), "README lists no key the code does not pass on: %v", named)
 }
+
+// A misspelt key gets a suggestion within three edits, and none beyond:
+// a far guess would mislead more than it helps.
+func TestMisspeltKeysAreSuggestedOnlyWhenClose(t *testing.T) {
+	for _, tc := range []struct {
+		key     string
+		suggest bool
+	}{
+		{"auth-platform:dbReadersXYZ", true},   // three edits from dbReaders
+		{"auth-platform:dbReadersWXYZ", false}, // four
+	} {
+		_, err := stacks.Load(project, "test", stacks.MapSource(withConfig(validBase, map[string]string{tc.key: "2"})))
+		var cerr *stacks.ConfigError
+		require.ErrorAs(t, err, &cerr, tc.key)
+		var fix string
+		for _, p := range cerr.Problems {
+			if p.Key == tc.key {
+				fix = p.Fix
+			}
+		}
+		require.NotEmpty(t, fix, "%s is refused with a fix", tc.key)
+		if tc.suggest {
+			assert.Contains(t, fix, "did you mean dbReaders?", tc.key)
+		} else {
+			assert.NotContains(t, fix, "did you mean", tc.key)
+		}
+	}
+}

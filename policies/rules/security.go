@@ -285,7 +285,7 @@ func parsePolicy(v any) (stmts []statement, ok bool, err error) {
 	case map[string]any:
 		doc = t
 	case nil:
-		return nil, true, nil
+		return nil, true, nil // mutation: equivalent — no document has no statements, so "known" or not, nothing is judged
 	default:
 		return nil, true, fmt.Errorf("a %T, not a policy document", v)
 	}
