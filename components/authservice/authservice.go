@@ -49,6 +49,18 @@ const (
 	LivenessPath = "/health/live"
 	// RunAsUser is the non-root UID the image must run as.
 	RunAsUser = 10001
+	// MetricsPort serves /metrics and the detailed /health (dependency
+	// state); neither the Service nor the target group exposes it, so the
+	// internet never reaches it.
+	MetricsPort = 9090
+
+	// The readiness probe: the kubelet marks a pod NotReady after
+	// ReadinessFailureThreshold failed probes, PeriodSeconds apart, each
+	// answered within TimeoutSeconds; the LB controller then deregisters
+	// its target. The downtime drill replays these values.
+	ReadinessPeriodSeconds    = 5
+	ReadinessTimeoutSeconds   = 2
+	ReadinessFailureThreshold = 2
 
 	// ReadinessGateLabel makes the LB controller inject a readiness gate:
 	// a new pod turns Ready only once its target is healthy in the ALB.
@@ -519,8 +531,8 @@ func deploymentSpec(a *Args, replicas int, selector, podLabels pulumi.StringMap,
 						FailureThreshold: pulumi.Int(24),
 					},
 					ReadinessProbe: &corev1.ProbeArgs{
-						HttpGet: httpGet(ReadinessPath), PeriodSeconds: pulumi.Int(5), TimeoutSeconds: pulumi.Int(2),
-						SuccessThreshold: pulumi.Int(1), FailureThreshold: pulumi.Int(2),
+						HttpGet: httpGet(ReadinessPath), PeriodSeconds: pulumi.Int(ReadinessPeriodSeconds), TimeoutSeconds: pulumi.Int(ReadinessTimeoutSeconds),
+						SuccessThreshold: pulumi.Int(1), FailureThreshold: pulumi.Int(ReadinessFailureThreshold),
 					},
 					LivenessProbe: &corev1.ProbeArgs{
 						HttpGet: httpGet(LivenessPath), PeriodSeconds: pulumi.Int(10), TimeoutSeconds: pulumi.Int(2),
