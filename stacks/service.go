@@ -157,7 +157,7 @@ func buildImage(ctx *pulumi.Context, r *Region, cfg *Config) (*image.Image, erro
 	return image.NewImage(ctx, r.Namer.Name("auth-image"), &image.Args{
 		SourceDir:     filepath.Join(root, ServiceSourceDir),
 		NamedContexts: map[string]string{"realparts": filepath.Join(root, RealPartsDir)},
-		ForceDelete:   !cfg.ProtectStatefulResources,
+		ForceDelete:   cfg.Teardown.ForceDestroy,
 		Namer:         r.Namer,
 		Tags:          r.Tags,
 	}, pulumi.Providers(r.Provider))
@@ -202,7 +202,7 @@ func (r *Region) buildService(ctx *pulumi.Context, cfg *Config) error {
 		AccessLogsPrefix:           r.Namer.Prefix(),
 		AccessLogsBucketName:       logsBucket,
 		MutualTLS:                  mutualTLS,
-		DeletionProtection:         cfg.ProtectStatefulResources,
+		DeletionProtection:         cfg.Teardown.DeletionProtection,
 		Namer:                      r.Namer,
 		Tags:                       r.Tags,
 	}, awsOnly)

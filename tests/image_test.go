@@ -37,7 +37,7 @@ func TestStacksBuildTheAuthImage(t *testing.T) {
 			require.True(t, ok)
 			require.Len(t, enc, 1)
 			assert.Equal(t, "KMS", enc[0].(map[string]interface{})["encryptionType"])
-			assert.Equal(t, !rp.cfg.ProtectStatefulResources, value(repo.Inputs, "forceDelete"),
+			assert.Equal(t, rp.cfg.Teardown.ForceDestroy, value(repo.Inputs, "forceDelete"),
 				"a protected stack keeps its images on destroy")
 			assert.Equal(t, rp.cfg.Region, repo.Region, "the repository is in the region whose pods pull from it")
 			url := repo.Outputs["repositoryUrl"].StringValue()
