@@ -378,16 +378,20 @@ func TestDockerignoreMatchesTheSourceHash(t *testing.T) {
 }
 
 // The image runs as the UID the pod spec enforces, and builds a static
-// binary for the platform Fargate runs.
+// binary for the platform Fargate runs; the build stage runs on the
+// builder's platform and cross-compiles (review 2, C-2).
 func TestDockerfileFitsThePod(t *testing.T) {
 	b, err := os.ReadFile(filepath.Join(repoRoot(t), "cmd", "auth-service", "Dockerfile"))
 	require.NoError(t, err)
 	df := string(b)
 	assert.Regexp(t, `(?m)^USER 10001:10001$`, df, "components/authservice runs the container as 10001")
-	assert.Regexp(t, `(?m)^FROM \S+ AS build$`, df)
-	assert.Regexp(t, `(?m)^FROM gcr\.io/distroless/static`, df, "a minimal final image without a shell")
+	assert.Regexp(t, `(?m)^FROM --platform=\$BUILDPLATFORM \S+ AS build$`, df,
+		"the Go toolchain runs natively on the builder, not under emulation on an arm64 laptop")
+	assert.Regexp(t, `(?m)^ARG TARGETOS TARGETARCH$`, df, "the automatic platform ARGs are declared in the build stage")
+	assert.Regexp(t, `GOOS=\$TARGETOS GOARCH=\$TARGETARCH go build`, df, "the binary is for the image's platform")
+	assert.NotContains(t, df, "GOARCH=amd64", "the target comes from the build's platform (components/image), not from the Dockerfile")
+	assert.Regexp(t, `(?m)^FROM gcr\.io/distroless/static`, df, "a minimal final image without a shell, of the target platform")
 	assert.Contains(t, df, "CGO_ENABLED=0")
-	assert.Contains(t, df, "GOARCH=amd64")
 	assert.Contains(t, df, "COPY --from=realparts", "the go.mod's replace target must be in the build")
 	assert.Regexp(t, `(?m)^ENV DB_CA_FILE=/etc/ssl/rds/global-bundle\.pem$`, df, "the service verifies Aurora against the RDS CAs")
 	assert.Regexp(t, `(?m)^ENTRYPOINT \["/auth-service"\]$`, df)
@@ -401,4 +405,5 @@ func TestREADMEStatesTheImageDesign(t *testing.T) {
 	assert.Contains(t, section, "ImageTagAlreadyExistsException")
 	assert.Contains(t, section, "plugin v"+image.PluginVersion+" asked for by the resource")
 	assert.NotContains(t, section, "an existing, immutable tag", "the repository's tags are "+image.TagMutability)
+	assert.Contains(t, section, "`FROM --platform=$BUILDPLATFORM`")
 }
