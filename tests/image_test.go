@@ -284,62 +284,45 @@ func TestSourceHashFollowsWhatTheBuildReads(t *testing.T) {
 		return h
 	}
 
+	type change func(t *testing.T, tr tree, s *image.Sources)
+	service := func(tr tree) string { return tr.service }
+	parts := func(tr tree) string { return tr.parts }
+	write := func(dir func(tree) string, rel, body string) change {
+		return func(t *testing.T, tr tree, _ *image.Sources) { writeFile(t, filepath.Join(dir(tr), rel), body, 0o644) }
+	}
+	chmod := func(dir func(tree) string, rel string, mode os.FileMode) change {
+		return func(t *testing.T, tr tree, _ *image.Sources) {
+			require.NoError(t, os.Chmod(filepath.Join(dir(tr), rel), mode))
+		}
+	}
 	cases := []struct {
 		name    string
-		change  func(t *testing.T, tr tree, s *image.Sources)
+		change  change
 		changes bool
 	}{
-		{"a test", func(t *testing.T, tr tree, _ *image.Sources) {
-			writeFile(t, filepath.Join(tr.service, "internal/store/store_test.go"), "package store\n", 0o644)
-		}, false},
-		{"test data", func(t *testing.T, tr tree, _ *image.Sources) {
-			writeFile(t, filepath.Join(tr.service, "internal/store/testdata/x.json"), "{}", 0o644)
-		}, false},
-		{"a README", func(t *testing.T, tr tree, _ *image.Sources) {
-			writeFile(t, filepath.Join(tr.service, "README.md"), "# x\n", 0o644)
-		}, false},
-		{"the CI script", func(t *testing.T, tr tree, _ *image.Sources) {
-			writeFile(t, filepath.Join(tr.service, "ci.sh"), "#!/bin/sh\n", 0o755)
-		}, false},
-		{"a test of a named context", func(t *testing.T, tr tree, _ *image.Sources) {
-			writeFile(t, filepath.Join(tr.parts, "redis_test.go"), "package parts\n", 0o644)
-		}, false},
+		{"a test", write(service, "internal/store/store_test.go", "package store\n"), false},
+		{"test data", write(service, "internal/store/testdata/x.json", "{}"), false},
+		{"a README", write(service, "README.md", "# x\n"), false},
+		{"the CI script", write(service, "ci.sh", "#!/bin/sh\n"), false},
+		{"a test of a named context", write(parts, "redis_test.go", "package parts\n"), false},
 		{"the directories' location", func(t *testing.T, tr tree, s *image.Sources) {
 			moved := filepath.Join(t.TempDir(), "elsewhere")
 			require.NoError(t, os.Rename(tr.service, moved))
 			s.Context = moved
 		}, false},
 
-		{"the code", func(t *testing.T, tr tree, _ *image.Sources) {
-			writeFile(t, filepath.Join(tr.service, "main.go"), "package main\n\nfunc main() {}\n", 0o644)
-		}, true},
-		{"a migration", func(t *testing.T, tr tree, _ *image.Sources) {
-			writeFile(t, filepath.Join(tr.service, "internal/store/migrations/0001_init.sql"), "create table u();\n", 0o644)
-		}, true},
-		{"a new file", func(t *testing.T, tr tree, _ *image.Sources) {
-			writeFile(t, filepath.Join(tr.service, "internal/store/more.go"), "package store\n", 0o644)
-		}, true},
+		{"the code", write(service, "main.go", "package main\n\nfunc main() {}\n"), true},
+		{"a migration", write(service, "internal/store/migrations/0001_init.sql", "create table u();\n"), true},
+		{"a new file", write(service, "internal/store/more.go", "package store\n"), true},
 		{"a renamed file", func(t *testing.T, tr tree, _ *image.Sources) {
 			require.NoError(t, os.Rename(filepath.Join(tr.service, "main.go"), filepath.Join(tr.service, "app.go")))
 		}, true},
-		{"the module", func(t *testing.T, tr tree, _ *image.Sources) {
-			writeFile(t, filepath.Join(tr.service, "go.mod"), "module y\n", 0o644)
-		}, true},
-		{"the Dockerfile", func(t *testing.T, tr tree, _ *image.Sources) {
-			writeFile(t, filepath.Join(tr.service, "Dockerfile"), "FROM busybox\n", 0o644)
-		}, true},
-		{"a file's mode", func(t *testing.T, tr tree, _ *image.Sources) {
-			require.NoError(t, os.Chmod(filepath.Join(tr.service, "main.go"), 0o664))
-		}, true},
-		{"a named context's code", func(t *testing.T, tr tree, _ *image.Sources) {
-			writeFile(t, filepath.Join(tr.parts, "redis.go"), "package parts\n\nconst x = 1\n", 0o644)
-		}, true},
-		{"a named context's mode", func(t *testing.T, tr tree, _ *image.Sources) {
-			require.NoError(t, os.Chmod(filepath.Join(tr.parts, "redis.go"), 0o755))
-		}, true},
-		{"a named context's name", func(t *testing.T, tr tree, s *image.Sources) {
-			s.Named = map[string]string{"other": tr.parts}
-		}, true},
+		{"the module", write(service, "go.mod", "module y\n"), true},
+		{"the Dockerfile", write(service, "Dockerfile", "FROM busybox\n"), true},
+		{"a file's mode", chmod(service, "main.go", 0o664), true},
+		{"a named context's code", write(parts, "redis.go", "package parts\n\nconst x = 1\n"), true},
+		{"a named context's mode", chmod(parts, "redis.go", 0o755), true},
+		{"a named context's name", func(t *testing.T, tr tree, s *image.Sources) { s.Named = map[string]string{"other": tr.parts} }, true},
 		{"the platform", func(t *testing.T, tr tree, s *image.Sources) { s.Platform = "linux/arm64" }, true},
 	}
 	for _, tc := range cases {
