@@ -92,6 +92,11 @@ type Config struct {
 
 	AuthNamespace            string
 	ProtectStatefulResources bool
+	// Decommission lifts every protection that would refuse `pulumi
+	// destroy` (stacks/decommission.go).
+	Decommission bool
+	// Teardown is derived from the three keys above during validation.
+	Teardown Teardown
 
 	Cache    CacheConfig
 	Database DatabaseConfig
@@ -174,6 +179,9 @@ func Load(project, stack string, src Source) (*Config, error) {
 		return nil, err
 	}
 	cfg.Encrypted = encryptedKeys(src, entries)
+	if cfg.Decommission {
+		cfg.Warnings = append(cfg.Warnings, cfg.decommissionWarning())
+	}
 	cfg.AWS = awsSettings
 	for _, rc := range cfg.Regions {
 		rc.AWS = awsSettings
@@ -203,6 +211,7 @@ func loadOne(project, stack string, src Source) (*Config, problems) {
 	c.ClusterLogTypes = r.list("clusterLogTypes")
 	c.AuthNamespace = r.str("authNamespace")
 	c.ProtectStatefulResources = r.boolean("protectStatefulResources")
+	c.Decommission = r.boolean("decommission")
 	c.readDataTier(&r)
 	c.readService(&r)
 	c.readDNS(&r)
@@ -257,6 +266,8 @@ func loadOne(project, stack string, src Source) (*Config, problems) {
 				"production alarms need a destination: without a subscription nobody hears them")
 		}
 	}
+	c.validateDecommission(p)
+	c.Teardown = c.deriveTeardown()
 	checkAccountPinned(r.src, c, p)
 	return c, r.problems
 }

@@ -240,7 +240,7 @@ func (r *Region) buildDataTier(ctx *pulumi.Context, cfg *Config) error {
 		ClientSecurityGroupID: r.PodSecurity.ID,
 		GlobalPrimary:         r.member != nil && r.member.CachePrimary,
 		GlobalSecondary:       r.cacheSecondary(),
-		Protect:               cfg.ProtectStatefulResources,
+		Protect:               cfg.Teardown.Protect,
 		Namer:                 r.Namer,
 		Tags:                  r.Tags,
 	}, awsOnly)
@@ -266,15 +266,15 @@ func (r *Region) buildDataTier(ctx *pulumi.Context, cfg *Config) error {
 		PerformanceInsightsRetentionDays: dc.PIRetentionDays,
 		// Where the stack protects its stateful resources from `pulumi
 		// destroy`, AWS protects the cluster from any other deletion too.
-		DeletionProtection: cfg.ProtectStatefulResources,
+		DeletionProtection: cfg.Teardown.DeletionProtection,
 		// dev must stay removable by `pulumi destroy`; other stacks keep a
 		// last snapshot.
-		FinalSnapshot:         cfg.Environment != "dev",
+		FinalSnapshot:         cfg.Teardown.FinalSnapshot,
 		VpcID:                 r.Network.VpcID,
 		SubnetIDs:             r.Network.PrivateSubnetIDs,
 		ClientSecurityGroupID: r.PodSecurity.ID,
 		Global:                r.databaseMember(),
-		Protect:               cfg.ProtectStatefulResources,
+		Protect:               cfg.Teardown.Protect,
 		Namer:                 r.Namer,
 		Tags:                  r.Tags,
 	}, awsOnly)

@@ -186,10 +186,10 @@ func (r *Region) ingressDefenses(ctx *pulumi.Context, cfg *Config) (pulumi.Strin
 		AccountID:     r.Cluster.AccountID,
 		Prefix:        r.Namer.Prefix(),
 		RetentionDays: d.AccessLogsRetentionDays,
-		ForceDestroy:  !cfg.ProtectStatefulResources,
+		ForceDestroy:  cfg.Teardown.ForceDestroy,
 		Namer:         r.Namer,
 		Tags:          r.Tags,
-	}, pulumi.Providers(r.Provider), pulumi.Protect(cfg.ProtectStatefulResources))
+	}, pulumi.Providers(r.Provider), pulumi.Protect(cfg.Teardown.Protect))
 	if err != nil {
 		return nil, nil, err
 	}

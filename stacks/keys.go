@@ -49,6 +49,8 @@ var Keys = []Key{
 		"Kubernetes namespace of the auth service; it gets its own Fargate profile."},
 	{"protectStatefulResources", "boolean", false,
 		"Mark stateful resources (data stores, VPC, cluster) protected so `pulumi destroy` refuses them. Required in prod."},
+	{"decommission", "boolean", false,
+		"Lift every protection that refuses `pulumi destroy` (Pulumi protect, deletion protection of the ALB and Aurora, the non-empty log bucket and image repository), keeping every other check, so that `pulumi up` then `pulumi destroy` removes a production stack. Needs protectStatefulResources."},
 
 	// Data tier: ElastiCache (cluster mode) and Aurora PostgreSQL.
 	{"cacheEngine", "string", "valkey",

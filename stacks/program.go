@@ -233,7 +233,7 @@ func NewRegion(ctx *pulumi.Context, cfg *Config, member *Member) (*Region, error
 		AvailabilityZones: zoneNames(zs),
 		SingleNatGateway:  cfg.SingleNatGateway,
 		ClusterName:       clusterName,
-		Protect:           cfg.ProtectStatefulResources,
+		Protect:           cfg.Teardown.Protect,
 		Namer:             namer,
 		Tags:              r.Tags,
 	}, awsOnly)
@@ -257,7 +257,7 @@ func NewRegion(ctx *pulumi.Context, cfg *Config, member *Member) (*Region, error
 		Profiles: workloadProfiles(cfg,
 			r.Network.AvailabilityZones, r.Network.PrivateSubnetIDs),
 		Provider: r.Provider,
-		Protect:  cfg.ProtectStatefulResources,
+		Protect:  cfg.Teardown.Protect,
 		Namer:    namer,
 		Tags:     r.Tags,
 	})

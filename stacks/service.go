@@ -150,17 +150,38 @@ const (
 // buildImage builds the auth service from this repository into the
 // region's own ECR repository.
 func buildImage(ctx *pulumi.Context, r *Region, cfg *Config) (*image.Image, error) {
-	root, err := ProjectRoot()
+	contextDir, err := fromWorkingDir(ServiceSourceDir)
+	if err != nil {
+		return nil, fmt.Errorf("building the auth image: %w", err)
+	}
+	realParts, err := fromWorkingDir(RealPartsDir)
 	if err != nil {
 		return nil, fmt.Errorf("building the auth image: %w", err)
 	}
 	return image.NewImage(ctx, r.Namer.Name("auth-image"), &image.Args{
-		SourceDir:     filepath.Join(root, ServiceSourceDir),
-		NamedContexts: map[string]string{"realparts": filepath.Join(root, RealPartsDir)},
-		ForceDelete:   !cfg.ProtectStatefulResources,
+		Context:       contextDir,
+		NamedContexts: map[string]string{"realparts": realParts},
+		ForceDelete:   cfg.Teardown.ForceDestroy,
 		Namer:         r.Namer,
 		Tags:          r.Tags,
 	}, pulumi.Providers(r.Provider))
+}
+
+// fromWorkingDir is a directory of the project as a path relative to the
+// working directory: the same string in every checkout. The engine runs the
+// program and the docker-build plugin in the project directory (Pulumi.yaml
+// sets no main), where this is dir itself; the offline plan and the tests
+// run below it and get "../dir", the same directory.
+func fromWorkingDir(dir string) (string, error) {
+	root, err := ProjectRoot()
+	if err != nil {
+		return "", err
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Rel(wd, filepath.Join(root, filepath.FromSlash(dir)))
 }
 
 // ProjectRoot finds the directory holding Pulumi.yaml, from the working
@@ -202,7 +223,7 @@ func (r *Region) buildService(ctx *pulumi.Context, cfg *Config) error {
 		AccessLogsPrefix:           r.Namer.Prefix(),
 		AccessLogsBucketName:       logsBucket,
 		MutualTLS:                  mutualTLS,
-		DeletionProtection:         cfg.ProtectStatefulResources,
+		DeletionProtection:         cfg.Teardown.DeletionProtection,
 		Namer:                      r.Namer,
 		Tags:                       r.Tags,
 	}, awsOnly)

@@ -330,17 +330,24 @@ func TestFlowLogsArgsChecksEachRejectOneMistake(t *testing.T) {
 func TestImageArgsChecksEachRejectOneMistake(t *testing.T) {
 	dir := t.TempDir()
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM scratch\n"), 0o644))
+	wd, err := os.Getwd()
+	require.NoError(t, err)
+	rel, err := filepath.Rel(wd, dir)
+	require.NoError(t, err)
 	argsSpec[image.Args]{
 		valid: func(*pulumi.Context) *image.Args {
-			return &image.Args{SourceDir: dir, Namer: argsNamer, Tags: naming.Tags{"Stack": "unit"}}
+			return &image.Args{Context: rel, Namer: argsNamer, Tags: naming.Tags{"Stack": "unit"}}
 		},
 		create: func(ctx *pulumi.Context, a *image.Args) error { _, err := image.NewImage(ctx, "i", a); return err },
 	}.check(t, []argsCase[image.Args]{
-		{"no source directory", func(a *image.Args) { a.SourceDir = "" }, "SourceDir is required", false},
-		{"no Dockerfile in it", func(a *image.Args) { a.Dockerfile = "Containerfile" }, "no Containerfile in " + dir, false},
+		{"no context", func(a *image.Args) { a.Context = "" }, "Context is required", false},
+		{"an absolute context", func(a *image.Args) { a.Context = dir }, dir + " is an absolute path", false},
+		{"an absolute named context", func(a *image.Args) { a.NamedContexts = map[string]string{"x": dir} }, dir + " is an absolute path", false},
+		{"a relative named context", func(a *image.Args) { a.NamedContexts = map[string]string{"x": rel} }, "is an absolute path", true},
+		{"no Dockerfile in it", func(a *image.Args) { a.Dockerfile = "Containerfile" }, "no Containerfile in " + rel, false},
 		{"its Dockerfile", func(a *image.Args) {}, "no Dockerfile in", true},
 	})
-	_, err := image.SourceHash(t.TempDir())
+	_, err = image.SourceHash(image.Sources{Context: dir, Dockerfile: "Dockerfile", Named: map[string]string{"empty": t.TempDir()}})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "no source files in")
 }

@@ -108,9 +108,11 @@ type Args struct {
 	// DeletionProtection makes AWS refuse to delete the cluster. Default
 	// false.
 	DeletionProtection bool
-	// FinalSnapshot takes a snapshot when the cluster is deleted. Default
-	// false: `pulumi destroy` skips it, which is what makes a dev stack
-	// removable (RDS otherwise demands a snapshot identifier).
+	// FinalSnapshot takes a snapshot when the cluster is deleted, and keeps
+	// the cluster's KMS key (unless Global brings one) when the stack is
+	// destroyed, so that the snapshot stays readable. Default false:
+	// `pulumi destroy` skips it, which is what makes a dev stack removable
+	// (RDS otherwise demands a snapshot identifier).
 	FinalSnapshot bool
 	// VpcID, SubnetIDs (private) and ClientSecurityGroupID (the only source
 	// admitted on 5432, the auth pods' security group). Required.
@@ -275,14 +277,24 @@ func NewDatabase(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Re
 
 	// A global member's key is made with the global database: the
 	// replicated secret needs it first.
-	var existingKey pulumi.StringInput
-	if a.Global != nil {
-		existingKey = a.Global.KmsKeyArn
-	}
-	keyArn, err := datastore.KeyArn(ctx, d, existingKey, a.Namer.Name("db"),
-		"Aurora storage, Performance Insights and master secret for "+a.Namer.Prefix(), a.Tags, a.Protect)
-	if err != nil {
-		return nil, err
+	var keyArn pulumi.StringOutput
+	keyName, keyDescription := a.Namer.Name("db"), "Aurora storage, Performance Insights and master secret for "+a.Namer.Prefix()
+	switch {
+	case a.Global != nil:
+		keyArn = a.Global.KmsKeyArn.ToStringOutput()
+	case a.FinalSnapshot:
+		// The final snapshot is encrypted with this key: it must outlive
+		// the cluster, or the snapshot is unreadable once the key's
+		// deletion window ends.
+		key, err := datastore.NewKeptKey(ctx, d, keyName, keyDescription, a.Tags, a.Protect)
+		if err != nil {
+			return nil, err
+		}
+		keyArn = key.Arn
+	default:
+		if keyArn, err = datastore.KeyArn(ctx, d, nil, keyName, keyDescription, a.Tags, a.Protect); err != nil {
+			return nil, err
+		}
 	}
 	sg, err := datastore.NewClientOnlySecurityGroup(ctx, d, a.Namer.Name("db"), datastore.ClientOnlyArgs{
 		Description:           "Aurora " + a.Namer.Prefix() + ": 5432 from the auth pods only",

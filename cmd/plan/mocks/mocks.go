@@ -48,6 +48,10 @@ type Resource struct {
 	// RemoteChildren of a multi-language component: what it creates that
 	// the program does not register (see Child). Nil for other resources.
 	RemoteChildren []Child
+
+	// Version is the provider plugin version the resource asks for ("":
+	// the engine's default for its package).
+	Version string
 }
 
 // Options are the resource options the engine receives with a resource,
@@ -125,6 +129,7 @@ func (m *Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 	if rpc != nil {
 		r.Parent = rpc.GetParent()
 		r.Protect = rpc.GetProtect()
+		r.Version = rpc.GetVersion()
 		r.Remote = rpc.GetRemote()
 		deps = explicitDependencies(rpc.GetDependencies(), rpc.GetPropertyDependencies())
 		r.Dependencies = sortedUnique(rpc.GetDependencies())
