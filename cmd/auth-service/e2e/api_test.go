@@ -61,7 +61,8 @@ func TestLoginSessionLogout(t *testing.T) {
 	}))
 	assert.True(t, found, "some session key exists")
 
-	metrics := do(t, http.MethodGet, inst.URL+"/metrics", nil, nil)
+	assert.Equal(t, http.StatusNotFound, do(t, http.MethodGet, inst.URL+"/metrics", nil, nil).Status, "not on the traffic port")
+	metrics := do(t, http.MethodGet, inst.MetricsURL+"/metrics", nil, nil)
 	require.Equal(t, http.StatusOK, metrics.Status)
 	assert.Contains(t, string(metrics.Body), `auth_logins_total{result="success"} 1`)
 	assert.Contains(t, string(metrics.Body), `auth_http_requests_total{code="200",route="/v1/session"} 1`)
