@@ -90,6 +90,13 @@ func (b *logBuffer) Write(p []byte) (int, error) {
 	return b.buf.Write(p)
 }
 
+// logText is the whole log so far.
+func (inst *instance) logText() string {
+	inst.logs.mu.Lock()
+	defer inst.logs.mu.Unlock()
+	return inst.logs.buf.String()
+}
+
 // events returns the log lines whose "event" is event, decoded.
 func (inst *instance) events(event string) []map[string]any {
 	inst.logs.mu.Lock()

@@ -60,11 +60,17 @@ func NewClusterClient(o ClientOptions) *redis.ClusterClient {
 			return "", tok, err
 		}
 	}
-	c := redis.NewClusterClient(opts)
 	if o.TokenRejected != nil {
-		c.AddHook(authRetry{rejected: o.TokenRejected})
+		// On each node's client: the refusal happens on a node's new
+		// connection, and the health checks and the session write with
+		// WAIT use node clients directly.
+		opts.NewClient = func(opt *redis.Options) *redis.Client {
+			c := redis.NewClient(opt)
+			c.AddHook(authRetry{rejected: o.TokenRejected})
+			return c
+		}
 	}
-	return c
+	return redis.NewClusterClient(opts)
 }
 
 // TokenRefused tells whether err is Redis refusing the AUTH token.

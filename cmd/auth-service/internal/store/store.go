@@ -247,17 +247,28 @@ GROUP BY u.id`
 
 // UserForLogin looks a user up by name (case-insensitively), with roles
 // and the union of their permissions. It asks the reader endpoint first,
-// within ReaderTimeout, and the writer when the reader fails or is known
-// to be down (not when the user is missing: a user just created may lag on
-// a replica by milliseconds).
+// within ReaderTimeout, and the writer when the reader fails (not when the
+// user is missing: a user just created may lag on a replica by
+// milliseconds). While the reader is known to be down it asks the writer
+// first, and the reader only if the writer fails too (the checks' state is
+// up to one round old).
 func (db *DB) UserForLogin(ctx context.Context, username string) (User, error) {
-	if db.Reader != db.Writer && (db.opts.ReaderDown == nil || !db.opts.ReaderDown()) {
-		u, err := db.userForLogin(ctx, db.Reader, ReaderTimeout, username)
-		if err == nil || errors.Is(err, ErrNotFound) || ctx.Err() != nil {
-			return u, err
-		}
+	if db.Reader == db.Writer {
+		return db.userForLogin(ctx, db.Writer, OpTimeout, username)
 	}
-	return db.userForLogin(ctx, db.Writer, OpTimeout, username)
+	type endpoint struct {
+		pool    *pgxpool.Pool
+		timeout time.Duration
+	}
+	order := []endpoint{{db.Reader, ReaderTimeout}, {db.Writer, OpTimeout}}
+	if db.opts.ReaderDown != nil && db.opts.ReaderDown() {
+		order[0], order[1] = order[1], order[0]
+	}
+	u, err := db.userForLogin(ctx, order[0].pool, order[0].timeout, username)
+	if err == nil || errors.Is(err, ErrNotFound) || ctx.Err() != nil {
+		return u, err
+	}
+	return db.userForLogin(ctx, order[1].pool, order[1].timeout, username)
 }
 
 func (db *DB) userForLogin(ctx context.Context, pool *pgxpool.Pool, timeout time.Duration, username string) (User, error) {
