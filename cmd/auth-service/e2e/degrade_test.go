@@ -380,3 +380,68 @@ func metricValue(t testing.TB, inst *instance, series string) float64 {
 	}
 	return 0
 }
+
+// Aurora's failover, as the drill's db-failover runs it: the reader (a
+// streaming standby) is promoted and both endpoints switch to it, cutting
+// every pooled connection. Logins under way reconnect through the names
+// and succeed: a connection broken under a query is replaced and the
+// query tried again, and a lookup that fails on one endpoint is asked of
+// the other (without both, a login in flight at the switch fails).
+func TestLoginsRideThroughAWriterFailover(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	name, pw := newUser(t, "failover-db") // before the standby: it is copied
+	standby, err := parts.pg.StartStandby(ctx)
+	require.NoError(t, err)
+	defer standby.Close()
+	writer, err := realparts.NewEndpoint(parts.pg.Addr())
+	require.NoError(t, err)
+	defer writer.Close()
+	reader, err := realparts.NewEndpoint(standby.Addr())
+	require.NoError(t, err)
+	defer reader.Close()
+	inst := startInstance(t, map[string]string{
+		"DB_HOST": writer.Host(), "DB_PORT": fmt.Sprint(writer.Port()),
+		"DB_READER_HOST": "localhost", "DB_READER_PORT": fmt.Sprint(reader.Port()),
+	})
+
+	var stop atomic.Bool
+	var mu sync.Mutex
+	var ok int
+	var failures []string
+	var lastAfter time.Duration
+	var switchedAt atomic.Int64
+	var wg sync.WaitGroup
+	for w := 0; w < 2; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for !stop.Load() {
+				start := time.Now()
+				r, err := doErr(http.MethodPost, inst.URL+"/v1/login", loginBody(name, pw), jsonHeader)
+				mu.Lock()
+				if err != nil || r.Status != http.StatusOK {
+					failures = append(failures, fmt.Sprintf("+%s: %d %v %s", start.Sub(time.Unix(0, switchedAt.Load())).Round(time.Millisecond), r.Status, err, r.Body))
+				} else {
+					ok++
+					if s := switchedAt.Load(); s != 0 && start.UnixNano() > s {
+						lastAfter = max(lastAfter, time.Since(start))
+					}
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	time.Sleep(time.Second)
+	require.NoError(t, standby.Promote(ctx))
+	switchedAt.Store(time.Now().UnixNano())
+	writer.Switch(standby.Addr())
+	reader.Switch(standby.Addr())
+	time.Sleep(3 * time.Second)
+	stop.Store(true)
+	wg.Wait()
+	t.Logf("%d logins, %d failed; slowest login started after the switch: %s", ok, len(failures), lastAfter.Round(time.Millisecond))
+	assert.Empty(t, failures)
+	assert.Greater(t, ok, 2)
+	assert.Equal(t, http.StatusOK, do(t, http.MethodGet, inst.URL+"/health", nil, nil).Status)
+}
