@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/guardduty"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -167,4 +168,16 @@ func TestREADMEStatesGuardDutyOwnershipAndDestroy(t *testing.T) {
 			assert.NotContains(t, k.Description, "look it up", "%s: ownership is never looked up", k.Name)
 		}
 	}
+}
+
+// GuardDuty refuses a second detector in a region, and so do the mocks:
+// what the preflight guards against is real.
+func TestCreatingASecondDetectorFailsAsGuardDutyDoes(t *testing.T) {
+	account := mocks.NewAccount().WithDetector("us-east-1", adoptedDetector, nil)
+	err := invoke(t, account, "us-east-1", func(ctx *pulumi.Context) error {
+		_, err := guardduty.NewDetector(ctx, "second", &guardduty.DetectorArgs{Enable: pulumi.Bool(true)})
+		return err
+	})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "BadRequestException: The request is rejected because a detector already exists for the current account.")
 }
