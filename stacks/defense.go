@@ -33,6 +33,9 @@ type DefenseConfig struct {
 	FlowLogs              bool
 	FlowLogsRetentionDays int
 
+	// GuardDuty turns on EKS audit-log monitoring. With
+	// GuardDutyDetectorID the stack adopts that detector; without, it
+	// creates the region's detector and owns it.
 	GuardDuty           bool
 	GuardDutyDetectorID string
 
@@ -129,8 +132,14 @@ func (c *Config) validateDefense(p *problems) {
 	if d.MaxEvictionsPer5Min < 1 {
 		p.add(q("podEvictionAlarmThreshold"), strconv.Itoa(d.MaxEvictionsPer5Min), "set at least 1 eviction request per 5 minutes", "the alarm threshold must be positive")
 	}
+	// Whether the stack creates the region's detector or adopts one is
+	// configuration, never a lookup (components/threatdetection).
 	if id := d.GuardDutyDetectorID; id != "" && !detectorID.MatchString(id) {
-		p.add(q("guardDutyDetectorId"), id, "use the 32-character detector ID (`aws guardduty list-detectors`), or leave it empty to look it up", "not a GuardDuty detector ID")
+		p.add(q("guardDutyDetectorId"), id, "use the 32-character detector ID (`aws guardduty list-detectors`), or leave it empty to have the stack create the region's detector",
+			"not a GuardDuty detector ID")
+	} else if id != "" && !d.GuardDuty {
+		p.add(q("guardDutyDetectorId"), id, "set guardDutyEnabled: true to adopt this detector, or remove guardDutyDetectorId",
+			"a detector to adopt, but GuardDuty is off (guardDutyEnabled is false)")
 	}
 	if d.MutualTLS != nil && c.Service.CertificateArn == "" {
 		p.add(q("albMtlsCaBundle"), "s3://"+d.MutualTLS.CABundleBucket+"/"+d.MutualTLS.CABundleKey, "set certificateArn too: mutual TLS runs on the HTTPS listener",
@@ -239,7 +248,9 @@ func (r *Region) buildDefenses(ctx *pulumi.Context, cfg *Config) error {
 	}
 	if d.GuardDuty {
 		r.Defenses.ThreatDetection, err = threatdetection.NewThreatDetection(ctx, r.Namer.Name("threat-detection"), &threatdetection.Args{
-			DetectorID:    d.GuardDutyDetectorID,
+			DetectorID: d.GuardDutyDetectorID,
+			// A created detector holds the region's findings: stateful.
+			Protect:       cfg.ProtectStatefulResources,
 			AlarmTopicArn: r.Alarms.TopicArn,
 			Namer:         r.Namer,
 			Tags:          r.Tags,
