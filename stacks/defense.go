@@ -250,7 +250,7 @@ func (r *Region) buildDefenses(ctx *pulumi.Context, cfg *Config) error {
 		r.Defenses.ThreatDetection, err = threatdetection.NewThreatDetection(ctx, r.Namer.Name("threat-detection"), &threatdetection.Args{
 			DetectorID: d.GuardDutyDetectorID,
 			// A created detector holds the region's findings: stateful.
-			Protect:       cfg.ProtectStatefulResources,
+			Protect:       cfg.Teardown.Protect,
 			AlarmTopicArn: r.Alarms.TopicArn,
 			Namer:         r.Namer,
 			Tags:          r.Tags,
