@@ -53,6 +53,26 @@ const (
 	AuthTokenSpecials = "!&#$^<>-"
 )
 
+// Parameter is one engine parameter the component's parameter group sets.
+type Parameter struct{ Name, Value string }
+
+// Parameters are stated explicitly, whatever the engine's default:
+//   - cluster-enabled: cluster mode (sessions are sharded).
+//   - cluster-require-full-coverage: with "yes" (the open-source engine's
+//     default) every node answers CLUSTERDOWN as soon as one hash slot has
+//     no serving node, so one hung or lost shard would fail the sessions of
+//     every other shard too. ElastiCache's documented default is already
+//     "no" (ElastiCache User Guide, "Redis specific parameters", 3.2.4 new
+//     parameters: "Default: no ... Changes Take Effect: Immediately";
+//     awsdocs/amazon-elasticache-docs doc_source/redis/ParameterGroups.Redis.md),
+//     and the families this component uses inherit it; saying it here keeps
+//     it true if that default or the engine ever changes, and matches the
+//     local cluster of tests/realparts.
+var Parameters = []Parameter{
+	{"cluster-enabled", "yes"},
+	{"cluster-require-full-coverage", "no"},
+}
+
 // ReplicationGroupIDMax is AWS's limit on replication group IDs.
 const ReplicationGroupIDMax = 40
 
@@ -261,13 +281,15 @@ func NewCache(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Resou
 	// cannot be changed later. A secondary inherits the primary's.
 	var params *elasticache.ParameterGroup
 	if a.GlobalSecondary == nil {
+		var parameters elasticache.ParameterGroupParameterArray
+		for _, p := range Parameters {
+			parameters = append(parameters, elasticache.ParameterGroupParameterArgs{Name: pulumi.String(p.Name), Value: pulumi.String(p.Value)})
+		}
 		params, err = elasticache.NewParameterGroup(ctx, a.Namer.Name("cache", family), &elasticache.ParameterGroupArgs{
 			Family:      pulumi.String(family),
 			Description: pulumi.String("Cluster mode for " + a.Namer.Prefix()),
-			Parameters: elasticache.ParameterGroupParameterArray{
-				elasticache.ParameterGroupParameterArgs{Name: pulumi.String("cluster-enabled"), Value: pulumi.String("yes")},
-			},
-			Tags: tags(a.Namer.Name("cache", family)),
+			Parameters:  parameters,
+			Tags:        tags(a.Namer.Name("cache", family)),
 		}, parent)
 		if err != nil {
 			return nil, err
