@@ -42,7 +42,8 @@ const (
 	// TargetGroupBinding's serviceRef names.
 	ServicePort = 80
 	// ReadinessPath is shared with the ALB health check: a pod takes
-	// traffic when its database and Redis are reachable.
+	// traffic when it can serve (started, initialised, not shutting down,
+	// not overloaded); on the traffic port it answers the status only.
 	ReadinessPath = ingress.HealthCheckPath
 	// LivenessPath only says the process is not wedged; it must not check
 	// dependencies, or a database blip restarts every pod.
@@ -53,6 +54,9 @@ const (
 	// state); neither the Service nor the target group exposes it, so the
 	// internet never reaches it.
 	MetricsPort = 9090
+	// ContainerPortName and MetricsPortName name the container's two ports.
+	ContainerPortName = "http"
+	MetricsPortName   = "metrics"
 
 	// The readiness probe: the kubelet marks a pod NotReady after
 	// ReadinessFailureThreshold failed probes, PeriodSeconds apart, each
@@ -459,6 +463,7 @@ func configData(a *Args) pulumi.StringMap {
 	return pulumi.StringMap{
 		"AWS_REGION":       pulumi.String(a.Region),
 		"PORT":             pulumi.String(strconv.Itoa(ContainerPort)),
+		"METRICS_PORT":     pulumi.String(strconv.Itoa(MetricsPort)),
 		"DB_HOST":          a.DatabaseHost,
 		"DB_READER_HOST":   a.DatabaseReaderHost,
 		"DB_PORT":          pulumi.Sprintf("%d", a.DatabasePort),
@@ -517,9 +522,16 @@ func deploymentSpec(a *Args, replicas int, selector, podLabels pulumi.StringMap,
 					Name:            pulumi.String(Name),
 					Image:           a.Image,
 					ImagePullPolicy: pulumi.String("IfNotPresent"),
-					Ports: corev1.ContainerPortArray{corev1.ContainerPortArgs{
-						Name: pulumi.String("http"), ContainerPort: pulumi.Int(ContainerPort), Protocol: pulumi.String("TCP"),
-					}},
+					// The metrics port is declared (so it is named and known)
+					// but no Service, target group or binding names it.
+					Ports: corev1.ContainerPortArray{
+						corev1.ContainerPortArgs{
+							Name: pulumi.String(ContainerPortName), ContainerPort: pulumi.Int(ContainerPort), Protocol: pulumi.String("TCP"),
+						},
+						corev1.ContainerPortArgs{
+							Name: pulumi.String(MetricsPortName), ContainerPort: pulumi.Int(MetricsPort), Protocol: pulumi.String("TCP"),
+						},
+					},
 					EnvFrom: corev1.EnvFromSourceArray{corev1.EnvFromSourceArgs{
 						ConfigMapRef: &corev1.ConfigMapEnvSourceArgs{Name: configMap},
 					}},
