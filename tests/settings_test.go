@@ -485,7 +485,7 @@ func TestEveryTaggableResourceCarriesTheStacksTags(t *testing.T) {
 		"aws:elasticache/parameterGroup:ParameterGroup", "aws:elasticache/replicationGroup:ReplicationGroup",
 		"aws:elasticache/subnetGroup:SubnetGroup", "aws:guardduty/detector:Detector",
 		"aws:iam/openIdConnectProvider:OpenIdConnectProvider", "aws:iam/policy:Policy", "aws:iam/role:Role", "aws:kms/key:Key",
-		"aws:lb/listener:Listener", "aws:lb/loadBalancer:LoadBalancer", "aws:lb/targetGroup:TargetGroup",
+		"aws:lb/listener:Listener", "aws:lb/listenerRule:ListenerRule", "aws:lb/loadBalancer:LoadBalancer", "aws:lb/targetGroup:TargetGroup",
 		"aws:rds/cluster:Cluster", "aws:rds/clusterInstance:ClusterInstance", "aws:rds/clusterParameterGroup:ClusterParameterGroup",
 		"aws:rds/subnetGroup:SubnetGroup", "aws:route53/healthCheck:HealthCheck", "aws:s3/bucketV2:BucketV2",
 		"aws:secretsmanager/secret:Secret", "aws:sns/topic:Topic", "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
