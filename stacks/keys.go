@@ -3,6 +3,7 @@ package stacks
 import (
 	"github.com/authplatform/auth-platform/components/cluster"
 	"github.com/authplatform/auth-platform/components/database"
+	"github.com/authplatform/auth-platform/components/servicelogs"
 )
 
 // Namespace is the project's configuration namespace (the project name).
@@ -127,6 +128,8 @@ var Keys = []Key{
 		"Bring-your-own S3 bucket for ALB access logs (its policy must admit ELB log delivery). Empty: the stack's own bucket when albAccessLogs is on."},
 	{"alarmEmail", "string", "",
 		"E-mail address subscribed to the alarm topic (AWS asks it to confirm). Empty: no subscription (not allowed in prod)."},
+	{"authLogRetentionDays", "integer", servicelogs.DefaultRetentionDays,
+		"Days the auth service's own log lines (routed from its Fargate pods) are kept in CloudWatch Logs."},
 
 	// Multi-region and DNS.
 	{"regions", "array", []string{},

@@ -66,6 +66,9 @@ const (
 	ReadinessTimeoutSeconds   = 2
 	ReadinessFailureThreshold = 2
 
+	// LogRouterConfigAnnotation carries Args.LogRouterConfig on the pods.
+	LogRouterConfigAnnotation = "auth-platform/log-router-config"
+
 	// ReadinessGateLabel makes the LB controller inject a readiness gate:
 	// a new pod turns Ready only once its target is healthy in the ALB.
 	ReadinessGateLabel = "elbv2.k8s.aws/pod-readiness-gate-inject"
@@ -149,9 +152,15 @@ type Args struct {
 	// must be serving before the TargetGroupBinding is created. Required.
 	ControllerRelease pulumi.Resource
 	// PodsWaitFor must exist before any pod is created: the zones' Fargate
-	// profiles (pods created earlier stay Pending forever) and CoreDNS.
-	// Default none.
+	// profiles (pods created earlier stay Pending forever), CoreDNS and the
+	// log router's configuration (read only when a pod starts). Default
+	// none.
 	PodsWaitFor []pulumi.Resource
+	// LogRouterConfig identifies the Fargate log router configuration the
+	// pods start with (servicelogs.Logs.ConfigHash). It is a pod annotation,
+	// so a new configuration rolls the pods: Fargate applies one only to
+	// pods created after it. Default empty: no annotation.
+	LogRouterConfig string
 
 	Namer naming.Namer
 	Tags  naming.Tags
@@ -503,7 +512,7 @@ func deploymentSpec(a *Args, replicas int, selector, podLabels pulumi.StringMap,
 		ProgressDeadlineSeconds: pulumi.Int(900),
 		RevisionHistoryLimit:    pulumi.Int(5),
 		Template: &corev1.PodTemplateSpecArgs{
-			Metadata: &metav1.ObjectMetaArgs{Labels: podLabels},
+			Metadata: &metav1.ObjectMetaArgs{Labels: podLabels, Annotations: podAnnotations(a)},
 			Spec: &corev1.PodSpecArgs{
 				ServiceAccountName:            serviceAccount,
 				AutomountServiceAccountToken:  pulumi.Bool(false),
@@ -568,6 +577,13 @@ func deploymentSpec(a *Args, replicas int, selector, podLabels pulumi.StringMap,
 			},
 		},
 	}
+}
+
+func podAnnotations(a *Args) pulumi.StringMap {
+	if a.LogRouterConfig == "" {
+		return nil
+	}
+	return pulumi.StringMap{LogRouterConfigAnnotation: pulumi.String(a.LogRouterConfig)}
 }
 
 func mergeLabels(maps ...pulumi.StringMap) pulumi.StringMap {
