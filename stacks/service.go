@@ -292,6 +292,7 @@ func (r *Region) buildService(ctx *pulumi.Context, cfg *Config) error {
 		DatabaseClusterID:  r.Database.ClusterIdentifier,
 		DatabaseServerless: cfg.Database.Serverless,
 		DatabaseSecondary:  r.member != nil && r.member.Database != nil && !r.member.Database.Primary,
+		ServiceLogGroup:    r.ServiceLogs.LogGroup,
 		Namer:              r.Namer,
 		Tags:               r.Tags,
 	}, awsOnly)

@@ -97,6 +97,9 @@ type Logs struct {
 	pulumi.ResourceState
 
 	LogGroupArn pulumi.StringOutput `pulumi:"logGroupArn"`
+	// LogGroup is the group's name once it exists: what reads the group
+	// (metric filters) takes it, so it waits for the group.
+	LogGroup pulumi.StringOutput `pulumi:"logGroup"`
 	// LogGroupName is known before deployment.
 	LogGroupName string
 	// Ready must exist before any routed pod is created.
@@ -251,10 +254,11 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	}
 
 	l.LogGroupArn = group.Arn
+	l.LogGroup = group.Name
 	l.Ready = []pulumi.Resource{cm, write}
 	if err := ctx.RegisterResourceOutputs(l, pulumi.Map{
-		"logGroupArn":  l.LogGroupArn,
-		"logGroupName": pulumi.String(l.LogGroupName),
+		"logGroupArn": l.LogGroupArn,
+		"logGroup":    l.LogGroup,
 	}); err != nil {
 		return nil, err
 	}
