@@ -74,6 +74,8 @@ var Keys = []Key{
 		"Daily cache snapshot window, hh24:mi-hh24:mi UTC, at least 60 minutes, clear of cacheMaintenanceWindow."},
 	{"cacheMaintenanceWindow", "string", "sun:04:00-sun:05:00",
 		"Weekly cache maintenance window, ddd:hh24:mi-ddd:hh24:mi UTC, at least 60 minutes."},
+	{"cacheAuthTokenGenerations", "array", []int{1},
+		"AUTH token generations the session store accepts, oldest first. Rotate in two ups: [N, N+1] (ROTATE: both work, the secret gets the new one), then [N+1] (SET)."},
 	{"dbEngineVersion", "string", database.DefaultMajor,
 		"Aurora PostgreSQL major (13-17), resolved at deploy time to the newest minor RDS offers, or a pinned major.minor that RDS offers."},
 	{"dbServerless", "boolean", false,
@@ -190,6 +192,10 @@ var Keys = []Key{
 
 // ItemsType is the element type of an array key.
 func (k Key) ItemsType() string {
+	switch k.Default.(type) {
+	case []int:
+		return "integer"
+	}
 	if k.Name == "regions" {
 		return "object"
 	}
