@@ -69,7 +69,10 @@ func TestAuthPodsRunAsTheImagesUserWithoutAKubernetesToken(t *testing.T) {
 		assert.Equal(t, "IfNotPresent", ctr["imagePullPolicy"], "the image is pinned by digest")
 		// The Service's targetPort names "http"; TCP is stated so a
 		// server-side apply diff never shows the API server's default.
-		assert.Equal(t, []interface{}{map[string]interface{}{"name": "http", "containerPort": float64(8080), "protocol": "TCP"}}, ctr["ports"])
+		assert.Equal(t, []interface{}{
+			map[string]interface{}{"name": "http", "containerPort": float64(8080), "protocol": "TCP"},
+			map[string]interface{}{"name": "metrics", "containerPort": float64(9090), "protocol": "TCP"},
+		}, ctr["ports"])
 		get := func(path string) map[string]interface{} {
 			return map[string]interface{}{"path": path, "port": float64(8080), "scheme": "HTTP"}
 		}
@@ -219,6 +222,9 @@ func TestEveryAlarmIsTheOneThisTableStates(t *testing.T) {
 		{"-HighPodEvictionRate", "Sum", 300, 1, 30, gt, "notBreaching"},
 		{"-waf-blocked-requests", "Sum", 300, 1, 100, gt, "notBreaching"},
 		{"-waf-counted-requests", "Sum", 300, 1, 100, gt, "notBreaching"}, // count mode: what block would stop
+		// The service's dependency_down lines, per minute (a Metrics
+		// Insights query, which carries the period): two minutes running.
+		{"-dependency-down-", "", 0, 2, 1, "GreaterThanOrEqualToThreshold", "notBreaching"},
 	}
 	for stack, res := range allPlans(t) {
 		t.Run(stack, func(t *testing.T) {
