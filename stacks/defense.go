@@ -60,6 +60,18 @@ func init() {
 // (PutRetentionPolicy API reference).
 var logRetentionDays = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
 
+// checkLogRetention records a problem when days is not a retention
+// CloudWatch Logs accepts.
+func checkLogRetention(p *problems, key string, days int) {
+	for _, ok := range logRetentionDays {
+		if days == ok {
+			return
+		}
+	}
+	p.add(q(key), strconv.Itoa(days), "use one of CloudWatch Logs' periods: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, ... 3653",
+		"CloudWatch Logs does not accept a retention of %d days", days)
+}
+
 var (
 	s3URI      = regexp.MustCompile(`^s3://([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])/(\S+\.pem)$`)
 	detectorID = regexp.MustCompile(`^[0-9a-f]{32}$`)
@@ -112,17 +124,8 @@ func (c *Config) validateDefense(p *problems) {
 		}
 		p.add(q(key), value, fixes[key], "%v", e)
 	}
-	retention := func(key string, days int) {
-		for _, ok := range logRetentionDays {
-			if days == ok {
-				return
-			}
-		}
-		p.add(q(key), strconv.Itoa(days), "use one of CloudWatch Logs' periods: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, ... 3653",
-			"CloudWatch Logs does not accept a retention of %d days", days)
-	}
-	retention("wafLogRetentionDays", d.WAFLogRetentionDays)
-	retention("flowLogsRetentionDays", d.FlowLogsRetentionDays)
+	checkLogRetention(p, "wafLogRetentionDays", d.WAFLogRetentionDays)
+	checkLogRetention(p, "flowLogsRetentionDays", d.FlowLogsRetentionDays)
 	if d.AccessLogsRetentionDays < 1 || d.AccessLogsRetentionDays > 3650 {
 		p.add(q("albAccessLogsRetentionDays"), strconv.Itoa(d.AccessLogsRetentionDays), "set 1 to 3650 days", "access-log retention out of range")
 	}
