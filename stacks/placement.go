@@ -22,10 +22,10 @@ func (c *Config) zoneCount() (n int, key string) {
 }
 
 // workloadProfiles are the Fargate profiles the stack asks the cluster for
-// (the cluster adds CoreDNS's): the LB controller's, and one per zone for the
-// auth pods. Configuration checks count this same list.
+// (the cluster adds CoreDNS's): the LB controller's, the operations one
+// (collector and patch-window job), and one per zone for the auth pods. Configuration checks count this same list.
 func workloadProfiles(cfg *Config, zones []string, privateSubnetIDs pulumi.StringArrayInput) []cluster.ProfileSpec {
-	return append([]cluster.ProfileSpec{lbcontroller.FargateProfile(lbcontroller.DefaultNamespace)},
+	return append([]cluster.ProfileSpec{lbcontroller.FargateProfile(lbcontroller.DefaultNamespace), operationsProfile()},
 		authservice.FargateProfiles(cfg.AuthNamespace, zones, privateSubnetIDs)...)
 }
 

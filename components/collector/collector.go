@@ -49,7 +49,7 @@ import (
 const (
 	// Namespace of the collector; the operations Fargate profile selects it.
 	Namespace = "auth-metrics"
-	// Name of the service account, Deployment and pods.
+	// Name of the service account, StatefulSet and pods.
 	Name = "collector"
 	// DefaultImage is the Prometheus release the collector runs.
 	DefaultImage = "quay.io/prometheus/prometheus:v3.5.0"
@@ -225,16 +225,19 @@ func NewCollector(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.R
 			PeriodSeconds: pulumi.Int(10), TimeoutSeconds: pulumi.Int(2), FailureThreshold: pulumi.Int(3),
 		}
 	}
-	if _, err := appsv1.NewDeployment(ctx, n("deploy"), &appsv1.DeploymentArgs{
+	// A StatefulSet of one: it never runs two pods of the same identity
+	// (a Deployment's rollout would, and two agents with the same external
+	// labels send every series twice, which the workspace rejects as
+	// out-of-order samples). The workspace answers queries from the last 5
+	// minutes' samples, which covers the gap while the pod is replaced.
+	// Nothing serves from it, so the auth Deployments' contract (preStop
+	// for the ALB, zone pinning, PDB) is not its own.
+	if _, err := appsv1.NewStatefulSet(ctx, n("sts"), &appsv1.StatefulSetArgs{
 		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(Name), Namespace: namespace, Labels: labels},
-		Spec: &appsv1.DeploymentSpecArgs{
-			Replicas: pulumi.Int(1),
-			Selector: &metav1.LabelSelectorArgs{MatchLabels: selector},
-			// One writer at a time: two agents with the same external labels
-			// would send the same series twice. The workspace answers
-			// queries from the last 5 minutes' samples, which covers the
-			// gap while the new pod starts.
-			Strategy: &appsv1.DeploymentStrategyArgs{Type: pulumi.String("Recreate")},
+		Spec: &appsv1.StatefulSetSpecArgs{
+			Replicas:    pulumi.Int(1),
+			ServiceName: pulumi.String(Name),
+			Selector:    &metav1.LabelSelectorArgs{MatchLabels: selector},
 			Template: &corev1.PodTemplateSpecArgs{
 				Metadata: &metav1.ObjectMetaArgs{Labels: labels, Annotations: annotations},
 				Spec: &corev1.PodSpecArgs{

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"text/template"
 	"time"
-
 )
 
 //go:embed rules.yaml.tmpl
