@@ -5,7 +5,9 @@
 //
 // Why Prometheus in agent mode and not ADOT: its configuration is the one
 // Debian's promtool checks here (`promtool check config --agent`, in
-// tests and CI), and the drill runs the same scrape job and relabelling in
+// tests and CI; Debian builds Prometheus without Kubernetes discovery, so
+// the test checks that block against its documented schema and promtool
+// the rest), and the drill runs the same scrape job and relabelling in
 // Debian's Prometheus over its auth processes, so what the rules see in
 // the drill is what they see in the workspace. ADOT's collector has its
 // own configuration and validator, neither of which runs here.

@@ -174,8 +174,12 @@ func NewBody(in Inputs) (Body, error) {
 		metric("AWS/RDS", "DatabaseConnections", [][2]string{cluster}, map[string]any{"stat": "Sum", "label": "connections"}),
 	}, map[string]any{"period": 300})
 	add("Pod evictions (audit log)", [][]any{metric(in.EvictionNamespace, in.EvictionMetric, nil, sum)}, map[string]any{"period": 300})
+	// A search by namespace and name, not by a dimension schema: the
+	// Redis filter publishes Dependency and Shard, the others Dependency
+	// alone, and a schema matches one exact dimension set (CloudWatch User
+	// Guide, "CloudWatch search expression syntax").
 	add("Dependencies reported down by the service", [][]any{{map[string]any{
-		"expression": fmt.Sprintf("SEARCH('{%s,Dependency} MetricName=\"%s\"', 'Sum', 60)", in.ServiceNamespace, in.DependencyMetric),
+		"expression": fmt.Sprintf("SEARCH('Namespace=\"%s\" MetricName=\"%s\"', 'Sum', 60)", in.ServiceNamespace, in.DependencyMetric),
 		"id":         "down", "label": "",
 	}}}, nil)
 
