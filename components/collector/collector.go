@@ -59,8 +59,10 @@ const (
 	DefaultScrapeInterval = "30s"
 	// RunAsUser is the image's own user (nobody).
 	RunAsUser = 65534
-	// Port of Prometheus' own web endpoints (health, readiness).
-	Port = 9090
+	// Port of Prometheus' own web endpoints (health, readiness): not
+	// Prometheus' default 9090, which is the auth pods' metrics port, so
+	// that only the auth pods name that port.
+	Port = 9095
 	// ConfigFile is where the configuration is mounted.
 	ConfigFile = "/etc/prometheus/prometheus.yml"
 	// WALPath is the agent's write-ahead log, on an emptyDir.

@@ -22,6 +22,8 @@ import (
 var Services = []string{
 	"ec2", "eks", "elasticloadbalancing", "rds", "elasticache", "secretsmanager",
 	"cloudwatch", "logs", "events", "sns", "route53", "wafv2", "ecr", "s3", "guardduty",
+	// Amazon Managed Service for Prometheus (issue 27).
+	"aps",
 }
 
 // ServiceLinkedRoles are the service principals whose service-linked role
@@ -126,6 +128,8 @@ func ServiceOf(token string) (service string, ok bool) {
 	switch module {
 	case "ec2", "eks", "iam", "kms", "rds", "elasticache", "secretsmanager", "cloudwatch", "sns", "route53", "wafv2", "acm", "s3", "ecr", "guardduty":
 		return module, true
+	case "amp": // Amazon Managed Service for Prometheus authorizes as aps
+		return "aps", true
 	case "vpc": // aws:vpc/securityGroupIngressRule and friends are EC2 APIs
 		return "ec2", true
 	case "lb", "alb", "elb", "elasticloadbalancingv2":

@@ -29,9 +29,6 @@ import (
 	"github.com/authplatform/auth-platform/components/naming"
 )
 
-// RuleNamespace is the name of the workspace's rule groups namespace.
-const RuleNamespace = "auth-platform"
-
 // Args configures a Workspace.
 type Args struct {
 	// Region of the workspace and of the topic (the SNS receiver's sigv4
@@ -82,7 +79,9 @@ func NewWorkspace(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.R
 		return nil, err
 	}
 	if _, err := amp.NewRuleGroupNamespace(ctx, args.Namer.Name("metrics", "rules"), &amp.RuleGroupNamespaceArgs{
-		Name:        pulumi.String(RuleNamespace),
+		// Unique within a workspace only, but named after the stack like
+		// every physical name, so two stacks never share one.
+		Name:        pulumi.String(args.Namer.Name("rules")),
 		WorkspaceId: ws.ID().ToStringOutput(),
 		Data:        pulumi.String(rules),
 		Tags:        pulumi.ToStringMap(args.Tags.WithName(args.Namer.Name("metrics", "rules"))),
