@@ -35,6 +35,9 @@ func run() int {
 	if len(os.Args) > 1 && os.Args[1] == "admin" {
 		return runAdmin(ctx, cfg, logger, os.Args[2:])
 	}
+	if len(os.Args) > 1 && os.Args[1] == "migrate" {
+		return runMigrate(ctx, cfg, logger, os.Args[2:])
+	}
 	// Nothing is reached here: the service listens first (liveness
 	// answers), then initialises in the background (see app.Serve).
 	svc, err := app.New(ctx, cfg, logger)
@@ -62,16 +65,36 @@ func run() int {
 	return 0
 }
 
+// runMigrate is the migration step: `auth-service migrate
+// [--rotate-app-password]`, with the master credentials.
+func runMigrate(ctx context.Context, cfg config.Config, logger *slog.Logger, args []string) int {
+	rotate := false
+	for _, a := range args {
+		if a != "--rotate-app-password" {
+			fmt.Fprintf(os.Stderr, "usage: auth-service migrate [--rotate-app-password]\n")
+			return 2
+		}
+		rotate = true
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
+	defer cancel()
+	if err := app.Migrate(ctx, cfg, logger, rotate); err != nil {
+		logger.Error("migrate failed", "err", err)
+		return 1
+	}
+	return 0
+}
+
 func runAdmin(ctx context.Context, cfg config.Config, logger *slog.Logger, args []string) int {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	db, err := app.OpenAdminDB(ctx, cfg)
+	deps, closeAll, err := app.Admin(ctx, cfg, logger)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "auth-service admin: %v\n", err)
 		return 1
 	}
-	defer db.Close()
-	if err := admin.Run(ctx, db, args, os.Stdin, os.Stdout); err != nil {
+	defer closeAll()
+	if err := admin.Run(ctx, deps, args, os.Stdin, os.Stdout); err != nil {
 		fmt.Fprintf(os.Stderr, "auth-service admin: %v\n", err)
 		if errors.Is(err, admin.ErrUsage) {
 			return 2

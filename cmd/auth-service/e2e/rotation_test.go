@@ -60,7 +60,7 @@ func TestCredentialRotationsUnderLoadFailNoRequest(t *testing.T) {
 	insts := []*instance{startInstance(t, env), startInstance(t, env)}
 	var tokens []string
 	for i := 0; i < 60; i++ {
-		tok, _, err := insts[0].Svc.Sessions.Create(ctx, session.Data{UserID: int64(i + 1), Username: "rotate"})
+		tok, _, err := insts[0].Svc.Sessions.Create(ctx, session.Data{UserID: int64(i + 1), Username: "rotate"}, 0, false)
 		require.NoError(t, err)
 		tokens = append(tokens, tok)
 	}
