@@ -365,12 +365,14 @@ func TestLoginsRideThroughAHungShard(t *testing.T) {
 // lockoutKey is where the lockout counters of an account live (as
 // internal/lockout names them: a hash per account, tagged by the SHA-256
 // of the canonical name).
-func lockoutKey(name string) string {
+func lockoutKey(name string) string { return lockout.AccountKey(canonical(name)) }
+
+func canonical(name string) string {
 	c, err := username.Canonical(name)
 	if err != nil {
 		panic(err)
 	}
-	return lockout.AccountKey(c)
+	return c
 }
 
 // metricValue reads one sample from the metrics port (0 when absent).

@@ -25,6 +25,7 @@ import (
 	"github.com/authplatform/auth-platform/cmd/auth-service/internal/admin"
 	"github.com/authplatform/auth-platform/cmd/auth-service/internal/app"
 	"github.com/authplatform/auth-platform/cmd/auth-service/internal/config"
+	"github.com/authplatform/auth-platform/cmd/auth-service/internal/password"
 	"github.com/authplatform/auth-platform/tests/realparts"
 )
 
@@ -363,4 +364,12 @@ func jsonList(b []byte, field string) []map[string]any {
 func sha256Hex(s string) string {
 	sum := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(sum[:])
+}
+
+// hashWith hashes pw with argon2id at m KiB (a stored hash made with
+// older, weaker parameters).
+func hashWith(ctx context.Context, pw string, m uint32) (string, error) {
+	p := password.Default
+	p.MemoryKiB = m
+	return password.Hash(ctx, pw, p)
 }

@@ -26,15 +26,15 @@ import (
 	"github.com/authplatform/auth-platform/cmd/auth-service/internal/lockout"
 	"github.com/authplatform/auth-platform/cmd/auth-service/internal/metrics"
 	"github.com/authplatform/auth-platform/cmd/auth-service/internal/password"
-	"github.com/authplatform/auth-platform/cmd/auth-service/internal/session"
 	"github.com/authplatform/auth-platform/cmd/auth-service/internal/pwpolicy"
+	"github.com/authplatform/auth-platform/cmd/auth-service/internal/session"
 	"github.com/authplatform/auth-platform/cmd/auth-service/internal/store"
 	"github.com/authplatform/auth-platform/cmd/auth-service/internal/username"
 )
 
 // Limits on input.
 const (
-	MaxBodyBytes   = 4 << 10 // a login is two short strings
+	MaxBodyBytes   = 4 << 10           // a login is two short strings
 	MaxPasswordLen = pwpolicy.MaxBytes // bytes; argon2 takes any length, this bounds work
 	MaxHeaderBytes = 16 << 10
 )

@@ -98,7 +98,11 @@ func scramVerifier(password string) (string, error) {
 		return "", err
 	}
 	salted := pbkdf2.Key([]byte(password), salt, iterations, sha256.Size, sha256.New)
-	mac := func(key []byte, msg string) []byte { h := hmac.New(sha256.New, key); h.Write([]byte(msg)); return h.Sum(nil) }
+	mac := func(key []byte, msg string) []byte {
+		h := hmac.New(sha256.New, key)
+		h.Write([]byte(msg))
+		return h.Sum(nil)
+	}
 	clientKey := mac(salted, "Client Key")
 	stored := sha256.Sum256(clientKey)
 	b64 := base64.StdEncoding.EncodeToString

@@ -7,8 +7,8 @@ import (
 	"context"
 	"database/sql"
 	"embed"
-	"fmt"
 	"errors"
+	"fmt"
 	"io/fs"
 
 	"github.com/jackc/pgx/v5/pgconn"
