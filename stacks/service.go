@@ -19,12 +19,13 @@ import (
 
 // ServiceConfig is the auth-service, ALB and alarm part of Config.
 type ServiceConfig struct {
-	Image             string
-	Replicas          int
-	Size              authservice.FargateSize
-	SessionTTLSeconds int
-	Budget            timing.Budget
-	Overrides         timing.Overrides
+	Image              string
+	Replicas           int
+	Size               authservice.FargateSize
+	SessionTTLSeconds  int
+	SessionIdleSeconds int
+	Budget             timing.Budget
+	Overrides          timing.Overrides
 	// Timing is derived from Budget and Overrides during validation.
 	Timing           timing.Timing
 	CertificateArn   string
@@ -60,10 +61,11 @@ var timingKeys = map[string]string{
 
 func (c *Config) readService(r *reader) {
 	c.Service = ServiceConfig{
-		Image:             r.str("authImage"),
-		Replicas:          r.integer("authReplicas"),
-		Size:              authservice.FargateSize{VCPU: r.decimal("authFargateCpu"), MemoryGiB: r.decimal("authFargateMemoryGb")},
-		SessionTTLSeconds: r.integer("sessionTtlSeconds"),
+		Image:              r.str("authImage"),
+		Replicas:           r.integer("authReplicas"),
+		Size:               authservice.FargateSize{VCPU: r.decimal("authFargateCpu"), MemoryGiB: r.decimal("authFargateMemoryGb")},
+		SessionTTLSeconds:  r.integer("sessionTtlSeconds"),
+		SessionIdleSeconds: r.integer("sessionIdleSeconds"),
 		Budget: timing.Budget{
 			PropagationSeconds: r.integer("drainPropagationSeconds"),
 			MaxRequestSeconds:  r.integer("maxRequestSeconds"),
@@ -112,7 +114,11 @@ func (c *Config) validateService(p *problems) {
 	if s.SessionTTLSeconds < MinSessionTTL {
 		p.add(q("sessionTtlSeconds"), strconv.Itoa(s.SessionTTLSeconds), ttlFix, "sessions shorter than a minute log users out in the middle of a sign-in")
 	} else if s.SessionTTLSeconds > MaxSessionTTL {
-		p.add(q("sessionTtlSeconds"), strconv.Itoa(s.SessionTTLSeconds), ttlFix, "sessions longer than a week outlive password changes and revocations the service cannot push to Redis")
+		p.add(q("sessionTtlSeconds"), strconv.Itoa(s.SessionTTLSeconds), ttlFix, "sessions longer than a week: the service's own bound on a session's absolute lifetime (cmd/auth-service/internal/config/environment.txt)")
+	}
+	if s.SessionIdleSeconds < MinSessionTTL || s.SessionIdleSeconds > max(s.SessionTTLSeconds, MinSessionTTL) {
+		p.add(q("sessionIdleSeconds"), strconv.Itoa(s.SessionIdleSeconds), fmt.Sprintf("set %d to sessionTtlSeconds (%d)", MinSessionTTL, s.SessionTTLSeconds),
+			"the idle timeout is at least a minute and never longer than the session's absolute lifetime")
 	}
 	t, violations := timing.Derive(s.Budget, s.Overrides)
 	for _, v := range violations {
@@ -239,33 +245,41 @@ func (r *Region) buildService(ctx *pulumi.Context, cfg *Config) error {
 		authImage = r.Image.Ref
 	}
 
+	// A standalone cluster has the application role: its pods read that
+	// secret, and the migration Job alone holds the master's.
+	var appSecret pulumi.StringInput
+	if r.Database.HasAppRole {
+		appSecret = r.Database.AppSecretArn
+	}
 	r.Auth, err = authservice.NewService(ctx, r.Namer.Name("auth"), &authservice.Args{
-		Namespace:          cfg.AuthNamespace,
-		Image:              authImage,
-		Replicas:           s.Replicas,
-		Zones:              r.Network.AvailabilityZones,
-		Size:               s.Size,
-		Timing:             s.Timing,
-		SessionTTLSeconds:  s.SessionTTLSeconds,
-		TargetGroupArn:     r.Ingress.TargetGroupArn,
-		ALBSecurityGroupID: r.Ingress.SecurityGroupID,
-		DatabaseHost:       r.Database.AppEndpoint,
-		DatabaseReaderHost: r.Database.ReaderEndpoint,
-		DatabasePort:       r.Database.Port,
-		DatabaseName:       cfg.Database.Name,
-		DatabaseSecretArn:  r.Database.SecretArn,
-		DatabaseKmsKeyArn:  r.Database.KmsKeyArn,
-		RedisEndpoint:      r.Cache.ConfigurationEndpoint,
-		RedisPort:          r.Cache.Port,
-		RedisSecretArn:     r.Cache.AuthSecretArn,
-		RedisKmsKeyArn:     r.Cache.KmsKeyArn,
-		OIDCProviderARN:    r.Cluster.OIDCProviderARN,
-		OIDCIssuerURL:      r.Cluster.OIDCIssuerURL,
-		Region:             cfg.Region,
-		ControllerRelease:  r.LBController.Release,
-		PodsWaitFor:        r.authPodsWaitFor(),
-		Namer:              r.Namer,
-		Tags:               r.Tags,
+		AppDatabaseSecretArn: appSecret,
+		Namespace:            cfg.AuthNamespace,
+		Image:                authImage,
+		Replicas:             s.Replicas,
+		Zones:                r.Network.AvailabilityZones,
+		Size:                 s.Size,
+		Timing:               s.Timing,
+		SessionTTLSeconds:    s.SessionTTLSeconds,
+		SessionIdleSeconds:   s.SessionIdleSeconds,
+		TargetGroupArn:       r.Ingress.TargetGroupArn,
+		ALBSecurityGroupID:   r.Ingress.SecurityGroupID,
+		DatabaseHost:         r.Database.AppEndpoint,
+		DatabaseReaderHost:   r.Database.ReaderEndpoint,
+		DatabasePort:         r.Database.Port,
+		DatabaseName:         cfg.Database.Name,
+		DatabaseSecretArn:    r.Database.SecretArn,
+		DatabaseKmsKeyArn:    r.Database.KmsKeyArn,
+		RedisEndpoint:        r.Cache.ConfigurationEndpoint,
+		RedisPort:            r.Cache.Port,
+		RedisSecretArn:       r.Cache.AuthSecretArn,
+		RedisKmsKeyArn:       r.Cache.KmsKeyArn,
+		OIDCProviderARN:      r.Cluster.OIDCProviderARN,
+		OIDCIssuerURL:        r.Cluster.OIDCIssuerURL,
+		Region:               cfg.Region,
+		ControllerRelease:    r.LBController.Release,
+		PodsWaitFor:          r.authPodsWaitFor(),
+		Namer:                r.Namer,
+		Tags:                 r.Tags,
 
 		// The pods' own group, plus the cluster's for the control plane
 		// and CoreDNS.

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -85,10 +86,24 @@ func runMigrate(ctx context.Context, cfg config.Config, logger *slog.Logger, arg
 	return 0
 }
 
+// auditOut is where an admin command's audit events go: the serving
+// process's stdout when the command runs beside it in the pod (`kubectl
+// exec` output reaches only the operator's terminal, while PID 1's stdout
+// is the container's log, which the stack routes to CloudWatch), and this
+// process's stderr as well.
+func auditOut() io.Writer {
+	if os.Getpid() != 1 {
+		if f, err := os.OpenFile("/proc/1/fd/1", os.O_WRONLY|os.O_APPEND, 0); err == nil {
+			return io.MultiWriter(f, os.Stderr)
+		}
+	}
+	return os.Stderr
+}
+
 func runAdmin(ctx context.Context, cfg config.Config, logger *slog.Logger, args []string) int {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	deps, closeAll, err := app.Admin(ctx, cfg, logger)
+	deps, closeAll, err := app.Admin(ctx, cfg, slog.New(slog.NewJSONHandler(auditOut(), nil)))
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "auth-service admin: %v\n", err)
 		return 1

@@ -82,7 +82,7 @@ func TestLoginSessionLogout(t *testing.T) {
 // on sleeps, so a loaded machine cannot make it flaky.)
 func TestSessionExpiresAfterItsTTL(t *testing.T) {
 	name, pw := newUser(t, "ttl")
-	inst := startInstance(t, map[string]string{"SESSION_TTL_SECONDS": "2"})
+	inst := startInstance(t, map[string]string{"SESSION_TTL_SECONDS": "2", "SESSION_IDLE_SECONDS": "2"})
 	r := login(t, inst.URL, name, pw)
 	require.Equal(t, http.StatusOK, r.Status, string(r.Body))
 	tok := jsonField(r.Body, "token")

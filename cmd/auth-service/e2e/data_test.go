@@ -81,7 +81,7 @@ func TestMigrationsRunOnceWhenInstancesStartTogether(t *testing.T) {
 	require.NoError(t, dbs[0].Writer.QueryRow(ctx, `SELECT count(*) FROM goose_db_version WHERE version_id > 0`).Scan(&n))
 	assert.Equal(t, int(latest), n)
 	require.NoError(t, dbs[0].Writer.QueryRow(ctx, `SELECT count(*) FROM settings`).Scan(&n))
-	assert.Equal(t, 3, n, "seed rows inserted once")
+	assert.Equal(t, 5, n, "seed rows inserted once (version 2 moves the lockout settings: five rows)")
 }
 
 func TestDatabaseConnectionsUseVerifiedTLS(t *testing.T) {

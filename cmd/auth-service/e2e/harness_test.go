@@ -276,7 +276,7 @@ func newUser(t testing.TB, prefix string, roles ...string) (name, pw string) {
 	userSeq.n++
 	name = prefix + "-" + strconv.Itoa(userSeq.n) + "-" + strconv.FormatInt(time.Now().UnixNano()%1e6, 10)
 	userSeq.Unlock()
-	pw = "pw-" + name + "-long-enough"
+	pw = "horse-battery-" + strconv.FormatInt(time.Now().UnixNano()%1e9, 36) + "-staple"
 	args := []string{"create-user", "--username", name}
 	for _, r := range roles {
 		args = append(args, "--role", r)

@@ -115,7 +115,7 @@ func TestH2ConcurrentCorrectLoginsAreNotLockedOut(t *testing.T) {
 func TestM1ParallelGuessesFromOneSourceAreBoundedAndCreateNoKeys(t *testing.T) {
 	ctx := t.Context()
 	db := openDB(t)
-	_, err := db.Writer.Exec(ctx, `UPDATE settings SET value = '20' WHERE key = 'login_max_failures_per_source'`)
+	_, err := db.Writer.Exec(ctx, `UPDATE settings SET value = '10' WHERE key = 'login_max_failures_per_source'`)
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		_, _ = db.Writer.Exec(context.Background(), `UPDATE settings SET value = '100' WHERE key = 'login_max_failures_per_source'`)
@@ -124,7 +124,7 @@ func TestM1ParallelGuessesFromOneSourceAreBoundedAndCreateNoKeys(t *testing.T) {
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	codes := map[int]int{}
-	for i := 0; i < 60; i++ {
+	for i := 0; i < 30; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -137,8 +137,17 @@ func TestM1ParallelGuessesFromOneSourceAreBoundedAndCreateNoKeys(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	assert.Equal(t, 20, codes[http.StatusUnauthorized], "password checks: the source's limit, no more (%v)", codes)
-	assert.Equal(t, 40, codes[http.StatusTooManyRequests]+codes[http.StatusServiceUnavailable], "%v", codes)
+	// Exactly the limit, unless Redis did not answer within 1 s on this
+	// loaded machine and the pod counted in memory too: then at most the
+	// limit in each (Redis's and this pod's), never the review's 389 of 400.
+	fallback := metricValue(t, inst, `auth_lockout_fallback_total{op="begin"}`)
+	t.Logf("30 parallel guesses, source limit 10: %v, fallback begins %v", codes, fallback)
+	if fallback == 0 {
+		assert.Equal(t, 10, codes[http.StatusUnauthorized], "password checks: the source's limit, no more (%v)", codes)
+	} else {
+		assert.LessOrEqual(t, codes[http.StatusUnauthorized], 20, "%v", codes)
+	}
+	assert.Equal(t, 30, codes[http.StatusUnauthorized]+codes[http.StatusTooManyRequests]+codes[http.StatusServiceUnavailable], "%v", codes)
 
 	before := countKeys(t, inst)
 	for i := 0; i < 50; i++ {
@@ -194,7 +203,9 @@ func TestH3AUsersAccessCanBeEnded(t *testing.T) {
 			s := getSession(t, b.URL, loginToken(t, a.URL, name, pw)).json(t)
 			assert.Equal(t, []any{"h3-reader"}, s["roles"])
 		}},
-		{"update-role", func() { adminRun(t, "", "update-role", "--name", "h3-reader", "--permissions", `["h3:read","h3:list"]`) }, func(t *testing.T) {
+		{"update-role", func() {
+			adminRun(t, "", "update-role", "--name", "h3-reader", "--permissions", `["h3:read","h3:list"]`)
+		}, func(t *testing.T) {
 			s := getSession(t, b.URL, loginToken(t, a.URL, name, pw)).json(t)
 			assert.Equal(t, []any{"h3:list", "h3:read"}, s["permissions"])
 		}},
@@ -433,7 +444,7 @@ func TestM5TheServiceConnectsWithLeastPrivilege(t *testing.T) {
 		`DELETE FROM goose_db_version`,
 	} {
 		_, err := inst.Svc.DB.Writer.Exec(ctx, stmt)
-		assert.ErrorContains(t, err, "permission denied", stmt)
+		assert.ErrorContains(t, err, "SQLSTATE 42501", stmt) // insufficient_privilege
 	}
 	// The migrate step rotates the role's password; the instance follows.
 	name, pw := newUser(t, "m5")

@@ -46,7 +46,7 @@ func TestSIGTERMDrainsInFlightRequestsAndExitsZero(t *testing.T) {
 	require.NoError(t, os.Chmod(run, 0o755))
 	bin := buildBinary(t, run)
 	files := map[string]string{}
-	for _, f := range []struct{ key, src string }{{"DB_PASSWORD_FILE", "db-password"}, {"REDIS_AUTH_TOKEN_FILE", "redis-token"}} {
+	for _, f := range []struct{ key, src string }{{"DB_PASSWORD_FILE", "app-db-password"}, {"REDIS_AUTH_TOKEN_FILE", "redis-token"}} {
 		b, err := os.ReadFile(filepath.Join(parts.dir, f.src))
 		require.NoError(t, err)
 		dst := filepath.Join(run, f.src)

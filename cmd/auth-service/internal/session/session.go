@@ -246,6 +246,9 @@ func (s *Store) Get(ctx context.Context, token string) (Data, error) {
 	d.IdleExpiresAt = d.ExpiresAt
 	if idleMs > 0 {
 		d.IdleExpiresAt = now.Add(time.Duration(idleMs) * time.Millisecond).UTC()
+		if d.IdleExpiresAt.After(d.ExpiresAt) { // absMs is in whole ms
+			d.IdleExpiresAt = d.ExpiresAt
+		}
 	}
 	return d, nil
 }
