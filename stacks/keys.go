@@ -112,7 +112,7 @@ var Keys = []Key{
 	{"sessionTtlSeconds", "integer", 3600,
 		"Absolute lifetime of a session from login, 60-604800 seconds."},
 	{"sessionIdleSeconds", "integer", 1800,
-		"A session not used for this long ends: 60 seconds up to sessionTtlSeconds."},
+		"A session not used for this long ends: at least 60 seconds (past sessionTtlSeconds, the lifetime ends it first)."},
 	{"drainPropagationSeconds", "integer", 30,
 		"Timing budget: seconds from pod deletion until the ALB sends it no new request (LB controller + ELB propagation)."},
 	{"maxRequestSeconds", "integer", 25,

@@ -116,9 +116,9 @@ func (c *Config) validateService(p *problems) {
 	} else if s.SessionTTLSeconds > MaxSessionTTL {
 		p.add(q("sessionTtlSeconds"), strconv.Itoa(s.SessionTTLSeconds), ttlFix, "sessions longer than a week: the service's own bound on a session's absolute lifetime (cmd/auth-service/internal/config/environment.txt)")
 	}
-	if s.SessionIdleSeconds < MinSessionTTL || s.SessionIdleSeconds > max(s.SessionTTLSeconds, MinSessionTTL) {
-		p.add(q("sessionIdleSeconds"), strconv.Itoa(s.SessionIdleSeconds), fmt.Sprintf("set %d to sessionTtlSeconds (%d)", MinSessionTTL, s.SessionTTLSeconds),
-			"the idle timeout is at least a minute and never longer than the session's absolute lifetime")
+	if s.SessionIdleSeconds < MinSessionTTL {
+		p.add(q("sessionIdleSeconds"), strconv.Itoa(s.SessionIdleSeconds), fmt.Sprintf("set at least %d (a longer one than sessionTtlSeconds is the lifetime)", MinSessionTTL),
+			"an idle timeout under a minute logs users out in the middle of a sign-in")
 	}
 	t, violations := timing.Derive(s.Budget, s.Overrides)
 	for _, v := range violations {
