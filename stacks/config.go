@@ -137,6 +137,9 @@ type CacheConfig struct {
 	SnapshotRetentionDays int
 	SnapshotWindow        string
 	MaintenanceWindow     string
+	// AuthTokenGenerations are the AUTH token generations the session
+	// store accepts (a rotation walks [N] -> [N, N+1] -> [N+1]).
+	AuthTokenGenerations []int
 }
 
 // DatabaseConfig is the Aurora part of Config.
@@ -470,6 +473,21 @@ func (r *reader) list(name string) []string {
 	var out []string
 	if err := json.Unmarshal([]byte(v), &out); err != nil {
 		r.problems.add(q(name), v, "set a YAML list of strings, e.g. [a, b]", "not a list of strings")
+		return def
+	}
+	return out
+}
+
+// integers reads an array key of whole numbers.
+func (r *reader) integers(name string) []int {
+	def := append([]int(nil), keyByName(name).Default.([]int)...)
+	v, ok := r.raw(name)
+	if !ok {
+		return def
+	}
+	var out []int
+	if err := json.Unmarshal([]byte(v), &out); err != nil {
+		r.problems.add(q(name), v, "set a YAML list of whole numbers, e.g. [1, 2]", "not a list of whole numbers")
 		return def
 	}
 	return out

@@ -14,6 +14,7 @@ import (
 	"github.com/authplatform/auth-platform/components/authservice"
 	"github.com/authplatform/auth-platform/components/image"
 	"github.com/authplatform/auth-platform/components/ingress"
+	"github.com/authplatform/auth-platform/components/servicelogs"
 	"github.com/authplatform/auth-platform/components/timing"
 )
 
@@ -31,6 +32,8 @@ type ServiceConfig struct {
 	CertificateArn   string
 	AccessLogsBucket string
 	AlarmEmail       string
+	// LogRetentionDays of the service's log group.
+	LogRetentionDays int
 }
 
 // Bounds of the service settings.
@@ -79,6 +82,7 @@ func (c *Config) readService(r *reader) {
 		CertificateArn:   r.str("certificateArn"),
 		AccessLogsBucket: r.str("albAccessLogsBucket"),
 		AlarmEmail:       r.str("alarmEmail"),
+		LogRetentionDays: r.integer("authLogRetentionDays"),
 	}
 }
 
@@ -143,6 +147,7 @@ func (c *Config) validateService(p *problems) {
 	if e := s.AlarmEmail; e != "" && !email.MatchString(e) {
 		p.add(q("alarmEmail"), e, "use an address such as oncall@example.com", "not an e-mail address")
 	}
+	checkLogRetention(p, "authLogRetentionDays", s.LogRetentionDays)
 }
 
 // ServiceSourceDir is where the auth service's module lives, relative to
@@ -237,6 +242,21 @@ func (r *Region) buildService(ctx *pulumi.Context, cfg *Config) error {
 		return err
 	}
 
+	// The service's output reaches CloudWatch through Fargate's log
+	// router; its pods must start after the router's configuration.
+	r.ServiceLogs, err = servicelogs.New(ctx, r.Namer.Name("service-logs"), &servicelogs.Args{
+		Region:              cfg.Region,
+		PodExecutionRoleArn: r.Cluster.PodExecutionRoleARN,
+		PodNamespace:        cfg.AuthNamespace,
+		Container:           authservice.Name,
+		RetentionDays:       s.LogRetentionDays,
+		Namer:               r.Namer,
+		Tags:                r.Tags,
+	}, pulumi.Providers(r.Provider, r.Cluster.Provider))
+	if err != nil {
+		return err
+	}
+
 	authImage := pulumi.String(s.Image).ToStringOutput()
 	if s.Image == "" {
 		if r.Image, err = buildImage(ctx, r, cfg); err != nil {
@@ -260,26 +280,28 @@ func (r *Region) buildService(ctx *pulumi.Context, cfg *Config) error {
 		Size:                 s.Size,
 		Timing:               s.Timing,
 		SessionTTLSeconds:    s.SessionTTLSeconds,
-		SessionIdleSeconds:   s.SessionIdleSeconds,
-		TargetGroupArn:       r.Ingress.TargetGroupArn,
-		ALBSecurityGroupID:   r.Ingress.SecurityGroupID,
-		DatabaseHost:         r.Database.AppEndpoint,
-		DatabaseReaderHost:   r.Database.ReaderEndpoint,
-		DatabasePort:         r.Database.Port,
-		DatabaseName:         cfg.Database.Name,
-		DatabaseSecretArn:    r.Database.SecretArn,
-		DatabaseKmsKeyArn:    r.Database.KmsKeyArn,
-		RedisEndpoint:        r.Cache.ConfigurationEndpoint,
-		RedisPort:            r.Cache.Port,
-		RedisSecretArn:       r.Cache.AuthSecretArn,
-		RedisKmsKeyArn:       r.Cache.KmsKeyArn,
-		OIDCProviderARN:      r.Cluster.OIDCProviderARN,
-		OIDCIssuerURL:        r.Cluster.OIDCIssuerURL,
-		Region:               cfg.Region,
-		ControllerRelease:    r.LBController.Release,
-		PodsWaitFor:          r.authPodsWaitFor(),
-		Namer:                r.Namer,
-		Tags:                 r.Tags,
+		// Never past the absolute lifetime: a longer idle timeout is the lifetime.
+		SessionIdleSeconds: min(s.SessionIdleSeconds, s.SessionTTLSeconds),
+		TargetGroupArn:     r.Ingress.TargetGroupArn,
+		ALBSecurityGroupID: r.Ingress.SecurityGroupID,
+		DatabaseHost:       r.Database.AppEndpoint,
+		DatabaseReaderHost: r.Database.ReaderEndpoint,
+		DatabasePort:       r.Database.Port,
+		DatabaseName:       cfg.Database.Name,
+		DatabaseSecretArn:  r.Database.SecretArn,
+		DatabaseKmsKeyArn:  r.Database.KmsKeyArn,
+		RedisEndpoint:      r.Cache.ConfigurationEndpoint,
+		RedisPort:          r.Cache.Port,
+		RedisSecretArn:     r.Cache.AuthSecretArn,
+		RedisKmsKeyArn:     r.Cache.KmsKeyArn,
+		OIDCProviderARN:    r.Cluster.OIDCProviderARN,
+		OIDCIssuerURL:      r.Cluster.OIDCIssuerURL,
+		Region:             cfg.Region,
+		ControllerRelease:  r.LBController.Release,
+		PodsWaitFor:        append(r.authPodsWaitFor(), r.ServiceLogs.Ready...),
+		LogRouterConfig:    r.ServiceLogs.ConfigHash,
+		Namer:              r.Namer,
+		Tags:               r.Tags,
 
 		// The pods' own group, plus the cluster's for the control plane
 		// and CoreDNS.
@@ -306,6 +328,7 @@ func (r *Region) buildService(ctx *pulumi.Context, cfg *Config) error {
 		DatabaseClusterID:  r.Database.ClusterIdentifier,
 		DatabaseServerless: cfg.Database.Serverless,
 		DatabaseSecondary:  r.member != nil && r.member.Database != nil && !r.member.Database.Primary,
+		ServiceLogGroup:    r.ServiceLogs.LogGroup,
 		Namer:              r.Namer,
 		Tags:               r.Tags,
 	}, awsOnly)

@@ -125,6 +125,7 @@ var alarmsSpec = argsSpec[alarms.Args]{
 			TargetGroupArnSuffix:  pulumi.String("targetgroup/auth/0123456789abcdef"),
 			Cache:                 alarms.CacheNodes{ReplicationGroupID: pulumi.String("auth-unit-sessions"), Shards: 3, ReplicasPerShard: 1},
 			DatabaseClusterID:     pulumi.String("auth-unit-aurora"),
+			ServiceLogGroup:       pulumi.String("/auth-unit-use1/auth-service"),
 			Namer:                 argsNamer,
 			Tags:                  naming.Tags{"Stack": "unit"},
 		}
@@ -140,6 +141,7 @@ func TestAlarmsArgsChecksEachRejectOneMistake(t *testing.T) {
 		{"a cache of one shard", func(a *alarms.Args) { a.Cache.Shards = 1 }, "Cache needs", true},
 		{"a cache without replicas", func(a *alarms.Args) { a.Cache.ReplicasPerShard = 0 }, "Cache.ReplicasPerShard is", true},
 		{"negative cache replicas", func(a *alarms.Args) { a.Cache.ReplicasPerShard = -1 }, "Cache.ReplicasPerShard is -1, want 0 or more", false},
+		{"no service log group", func(a *alarms.Args) { a.ServiceLogGroup = nil }, "ServiceLogGroup is required", false},
 	})
 }
 

@@ -375,14 +375,14 @@ func TestALBListenersAndSecurityGroup(t *testing.T) {
 				assert.Equal(t, "HTTPS", str(t, https, "protocol"))
 				assert.Equal(t, ingress.TLSPolicy, str(t, https, "sslPolicy"))
 				assert.Equal(t, c.cfg.Service.CertificateArn, str(t, https, "certificateArn"))
-				assert.Equal(t, c.tg.ID, action(https)["targetGroupArn"])
+				// What is forwarded: tests/ingress_rules_test.go.
+				assert.Equal(t, "fixed-response", action(https)["type"])
 				redirect := action(listeners[80])
 				assert.Equal(t, "redirect", redirect["type"])
 				assert.Equal(t, "HTTPS", redirect["redirect"].(map[string]interface{})["protocol"])
 				assert.Equal(t, "HTTP_301", redirect["redirect"].(map[string]interface{})["statusCode"])
 			} else {
-				assert.Equal(t, "forward", action(listeners[80])["type"])
-				assert.Equal(t, c.tg.ID, action(listeners[80])["targetGroupArn"])
+				assert.Equal(t, "fixed-response", action(listeners[80])["type"])
 			}
 			assert.Equal(t, c.cfg.ProtectStatefulResources, value(c.alb.Inputs, "enableDeletionProtection"))
 		})

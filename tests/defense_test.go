@@ -162,23 +162,19 @@ func TestDefenseProdRegionsShowEverything(t *testing.T) {
 			assert.Equal(t, group.Outputs["arn"].StringValue(), str(t, fl, "logDestination"))
 			assert.EqualValues(t, 30, value(group.Inputs, "retentionInDays"))
 
-			// GuardDuty: only where the stack manages the region's detector
-			// (one per account and region: prod-us-east-1 manages us-east-1's,
-			// prod-global us-west-2's); created where the account has none,
-			// adopted where it has one (the mocked account: us-west-2).
+			// GuardDuty: only where the stack owns the region's detector
+			// (one per account and region: prod-us-east-1 owns us-east-1's,
+			// prod-global us-west-2's), created by the stack (no
+			// guardDutyDetectorId) and protected like the data it holds.
 			if !rp.cfg.Defense.GuardDuty {
 				assert.Empty(t, ofType(rp.res, typeFeature), "a region whose detector another stack manages")
 				assert.Empty(t, ofType(rp.res, typeDetector))
 			} else {
 				feature := onlyOne(t, rp, typeFeature)
 				assert.Equal(t, "EKS_AUDIT_LOGS", str(t, feature, "name"))
-				if existing := mocks.GuardDutyDetectors[region]; existing != "" {
-					assert.Empty(t, ofType(rp.res, typeDetector), "an existing detector is adopted, never duplicated")
-					assert.Equal(t, existing, str(t, feature, "detectorId"))
-				} else {
-					detector := onlyOne(t, rp, typeDetector)
-					assert.Equal(t, detector.ID, str(t, feature, "detectorId"))
-				}
+				detector := onlyOne(t, rp, typeDetector)
+				assert.Equal(t, detector.ID, str(t, feature, "detectorId"))
+				assert.True(t, detector.Protect, "deleting the detector deletes its findings")
 				assert.NotContains(t, str(t, feature, "name"), "RUNTIME", "Runtime Monitoring does not cover EKS on Fargate")
 			}
 
@@ -285,13 +281,6 @@ func TestDefenseOptionsChangeThePlan(t *testing.T) {
 		https := one(t, res, "aws:lb/listener:Listener", "-https")
 		assert.Equal(t, "verify", str(t, https, "mutualAuthentication.mode"))
 		assert.Equal(t, store[0].ID, str(t, https, "mutualAuthentication.trustStoreArn"))
-	})
-	t.Run("explicit detector", func(t *testing.T) {
-		id := "0123456789abcdef0123456789abcdef"
-		res, err := runProgram(t, "prod-us-east-1", withConfig(base, map[string]string{q("guardDutyDetectorId"): id}), nil)
-		require.NoError(t, err)
-		assert.Empty(t, ofType(res, typeDetector))
-		assert.Equal(t, id, str(t, ofType(res, typeFeature)[0], "detectorId"))
 	})
 }
 

@@ -42,7 +42,8 @@ const (
 	// TargetGroupBinding's serviceRef names.
 	ServicePort = 80
 	// ReadinessPath is shared with the ALB health check: a pod takes
-	// traffic when its database and Redis are reachable.
+	// traffic when it can serve (started, initialised, not shutting down,
+	// not overloaded); on the traffic port it answers the status only.
 	ReadinessPath = ingress.HealthCheckPath
 	// LivenessPath only says the process is not wedged; it must not check
 	// dependencies, or a database blip restarts every pod.
@@ -53,6 +54,9 @@ const (
 	// state); neither the Service nor the target group exposes it, so the
 	// internet never reaches it.
 	MetricsPort = 9090
+	// ContainerPortName and MetricsPortName name the container's two ports.
+	ContainerPortName = "http"
+	MetricsPortName   = "metrics"
 
 	// The readiness probe: the kubelet marks a pod NotReady after
 	// ReadinessFailureThreshold failed probes, PeriodSeconds apart, each
@@ -61,6 +65,9 @@ const (
 	ReadinessPeriodSeconds    = 5
 	ReadinessTimeoutSeconds   = 2
 	ReadinessFailureThreshold = 2
+
+	// LogRouterConfigAnnotation carries Args.LogRouterConfig on the pods.
+	LogRouterConfigAnnotation = "auth-platform/log-router-config"
 
 	// ReadinessGateLabel makes the LB controller inject a readiness gate:
 	// a new pod turns Ready only once its target is healthy in the ALB.
@@ -155,9 +162,15 @@ type Args struct {
 	// must be serving before the TargetGroupBinding is created. Required.
 	ControllerRelease pulumi.Resource
 	// PodsWaitFor must exist before any pod is created: the zones' Fargate
-	// profiles (pods created earlier stay Pending forever) and CoreDNS.
-	// Default none.
+	// profiles (pods created earlier stay Pending forever), CoreDNS and the
+	// log router's configuration (read only when a pod starts). Default
+	// none.
 	PodsWaitFor []pulumi.Resource
+	// LogRouterConfig identifies the Fargate log router configuration the
+	// pods start with (servicelogs.Logs.ConfigHash). It is a pod annotation,
+	// so a new configuration rolls the pods: Fargate applies one only to
+	// pods created after it. Default empty: no annotation.
+	LogRouterConfig string
 
 	Namer naming.Namer
 	Tags  naming.Tags
@@ -491,6 +504,7 @@ func configData(a *Args) pulumi.StringMap {
 	return pulumi.StringMap{
 		"AWS_REGION":       pulumi.String(a.Region),
 		"PORT":             pulumi.String(strconv.Itoa(ContainerPort)),
+		"METRICS_PORT":     pulumi.String(strconv.Itoa(MetricsPort)),
 		"DB_HOST":          a.DatabaseHost,
 		"DB_READER_HOST":   a.DatabaseReaderHost,
 		"DB_PORT":          pulumi.Sprintf("%d", a.DatabasePort),
@@ -531,7 +545,7 @@ func deploymentSpec(a *Args, replicas int, selector, podLabels pulumi.StringMap,
 		ProgressDeadlineSeconds: pulumi.Int(900),
 		RevisionHistoryLimit:    pulumi.Int(5),
 		Template: &corev1.PodTemplateSpecArgs{
-			Metadata: &metav1.ObjectMetaArgs{Labels: podLabels},
+			Metadata: &metav1.ObjectMetaArgs{Labels: podLabels, Annotations: podAnnotations(a)},
 			Spec: &corev1.PodSpecArgs{
 				ServiceAccountName:            serviceAccount,
 				AutomountServiceAccountToken:  pulumi.Bool(false),
@@ -543,9 +557,16 @@ func deploymentSpec(a *Args, replicas int, selector, podLabels pulumi.StringMap,
 					Name:            pulumi.String(Name),
 					Image:           a.Image,
 					ImagePullPolicy: pulumi.String("IfNotPresent"),
-					Ports: corev1.ContainerPortArray{corev1.ContainerPortArgs{
-						Name: pulumi.String("http"), ContainerPort: pulumi.Int(ContainerPort), Protocol: pulumi.String("TCP"),
-					}},
+					// The metrics port is declared (so it is named and known)
+					// but no Service, target group or binding names it.
+					Ports: corev1.ContainerPortArray{
+						corev1.ContainerPortArgs{
+							Name: pulumi.String(ContainerPortName), ContainerPort: pulumi.Int(ContainerPort), Protocol: pulumi.String("TCP"),
+						},
+						corev1.ContainerPortArgs{
+							Name: pulumi.String(MetricsPortName), ContainerPort: pulumi.Int(MetricsPort), Protocol: pulumi.String("TCP"),
+						},
+					},
 					EnvFrom: corev1.EnvFromSourceArray{corev1.EnvFromSourceArgs{
 						ConfigMapRef: &corev1.ConfigMapEnvSourceArgs{Name: configMap},
 					}},
@@ -577,6 +598,13 @@ func deploymentSpec(a *Args, replicas int, selector, podLabels pulumi.StringMap,
 			},
 		},
 	}
+}
+
+func podAnnotations(a *Args) pulumi.StringMap {
+	if a.LogRouterConfig == "" {
+		return nil
+	}
+	return pulumi.StringMap{LogRouterConfigAnnotation: pulumi.String(a.LogRouterConfig)}
 }
 
 func mergeLabels(maps ...pulumi.StringMap) pulumi.StringMap {
