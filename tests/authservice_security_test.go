@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/authplatform/auth-platform/components/alarms"
 	"github.com/authplatform/auth-platform/components/authservice"
 	"github.com/authplatform/auth-platform/components/database"
 	"github.com/authplatform/auth-platform/stacks"
@@ -92,4 +93,21 @@ func TestServiceReadsTheAppSecretAndTheJobAloneTheMaster(t *testing.T) {
 			assert.Contains(t, doc, `"secretsmanager:PutSecretValue"`)
 		}
 	}
+}
+
+// Review M7 on the platform: the audit events' failed and refused logins
+// are counted by a metric filter on the service's log group, and a surge
+// raises an alarm to the stack's topic.
+func TestLoginFailuresAreCountedAndASurgeAlarms(t *testing.T) {
+	res := planStack(t, "dev")
+	filter := one(t, res, "aws:cloudwatch/logMetricFilter:LogMetricFilter", "-login-failures")
+	assert.Equal(t, alarms.AuditLoginFailurePattern, str(t, filter, "pattern"))
+	assert.Contains(t, str(t, filter, "logGroupName"), "auth-service")
+	assert.Equal(t, alarms.LoginFailureMetric, str(t, filter, "metricTransformation.name"))
+	alarm := one(t, res, "aws:cloudwatch/metricAlarm:MetricAlarm", "-login-failure-surge")
+	assert.Equal(t, alarms.LoginFailureMetric, str(t, alarm, "metricName"))
+	assert.Equal(t, float64(alarms.LoginFailureSurge), value(alarm.Inputs, "threshold"))
+	topic := one(t, res, "aws:sns/topic:Topic", "-alarms")
+	assert.Equal(t, []interface{}{topic.Outputs["arn"].StringValue()}, value(alarm.Inputs, "alarmActions"))
+	assert.Contains(t, alarm.DependsOn, filter.URN)
 }
