@@ -106,6 +106,9 @@ type Config struct {
 
 	// Role is this region's part in a multi-region stack.
 	Role Role
+	// GlobalWriter marks the region of a multi-region stack whose Aurora
+	// cluster is the global writer now (globalPrimaryRegion).
+	GlobalWriter bool
 	// Regions holds every region's Config, primary first, in a
 	// multi-region stack (on the primary's Config); nil otherwise.
 	Regions []*Config
@@ -175,6 +178,10 @@ func Load(project, stack string, src Source) (*Config, error) {
 		var ps problems
 		cfg, ps = loadOne(project, stack, src)
 		p = append(p, ps...)
+		if w := cfg.DNS.WriterRegion; w != "" {
+			p.add(q("globalPrimaryRegion"), w, "remove it: a single-region stack has no global database",
+				"globalPrimaryRegion applies only to a stack with regions")
+		}
 	} else {
 		cfg = loadMultiRegion(project, stack, src, entries, &p)
 	}

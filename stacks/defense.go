@@ -264,6 +264,7 @@ func (r *Region) buildDefenses(ctx *pulumi.Context, cfg *Config) error {
 	}
 	r.Defenses.Signals, err = signals.NewSignals(ctx, r.Namer.Name("signals"), &signals.Args{
 		ClusterName:         r.Cluster.ClusterName,
+		ClusterArn:          r.Cluster.ClusterArn,
 		AlarmTopicArn:       r.Alarms.TopicArn,
 		MaxEvictionsPer5Min: d.MaxEvictionsPer5Min,
 		Namer:               r.Namer,

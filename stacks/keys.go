@@ -152,6 +152,8 @@ var Keys = []Key{
 		"Consecutive failed Route 53 checks before a region counts as down, 1-10."},
 	{"healthCheckRegions", "array", []string{},
 		"Route 53 checker regions (at least 3 when set), e.g. [us-east-1, us-west-2, eu-west-1]. Empty: AWS's default set."},
+	{"globalPrimaryRegion", "string", "",
+		"Multi-region: the region whose Aurora cluster is the global database's writer now; its pods write to its writer endpoint, the others through their reader endpoints (write forwarding). Change it after a switchover or failover. Empty: the first of regions."},
 
 	// Issue 11 (deploy): zones by ID, cluster access for more than the creator.
 	{"availabilityZoneIds", "array", []string{},

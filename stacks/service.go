@@ -327,7 +327,7 @@ func (r *Region) buildService(ctx *pulumi.Context, cfg *Config) error {
 		},
 		DatabaseClusterID:  r.Database.ClusterIdentifier,
 		DatabaseServerless: cfg.Database.Serverless,
-		DatabaseSecondary:  r.member != nil && r.member.Database != nil && !r.member.Database.Primary,
+		DatabaseSecondary:  r.member != nil && r.member.Database != nil && !r.member.Database.Writer,
 		ServiceLogGroup:    r.ServiceLogs.LogGroup,
 		Namer:              r.Namer,
 		Tags:               r.Tags,

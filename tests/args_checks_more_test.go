@@ -272,11 +272,12 @@ func TestGlobalRoutingArgsChecksEachRejectOneMistake(t *testing.T) {
 // --- the components that only need their inputs ---
 
 func TestSignalsArgsChecksEachRejectOneMistake(t *testing.T) {
-	const required = "ClusterName and AlarmTopicArn are required"
+	const required = "ClusterName, ClusterArn and AlarmTopicArn are required"
 	argsSpec[signals.Args]{
 		valid: func(*pulumi.Context) *signals.Args {
 			return &signals.Args{
 				ClusterName:   pulumi.String("auth-unit-use1"),
+				ClusterArn:    pulumi.String("arn:aws:eks:us-east-1:123456789012:cluster/auth-unit-use1"),
 				AlarmTopicArn: pulumi.String("arn:aws:sns:us-east-1:123456789012:auth-alarms"),
 				Namer:         argsNamer,
 				Tags:          naming.Tags{"Stack": "unit"},
@@ -289,6 +290,7 @@ func TestSignalsArgsChecksEachRejectOneMistake(t *testing.T) {
 		complete: true,
 	}.check(t, []argsCase[signals.Args]{
 		{"no cluster", func(a *signals.Args) { a.ClusterName = nil }, required, false},
+		{"no cluster ARN", func(a *signals.Args) { a.ClusterArn = nil }, required, false},
 		{"no alarm topic", func(a *signals.Args) { a.AlarmTopicArn = nil }, required, false},
 	})
 }

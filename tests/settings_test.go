@@ -221,7 +221,10 @@ func TestEveryAlarmIsTheOneThisTableStates(t *testing.T) {
 		// Counts of events over five minutes.
 		{"-HighPodEvictionRate", "Sum", 300, 1, 30, gt, "notBreaching"},
 		{"-waf-blocked-requests", "Sum", 300, 1, 100, gt, "notBreaching"},
-		{"-waf-counted-requests", "Sum", 300, 1, 100, gt, "notBreaching"}, // count mode: what block would stop
+		// Count mode: what block would stop, per managed group (a Metrics
+		// Insights query, its period on the query) and for the rate rule.
+		{"-waf-counted-awsmanagedrules", "", 0, 1, 100, gt, "notBreaching"},
+		{"-waf-counted-login-rate-per-ip", "Sum", 300, 1, 100, gt, "notBreaching"},
 		// The service's dependency_down lines, per minute (a Metrics
 		// Insights query, which carries the period): two minutes running.
 		{"-dependency-down-", "", 0, 2, 1, "GreaterThanOrEqualToThreshold", "notBreaching"},

@@ -158,9 +158,10 @@ type Database struct {
 	KmsKeyArn         pulumi.StringOutput `pulumi:"kmsKeyArn"`
 	// AppEndpoint is where the application sends its reads and writes: an
 	// endpoint that is active for this cluster's role. It is the writer
-	// endpoint, except in a global secondary: that cluster has no writer,
-	// its writer endpoint is "inactive" and does not resolve, so it is the
-	// reader endpoint, which forwards writes to the primary
+	// endpoint, except in a global member that is not the writer now
+	// (GlobalMember.Writer): that cluster has no writer, its writer
+	// endpoint is "inactive" and does not resolve, so it is the reader
+	// endpoint, which forwards writes to the writer
 	// (EnableGlobalWriteForwarding).
 	AppEndpoint pulumi.StringOutput `pulumi:"appEndpoint"`
 	// Instances are the writer first, then the readers.
@@ -180,6 +181,12 @@ type GlobalMember struct {
 	// name and master credentials. Secondaries must omit them (AWS: "Cannot
 	// specify user name for cross region replication cluster").
 	Primary bool
+	// Writer is the member that is the global database's writer now: the
+	// primary until a switchover or failover promotes another member
+	// (stacks: globalPrimaryRegion). It decides only AppEndpoint, never the
+	// cluster's arguments, so moving it changes nothing stateful. Default
+	// false.
+	Writer bool
 	// MasterPassword, a Pulumi secret. Required for the primary only.
 	MasterPassword pulumi.StringInput
 	// SecretArn is this region's copy of the credentials secret. Required.
@@ -381,13 +388,21 @@ func NewDatabase(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Re
 		// A secondary inherits the database, its users and their passwords
 		// from the primary, and forwards writes to it until promoted.
 		clusterArgs.GlobalClusterIdentifier = g.GlobalClusterIdentifier
-		clusterArgs.EnableGlobalWriteForwarding = pulumi.Bool(true)
 		// Its data lives in the primary; a final snapshot would duplicate it.
 		a.FinalSnapshot = false
 		clusterArgs.SkipFinalSnapshot = pulumi.Bool(true)
 		clusterOpts = append(clusterOpts, pulumi.DependsOn(g.After))
 	}
 	if a.Global != nil {
+		// Every member forwards writes while it is a secondary: the created
+		// secondaries from the start, the primary once a switchover or
+		// failover demotes it ("For the primary DB cluster of an Aurora
+		// global database, this value is used immediately if the primary is
+		// demoted by a global cluster API operation, but it does nothing
+		// until then", RDS API, CreateDBCluster/ModifyDBCluster
+		// EnableGlobalWriteForwarding). Its pods then keep writing through
+		// its reader endpoint.
+		clusterArgs.EnableGlobalWriteForwarding = pulumi.Bool(true)
 		// The global cluster upgrades its members, and a promotion rewrites
 		// replication source and membership outside Pulumi.
 		clusterOpts = append(clusterOpts, pulumi.IgnoreChanges([]string{
@@ -482,11 +497,12 @@ func NewDatabase(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Re
 	d.WriterEndpoint = cluster.Endpoint
 	d.ReaderEndpoint = cluster.ReaderEndpoint
 	d.AppEndpoint = cluster.Endpoint
-	if a.Global != nil && !a.Global.Primary {
-		// Not the global writer endpoint: it resolves to the primary's
-		// private address, which this region's VPC has no route to (the
-		// regions' VPCs are not peered); forwarded writes travel inside
-		// Aurora's replication instead.
+	if a.Global != nil && !a.Global.Writer {
+		// A member that is not the writer: its writer endpoint is inactive,
+		// its reader endpoint forwards writes. Not the global writer
+		// endpoint: it resolves to the writer's private address, which this
+		// region's VPC has no route to (the regions' VPCs are not peered);
+		// forwarded writes travel inside Aurora's replication instead.
 		d.AppEndpoint = cluster.ReaderEndpoint
 	}
 	d.Port = cluster.Port
