@@ -22,12 +22,15 @@ func (c *Config) zoneCount() (n int, key string) {
 }
 
 // workloadProfiles are the Fargate profiles the stack asks the cluster for
-// (the cluster adds CoreDNS's): the LB controller's, the operations one
-// (collector and patch-window job), and one per zone for the auth pods.
+// (the cluster adds CoreDNS's): the LB controller's, one per zone for the
+// auth pods, and the operations one (collector and patch-window job).
 // Configuration checks count this same list.
 func workloadProfiles(cfg *Config, zones []string, privateSubnetIDs pulumi.StringArrayInput) []cluster.ProfileSpec {
-	return append([]cluster.ProfileSpec{lbcontroller.FargateProfile(lbcontroller.DefaultNamespace), operationsProfile()},
+	// The operations profile comes last: EKS creates profiles one at a
+	// time, and the auth pods need not wait for it.
+	out := append([]cluster.ProfileSpec{lbcontroller.FargateProfile(lbcontroller.DefaultNamespace)},
 		authservice.FargateProfiles(cfg.AuthNamespace, zones, privateSubnetIDs)...)
+	return append(out, operationsProfile())
 }
 
 // validateZonePlacement: every zone gets an auth pod (one Deployment per
