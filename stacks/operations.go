@@ -131,6 +131,9 @@ func (r *Region) buildOperations(ctx *pulumi.Context, cfg *Config) error {
 	if err != nil {
 		return err
 	}
+	// Neither the collector nor the job waits for the auth service:
+	// discovery finds its pods whenever they come, and the job's Role names
+	// the Deployments, which need not exist yet.
 	podsWaitFor := []pulumi.Resource{r.Cluster.Profile(operationsProfile().Name), r.Cluster.CoreDNS}
 	ops.Collector, err = collector.NewCollector(ctx, r.Namer.Name("collector"), &collector.Args{
 		AuthNamespace:     cfg.AuthNamespace,
@@ -145,7 +148,7 @@ func (r *Region) buildOperations(ctx *pulumi.Context, cfg *Config) error {
 		PodsWaitFor:       podsWaitFor,
 		Namer:             r.Namer,
 		Tags:              r.Tags,
-	}, both, pulumi.DependsOn([]pulumi.Resource{r.Auth}))
+	}, both)
 	if err != nil {
 		return err
 	}
@@ -185,7 +188,7 @@ func (r *Region) buildOperations(ctx *pulumi.Context, cfg *Config) error {
 		KubernetesVersion: cfg.KubernetesVersion,
 		PodsWaitFor:       podsWaitFor,
 		Namer:             r.Namer,
-	}, pulumi.Providers(r.Cluster.Provider), pulumi.DependsOn([]pulumi.Resource{r.Auth}))
+	}, pulumi.Providers(r.Cluster.Provider))
 	if err != nil {
 		return err
 	}
