@@ -18,6 +18,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/authplatform/auth-platform/components/authservice"
 	"github.com/authplatform/auth-platform/tests/realparts"
 )
 
@@ -213,21 +214,27 @@ func Run(ctx context.Context, opts Options) (_ *Report, err error) {
 		// fit in (whole seconds, at least 1).
 		"SHUTDOWN_TIMEOUT_SECONDS=" + strconv.Itoa(max(1, int(math.Ceil(t.Shutdown.Seconds())))),
 	}
-	envFor := func(port int) []string { return append(append([]string(nil), baseEnv...), "PORT="+strconv.Itoa(port)) }
+	envFor := func(port, metricsPort int) []string {
+		return append(append([]string(nil), baseEnv...), "PORT="+strconv.Itoa(port), "METRICS_PORT="+strconv.Itoa(metricsPort))
+	}
 
 	logf("creating %d users", drillUsers)
 	// The admin command reads the same environment; it does not listen.
-	users, err := createUsers(ctx, bin, opts.ServiceArgs, envFor(8080))
+	users, err := createUsers(ctx, bin, opts.ServiceArgs, envFor(8080, authservice.MetricsPort))
 	if err != nil {
 		return nil, err
 	}
 
 	fleet := &Fleet{
-		Bin: bin, Args: opts.ServiceArgs, LB: lb, Timings: t, LogDir: dir,
-		Env: func(p *Pod, port int) []string { return append(envFor(port), "APP_VERSION="+p.Version) },
+		Bin: bin, Args: opts.ServiceArgs, LB: lb, Timings: t, LogDir: dir, Readiness: sc.Readiness,
+		Env: func(p *Pod, port, metricsPort int) []string {
+			return append(envFor(port, metricsPort), "APP_VERSION="+p.Version)
+		},
 	}
 	closers = append(closers, fleet.Close)
 	orch := &Orchestrator{Driver: fleet, Timings: t, PreStop: preStop, Replicas: replicas, Zones: []string{"zone-a", "zone-b", "zone-c"}}
+	// Stops every kubelet and LB controller before the pods go.
+	closers = append(closers, orch.Close)
 	logf("starting %d auth-service pods behind HAProxy :%d (health check every %v)", replicas, lbPort, t.HealthCheckInterval)
 	if err := orch.Up(ctx, "v1"); err != nil {
 		return nil, err

@@ -42,6 +42,9 @@ type Scenario struct {
 	Expect      Expectation
 	// SingleReplica runs one pod instead of the stack's replicas.
 	SingleReplica bool
+	// Readiness is what the pods' readiness probe asks; the zero value is
+	// the stack's (ReadinessPod).
+	Readiness Readiness
 	// PreStop gives the preStop sleep the pods get, from the stack's.
 	PreStop func(t Timings) time.Duration
 }

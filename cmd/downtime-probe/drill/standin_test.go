@@ -46,14 +46,29 @@ func standIn() int {
 	var serial atomic.Int64
 	var stopping atomic.Bool
 	mux := http.NewServeMux()
+	exists := func(env string) bool {
+		_, err := os.Stat(os.Getenv(env))
+		return os.Getenv(env) != "" && err == nil
+	}
 	mux.HandleFunc("/health", func(w http.ResponseWriter, _ *http.Request) {
-		_, sick := os.Stat(os.Getenv("STANDIN_SICK_FILE"))
-		if stopping.Load() || sick == nil {
+		if stopping.Load() || exists("STANDIN_SICK_FILE") {
 			w.WriteHeader(http.StatusServiceUnavailable)
 			return
 		}
 		fmt.Fprintln(w, `{"status":"ok"}`)
 	})
+	// The metrics port's detailed health: a shared dependency goes down
+	// for every instance at once while STANDIN_DEP_DOWN_FILE exists; the
+	// traffic port's /health does not care, as the service's does not.
+	metrics := http.NewServeMux()
+	metrics.HandleFunc("/health", func(w http.ResponseWriter, _ *http.Request) {
+		state := "up"
+		if exists("STANDIN_DEP_DOWN_FILE") {
+			state = "down"
+		}
+		fmt.Fprintf(w, `{"status":"ok","dependencies":[{"name":"postgres-writer","shard":"","state":"up"},{"name":"redis","shard":"0-5460","state":%q}]}`+"\n", state)
+	})
+	go func() { _ = http.ListenAndServe("127.0.0.1:"+os.Getenv("METRICS_PORT"), metrics) }()
 	mux.HandleFunc(LivePath, func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("POST "+LoginPath, func(w http.ResponseWriter, _ *http.Request) {
 		id := fmt.Sprintf("%s-%d", os.Getenv("PORT"), serial.Add(1))
@@ -130,8 +145,8 @@ func standInFleet(t *testing.T, scale float64, env ...string) (*Fleet, *HAProxy,
 	t.Cleanup(func() { assert.NoError(t, lb.Close()) })
 	exe, err := os.Executable()
 	require.NoError(t, err)
-	fleet := &Fleet{Bin: exe, LB: lb, Timings: tm, LogDir: dir, Env: func(p *Pod, port int) []string {
-		return append([]string{"DRILL_STANDIN=1", fmt.Sprintf("PORT=%d", port)}, env...)
+	fleet := &Fleet{Bin: exe, LB: lb, Timings: tm, LogDir: dir, Env: func(p *Pod, port, metricsPort int) []string {
+		return append([]string{"DRILL_STANDIN=1", fmt.Sprintf("PORT=%d", port), fmt.Sprintf("METRICS_PORT=%d", metricsPort)}, env...)
 	}}
 	t.Cleanup(func() { assert.NoError(t, fleet.Close()) })
 	return fleet, lb, port, tm, st
@@ -141,7 +156,9 @@ func standInFleet(t *testing.T, scale float64, env ...string) (*Fleet, *HAProxy,
 func standInRig(t *testing.T, scale float64, sc Scenario) (*Orchestrator, *Load, Timings, StackTiming) {
 	t.Helper()
 	fleet, _, port, tm, st := standInFleet(t, scale, "STANDIN_KEY=drill-test")
+	fleet.Readiness = sc.Readiness
 	o := &Orchestrator{Driver: fleet, Timings: tm, PreStop: sc.PreStop(tm), Replicas: sc.Replicas(st.Replicas), Zones: []string{"zone-a", "zone-b", "zone-c"}}
+	t.Cleanup(func() { o.Close() })
 	require.NoError(t, o.Up(context.Background(), "v1"))
 	load := NewLoad(LoadConfig{BaseURL: fmt.Sprintf("http://127.0.0.1:%d", port), Rate: 300, Users: []Credentials{{"u", "p"}}})
 	return o, load, tm, st
@@ -193,6 +210,7 @@ func TestHAProxyFailsOpenLikeAnALB(t *testing.T) {
 	sick := filepath.Join(t.TempDir(), "sick")
 	fleet, lb, port, tm, _ := standInFleet(t, 30, "STANDIN_KEY=k", "STANDIN_SICK_FILE="+sick)
 	o := &Orchestrator{Driver: fleet, Timings: tm, Replicas: 2, Zones: []string{"zone-a", "zone-b"}}
+	t.Cleanup(func() { o.Close() })
 	require.NoError(t, o.Up(context.Background(), "v1"))
 
 	require.NoError(t, os.WriteFile(sick, nil, 0o600))
@@ -214,4 +232,72 @@ func TestHAProxyFailsOpenLikeAnALB(t *testing.T) {
 		resp.Body.Close()
 		assert.Equal(t, http.StatusOK, resp.StatusCode, "all targets unhealthy: the load balancer fails open")
 	}
+}
+
+// get sends n requests through the load balancer and counts the answers
+// by status.
+func getStatuses(t *testing.T, port, n int) map[int]int {
+	t.Helper()
+	out := map[int]int{}
+	client := &http.Client{Timeout: 5 * time.Second}
+	for range n {
+		resp, err := client.Post(fmt.Sprintf("http://127.0.0.1:%d%s", port, LoginPath), "application/json", strings.NewReader(`{}`))
+		require.NoError(t, err)
+		resp.Body.Close()
+		out[resp.StatusCode]++
+	}
+	return out
+}
+
+// TestNoRegisteredTargetAnswers503: an ALB whose target group has no
+// registered target answers 503, and its fail-open covers registered
+// targets only. The drill's HAProxy does the same: with every target
+// failing its check it routes to them all (the backup twins), but once
+// every target is drained or removed it answers 503, unhealthy or not.
+func TestNoRegisteredTargetAnswers503(t *testing.T) {
+	sick := filepath.Join(t.TempDir(), "sick")
+	fleet, lb, port, tm, _ := standInFleet(t, 30, "STANDIN_KEY=k", "STANDIN_SICK_FILE="+sick)
+	o := &Orchestrator{Driver: fleet, Timings: tm, Replicas: 2, Zones: []string{"zone-a", "zone-b"}}
+	t.Cleanup(func() { o.Close() })
+	require.NoError(t, o.Up(context.Background(), "v1"))
+	assert.Equal(t, map[int]int{200: 10}, getStatuses(t, port, 10), "registered and healthy")
+
+	require.NoError(t, os.WriteFile(sick, nil, 0o600))
+	require.NoError(t, pollUntil(context.Background(), 10*time.Second, 20*time.Millisecond, func() error {
+		servers, err := lb.Servers()
+		if err != nil {
+			return err
+		}
+		for _, s := range servers {
+			if !strings.HasSuffix(s.Name, "-fo") && s.Status != "DOWN" {
+				return fmt.Errorf("%s is %s", s.Name, s.Status)
+			}
+		}
+		return nil
+	}), "every target fails the ALB's check")
+	assert.Equal(t, map[int]int{200: 10}, getStatuses(t, port, 10), "registered, all unhealthy: fail-open")
+
+	for _, target := range []string{"auth-1", "auth-2"} {
+		require.NoError(t, lb.Drain(target))
+	}
+	assert.Equal(t, map[int]int{503: 10}, getStatuses(t, port, 10), "every target draining: none registered, no fail-open")
+	servers, err := lb.Servers()
+	require.NoError(t, err)
+	twins := 0
+	for _, s := range servers {
+		if strings.HasSuffix(s.Name, "-fo") {
+			twins++
+			assert.Equal(t, "MAINT", s.Status, "%s: a draining target's fail-open twin is out of service", s.Name)
+		}
+	}
+	assert.Equal(t, 2, twins)
+
+	require.NoError(t, os.Remove(sick))
+	for _, target := range []string{"auth-1", "auth-2"} {
+		require.NoError(t, lb.Remove(target))
+	}
+	servers, err = lb.Servers()
+	require.NoError(t, err)
+	assert.Empty(t, servers, "targets and twins removed")
+	assert.Equal(t, map[int]int{503: 10}, getStatuses(t, port, 10), "no target at all, healthy pods or not")
 }
