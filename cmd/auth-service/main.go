@@ -35,7 +35,9 @@ func run() int {
 	if len(os.Args) > 1 && os.Args[1] == "admin" {
 		return runAdmin(ctx, cfg, logger, os.Args[2:])
 	}
-	svc, err := app.Open(ctx, cfg, logger)
+	// Nothing is reached here: the service listens first (liveness
+	// answers), then initialises in the background (see app.Serve).
+	svc, err := app.New(ctx, cfg, logger)
 	if err != nil {
 		logger.Error("start failed", "err", err)
 		return 1
@@ -46,7 +48,14 @@ func run() int {
 		logger.Error("listen failed", "err", err)
 		return 1
 	}
-	if err := svc.Serve(ctx, ln); err != nil {
+	metricsLn, err := net.Listen("tcp", ":"+strconv.Itoa(cfg.MetricsPort))
+	if err != nil {
+		ln.Close()
+		svc.Close()
+		logger.Error("listen failed", "err", err)
+		return 1
+	}
+	if err := svc.Serve(ctx, ln, metricsLn); err != nil {
 		logger.Error("stopped with an error", "err", err)
 		return 1
 	}

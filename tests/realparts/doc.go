@@ -35,4 +35,22 @@
 // a whole shard down; Postgres.Stop and Start(ctx) on the same port and
 // data. Clients dial 127.0.0.1 (or localhost) and verify against CA.Pool()
 // or CA.CAFile.
+//
+// Maintenance events as AWS runs them:
+//   - a hung shard: HangShard(primary) SIGSTOPs a primary and its replicas
+//     (no failover possible), Resume(ctx, nodes...) continues them, the
+//     primary first so that the replica does not fail it over afterwards;
+//     Shards (slot ranges, primary, replicas per shard), ShardOf(key) and
+//     KeySlot(key) (CRC16 with hash tags, as CLUSTER KEYSLOT) tell which
+//     keys a hung shard holds (session keys are "session:" + hex SHA-256 of
+//     the token);
+//   - the AUTH token rotation of ElastiCache: RotateAuth(new) (both tokens
+//     valid, masterauth the new one) then SetAuth(new) (only the new one);
+//   - RDS-managed password rotation: Postgres.SetPassword (ALTER ROLE);
+//   - an Aurora failover: StartStandby (pg_basebackup + streaming
+//     replication on its own port, same certificate), Promote, and an
+//     Endpoint (a TCP forwarder on 127.0.0.1) whose Switch(addr) moves the
+//     "writer endpoint" and cuts every connection, and whose Block/Unblock
+//     make it unreachable (silent, as a lost host) to model "only the
+//     reader" or "only the writer reachable". TLS runs through it end to end.
 package realparts

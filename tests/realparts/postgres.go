@@ -45,6 +45,16 @@ type Postgres struct {
 	cred   *syscall.Credential
 	mu     sync.Mutex
 	proc   *proc
+	// role holds the password, shared with standbys (one catalog).
+	role *role
+	// primaryConninfo, on a standby, is how it streams from its primary.
+	primaryConninfo string
+}
+
+// role is the superuser's current password.
+type role struct {
+	mu       sync.Mutex
+	password string
 }
 
 // postgresBinDir finds Debian's /usr/lib/postgresql/<version>/bin, the
@@ -90,7 +100,7 @@ func StartPostgres(ctx context.Context, opts PostgresOptions) (*Postgres, error)
 	if err != nil {
 		return nil, err
 	}
-	p := &Postgres{opts: opts, bin: bin}
+	p := &Postgres{opts: opts, bin: bin, role: &role{password: opts.Password}}
 	if opts.Dir == "" {
 		d, err := os.MkdirTemp("", "rppg")
 		if err != nil {
@@ -172,7 +182,10 @@ func (p *Postgres) initialize(ctx context.Context) error {
 			return err
 		}
 	}
-	hba := "local all all scram-sha-256\nhostssl all all 127.0.0.1/32 scram-sha-256\n"
+	// Replication only over the socket, which only the server's own user
+	// reaches (StartStandby), so it needs no password and survives
+	// SetPassword; clients get TLS + SCRAM.
+	hba := "local replication all trust\nlocal all all scram-sha-256\nhostssl all all 127.0.0.1/32 scram-sha-256\n"
 	if err := os.WriteFile(filepath.Join(p.data, "pg_hba.conf"), []byte(hba), 0o600); err != nil {
 		return err
 	}
@@ -197,7 +210,7 @@ func (p *Postgres) initialize(ctx context.Context) error {
 	psql := exec.CommandContext(ctx, filepath.Join(p.bin, "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1",
 		"-h", p.sock, "-p", strconv.Itoa(p.port), "-U", p.opts.User, "-d", "postgres",
 		"-c", "CREATE DATABASE "+quoteIdent(p.opts.Database)+" OWNER "+quoteIdent(p.opts.User))
-	psql.Env = append(p.env(), "PGPASSWORD="+p.opts.Password)
+	psql.Env = append(p.env(), "PGPASSWORD="+p.Password())
 	if p.opts.Database != "postgres" {
 		if out, err := psql.CombinedOutput(); err != nil {
 			return fmt.Errorf("realparts: create database: %w\n%s", err, out)
@@ -222,6 +235,9 @@ full_page_writes = off
 shared_buffers = 32MB
 max_connections = 100
 `, p.port, p.sock)
+	if p.primaryConninfo != "" {
+		conf += fmt.Sprintf("primary_conninfo = '%s'\n", p.primaryConninfo)
+	}
 	// postgresql.auto.conf is read last and overrides postgresql.conf, so a
 	// retry on a new port just rewrites it.
 	path := filepath.Join(p.data, "postgresql.auto.conf")
@@ -251,8 +267,14 @@ func (p *Postgres) Addr() string { return net.JoinHostPort(p.Host(), strconv.Ito
 
 // User, Password and Database are the credentials and the database made.
 func (p *Postgres) User() string     { return p.opts.User }
-func (p *Postgres) Password() string { return p.opts.Password }
 func (p *Postgres) Database() string { return p.opts.Database }
+
+// Password is the current password (SetPassword changes it).
+func (p *Postgres) Password() string {
+	p.role.mu.Lock()
+	defer p.role.mu.Unlock()
+	return p.role.password
+}
 
 // Start starts the server (again, after Stop) on the same port and data
 // and waits until it accepts connections (pg_isready, bounded to 20 s).

@@ -45,6 +45,18 @@ func startProc(name, logPath string, cred *syscall.Credential, env []string, bin
 	return p, nil
 }
 
+// signal sends sig to the process group (SIGSTOP and SIGCONT: pause and
+// resume, as a hung host).
+func (p *proc) signal(sig syscall.Signal) error {
+	if p.exited() {
+		return fmt.Errorf("realparts: %s has exited", p.name)
+	}
+	if err := syscall.Kill(-p.cmd.Process.Pid, sig); err != nil {
+		return fmt.Errorf("realparts: signal %s: %w", p.name, err)
+	}
+	return nil
+}
+
 // exited tells whether the process has ended (and been reaped).
 func (p *proc) exited() bool {
 	select {
@@ -65,6 +77,8 @@ func (p *proc) stop(sig syscall.Signal, grace time.Duration) error {
 	if err := syscall.Kill(-pgid, sig); err != nil && !errors.Is(err, syscall.ESRCH) {
 		return fmt.Errorf("realparts: signal %s: %w", p.name, err)
 	}
+	// A paused (SIGSTOPped) process handles sig only once it runs again.
+	_ = syscall.Kill(-pgid, syscall.SIGCONT)
 	select {
 	case <-p.done:
 		return nil

@@ -23,8 +23,9 @@ type RedisClusterOptions struct {
 	// CA signs the certificate every node serves and presents to its peers.
 	// Required.
 	CA *CA
-	// Password is the AUTH token (requirepass and masterauth), as with an
-	// ElastiCache AUTH token. Required.
+	// Password is the AUTH token (the default user's password and
+	// masterauth), as with an ElastiCache AUTH token. Required. RotateAuth and
+	// SetAuth change it later, as ElastiCache's ROTATE and SET do.
 	Password string
 	// Primaries is the number of shards. Default 3 (the minimum Redis
 	// accepts for a cluster).
@@ -48,13 +49,17 @@ type Node struct {
 // RedisCluster is a running Redis Cluster on loopback: TLS only (no
 // plaintext port), AUTH, every node started as a child process.
 type RedisCluster struct {
-	opts    RedisClusterOptions
-	ownDir  bool
-	mu      sync.Mutex
-	nodes   []Node
-	procs   []*proc
-	confs   []string
-	cliArgs []string
+	opts   RedisClusterOptions
+	ownDir bool
+	mu     sync.Mutex
+	nodes  []Node
+	procs  []*proc
+	confs  []string
+	// passwords are the AUTH tokens every node accepts, the newest last
+	// (two between RotateAuth and SetAuth); the harness uses the newest.
+	passwords []string
+	// paused are the nodes stopped by Pause (SIGSTOP) and not yet resumed.
+	paused map[int]bool
 }
 
 // StartRedisCluster starts Primaries*(1+ReplicasPerPrimary) nodes, creates
@@ -88,8 +93,7 @@ func StartRedisCluster(ctx context.Context, opts RedisClusterOptions) (*RedisClu
 	}
 	var lastErr error
 	for attempt := 1; attempt <= 3; attempt++ {
-		c := &RedisCluster{opts: opts, ownDir: ownDir}
-		c.cliArgs = []string{"--tls", "--cacert", opts.CA.CAFile, "-a", opts.Password, "--no-auth-warning"}
+		c := &RedisCluster{opts: opts, ownDir: ownDir, passwords: []string{opts.Password}, paused: map[int]bool{}}
 		dir := filepath.Join(opts.Dir, fmt.Sprintf("try%d", attempt))
 		if lastErr = c.start(ctx, dir); lastErr == nil {
 			return c, nil
@@ -119,11 +123,11 @@ func (c *RedisCluster) start(ctx context.Context, dir string) error {
 			return fmt.Errorf("realparts: redis node dir: %w", err)
 		}
 		conf := filepath.Join(nodeDir, "redis.conf")
-		if err := os.WriteFile(conf, []byte(c.config(node, nodeDir)), 0o600); err != nil {
-			return fmt.Errorf("realparts: redis config: %w", err)
-		}
 		c.nodes = append(c.nodes, node)
 		c.confs = append(c.confs, conf)
+		if err := c.writeConfig(i); err != nil {
+			return err
+		}
 		c.procs = append(c.procs, nil)
 		if err := c.startNode(i); err != nil {
 			return err
@@ -134,7 +138,7 @@ func (c *RedisCluster) start(ctx context.Context, dir string) error {
 			return err
 		}
 	}
-	args := append(append([]string{}, c.cliArgs...), "--cluster", "create")
+	args := append(c.cliArgs(), "--cluster", "create")
 	args = append(args, c.Addrs()...)
 	args = append(args, "--cluster-replicas", strconv.Itoa(c.opts.ReplicasPerPrimary), "--cluster-yes")
 	cctx, cancel := context.WithTimeout(ctx, 60*time.Second)
@@ -146,8 +150,34 @@ func (c *RedisCluster) start(ctx context.Context, dir string) error {
 	return c.waitHealthy(ctx, 30*time.Second)
 }
 
+// cliArgs are redis-cli's TLS and AUTH arguments.
+func (c *RedisCluster) cliArgs() []string {
+	return []string{"--tls", "--cacert", c.opts.CA.CAFile, "-a", c.password(), "--no-auth-warning"}
+}
+
+// password is the newest AUTH token.
+func (c *RedisCluster) password() string { return c.passwords[len(c.passwords)-1] }
+
+// writeConfig writes node i's redis.conf with the tokens accepted now, so
+// that a node restarted after a rotation accepts the same ones.
+func (c *RedisCluster) writeConfig(i int) error {
+	n := c.nodes[i]
+	dir := filepath.Dir(c.confs[i])
+	if err := os.WriteFile(c.confs[i], []byte(c.config(n, dir)), 0o600); err != nil {
+		return fmt.Errorf("realparts: redis config: %w", err)
+	}
+	return nil
+}
+
+// config is a node's redis.conf. The AUTH tokens are the default user's
+// passwords (an ACL rule: requirepass can hold only one, and between ROTATE
+// and SET two are valid); masterauth is the newest, for replication.
 func (c *RedisCluster) config(n Node, dir string) string {
 	ca := c.opts.CA
+	users := "user default on ~* &* +@all"
+	for _, pw := range c.passwords {
+		users += " >" + pw
+	}
 	return fmt.Sprintf(`bind 127.0.0.1
 port 0
 tls-port %d
@@ -158,7 +188,7 @@ tls-ca-cert-file %s
 tls-auth-clients no
 tls-cluster yes
 tls-replication yes
-requirepass %s
+%s
 masterauth %s
 cluster-enabled yes
 cluster-config-file %s
@@ -171,7 +201,7 @@ save ""
 appendonly no
 daemonize no
 logfile %s
-`, n.Port, n.BusPort, ca.CertFile, ca.KeyFile, ca.CAFile, c.opts.Password, c.opts.Password,
+`, n.Port, n.BusPort, ca.CertFile, ca.KeyFile, ca.CAFile, users, c.password(),
 		filepath.Join(dir, "nodes.conf"), c.opts.NodeTimeout.Milliseconds(), dir, filepath.Join(dir, "redis.log"))
 }
 
@@ -186,7 +216,7 @@ func (c *RedisCluster) startNode(i int) error {
 }
 
 func (c *RedisCluster) cmd(i int, args ...string) (string, error) {
-	return redisCommand(c.nodes[i].Addr, c.opts.CA.Pool(), c.opts.Password, 2*time.Second, args...)
+	return redisCommand(c.nodes[i].Addr, c.opts.CA.Pool(), c.password(), 2*time.Second, args...)
 }
 
 func (c *RedisCluster) waitPing(ctx context.Context, i int) error {
@@ -201,6 +231,9 @@ func (c *RedisCluster) waitPing(ctx context.Context, i int) error {
 
 func (c *RedisCluster) running(i int) bool { return c.procs[i] != nil && !c.procs[i].exited() }
 
+// reachable tells whether node i runs and is not paused: it answers.
+func (c *RedisCluster) reachable(i int) bool { return c.running(i) && !c.paused[i] }
+
 // waitHealthy waits until every running node sees cluster_state:ok, every
 // shard has a live primary and every running replica's link is up.
 func (c *RedisCluster) waitHealthy(ctx context.Context, timeout time.Duration) error {
@@ -213,7 +246,7 @@ func (c *RedisCluster) waitHealthy(ctx context.Context, timeout time.Duration) e
 			return fmt.Errorf("%d of %d shards have a live primary", len(live), c.opts.Primaries)
 		}
 		for i := range c.nodes {
-			if !c.running(i) {
+			if !c.reachable(i) {
 				continue
 			}
 			info, err := c.cmd(i, "CLUSTER", "INFO")
@@ -240,7 +273,7 @@ func (c *RedisCluster) waitHealthy(ctx context.Context, timeout time.Duration) e
 func (c *RedisCluster) livePrimaries() ([]Node, error) {
 	var lastErr error = errors.New("no node is running")
 	for i := range c.nodes {
-		if !c.running(i) {
+		if !c.reachable(i) {
 			continue
 		}
 		out, err := c.cmd(i, "CLUSTER", "NODES")
@@ -256,7 +289,7 @@ func (c *RedisCluster) livePrimaries() ([]Node, error) {
 			}
 			addr, _, _ := strings.Cut(f[1], "@")
 			for j, n := range c.nodes {
-				if n.Addr == addr && c.running(j) {
+				if n.Addr == addr && c.reachable(j) {
 					live = append(live, n)
 				}
 			}
@@ -283,7 +316,8 @@ func (c *RedisCluster) SeedAddr() string { return c.nodes[0].Addr }
 func (c *RedisCluster) Nodes() []Node { return append([]Node(nil), c.nodes...) }
 
 // Primaries lists the running nodes that are primaries with slots now,
-// ordered by Index. It changes after a failover.
+// ordered by Index, leaving out paused ones (see Pause). It changes after a
+// failover.
 func (c *RedisCluster) Primaries() []Node {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -291,7 +325,7 @@ func (c *RedisCluster) Primaries() []Node {
 	return live
 }
 
-// ReplicasOf lists the running replicas of primary p, as each replica
+// ReplicasOf lists the running (not paused) replicas of primary p, as each replica
 // reports it (INFO replication: role and master port), which is true at
 // once, unlike another node's gossiped view.
 func (c *RedisCluster) ReplicasOf(p Node) ([]Node, error) {
@@ -299,7 +333,7 @@ func (c *RedisCluster) ReplicasOf(p Node) ([]Node, error) {
 	defer c.mu.Unlock()
 	var replicas []Node
 	for i, n := range c.nodes {
-		if !c.running(i) || n.Addr == p.Addr {
+		if !c.reachable(i) || n.Addr == p.Addr {
 			continue
 		}
 		repl, err := c.cmd(i, "INFO", "replication")
@@ -346,6 +380,7 @@ func (c *RedisCluster) Stop(n Node) error {
 	if !c.running(n.Index) {
 		return nil
 	}
+	delete(c.paused, n.Index)
 	return c.procs[n.Index].stop(syscall.SIGTERM, 5*time.Second)
 }
 
@@ -358,6 +393,7 @@ func (c *RedisCluster) Restart(ctx context.Context, n Node) error {
 	if c.running(n.Index) {
 		return nil
 	}
+	delete(c.paused, n.Index)
 	if err := c.startNode(n.Index); err != nil {
 		return err
 	}

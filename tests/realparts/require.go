@@ -8,14 +8,15 @@ import (
 
 // debianPackage names the Debian package that ships each binary we run.
 var debianPackage = map[string]string{
-	"redis-server": "redis-server",
-	"redis-cli":    "redis-tools",
-	"initdb":       "postgresql",
-	"postgres":     "postgresql",
-	"pg_isready":   "postgresql",
-	"psql":         "postgresql",
-	"haproxy":      "haproxy",
-	"etcd":         "etcd-server",
+	"redis-server":  "redis-server",
+	"redis-cli":     "redis-tools",
+	"initdb":        "postgresql",
+	"postgres":      "postgresql",
+	"pg_isready":    "postgresql",
+	"psql":          "postgresql",
+	"pg_basebackup": "postgresql",
+	"haproxy":       "haproxy",
+	"etcd":          "etcd-server",
 }
 
 // Require reports, in one error, every binary that cannot be found, each with
@@ -42,7 +43,7 @@ func Require(binaries ...string) error {
 // lookBinary finds a binary on PATH or, for PostgreSQL's, in its bin dir.
 func lookBinary(name string) (string, error) {
 	switch name {
-	case "initdb", "postgres", "pg_isready", "psql":
+	case "initdb", "postgres", "pg_isready", "psql", "pg_basebackup":
 		if dir, err := postgresBinDir(); err == nil {
 			return dir + "/" + name, nil
 		}

@@ -3,6 +3,8 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
@@ -32,6 +34,7 @@ func serviceEnv(overrides map[string]string) map[string]string {
 	env := map[string]string{
 		"AWS_REGION":               "eu-west-1",
 		"PORT":                     "8080",
+		"METRICS_PORT":             "9090",
 		"DB_HOST":                  parts.pg.Host(),
 		"DB_READER_HOST":           "localhost", // a second pool; the certificate names localhost too
 		"DB_PORT":                  strconv.Itoa(parts.pg.Port()),
@@ -68,31 +71,80 @@ func loadConfig(t testing.TB, overrides map[string]string) config.Config {
 
 // instance is one service process's worth, in this test process.
 type instance struct {
-	URL  string
-	Svc  *app.Service
-	stop func() error
+	URL        string // the traffic port
+	MetricsURL string // the metrics port
+	Svc        *app.Service
+	stop       func() error
+	logs       *logBuffer // the JSON log, as on stdout
 }
 
+// logBuffer keeps an instance's log lines.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+// logText is the whole log so far.
+func (inst *instance) logText() string {
+	inst.logs.mu.Lock()
+	defer inst.logs.mu.Unlock()
+	return inst.logs.buf.String()
+}
+
+// events returns the log lines whose "event" is event, decoded.
+func (inst *instance) events(event string) []map[string]any {
+	inst.logs.mu.Lock()
+	defer inst.logs.mu.Unlock()
+	var out []map[string]any
+	for _, line := range strings.Split(inst.logs.buf.String(), "\n") {
+		var m map[string]any
+		if json.Unmarshal([]byte(line), &m) == nil && m["event"] == event {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// startInstance starts an instance and waits until it is ready.
 func startInstance(t testing.TB, overrides map[string]string) *instance {
+	t.Helper()
+	inst := startInstanceNoWait(t, overrides)
+	waitFor(t, "instance ready", 60*time.Second, wantHealth(inst.URL, http.StatusOK))
+	return inst
+}
+
+// startInstanceNoWait starts an instance: it listens at once and
+// initialises in the background.
+func startInstanceNoWait(t testing.TB, overrides map[string]string) *instance {
 	t.Helper()
 	cfg := loadConfig(t, overrides)
 	ctx, cancel := context.WithCancel(context.Background())
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	logs := &logBuffer{}
+	var out io.Writer = logs
 	if os.Getenv("E2E_LOG") != "" {
-		logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
+		out = io.MultiWriter(logs, os.Stderr)
 	}
-	svc, err := app.Open(ctx, cfg, logger)
+	logger := slog.New(slog.NewJSONHandler(out, nil))
+	svc, err := app.New(ctx, cfg, logger)
 	if err != nil {
 		cancel()
 		t.Fatalf("start instance: %v", err)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
+	mln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
 	done := make(chan error, 1)
-	go func() { done <- svc.Serve(ctx, ln) }()
+	go func() { done <- svc.Serve(ctx, ln, mln) }()
 	var once sync.Once
 	var stopErr error
-	inst := &instance{URL: "http://" + ln.Addr().String(), Svc: svc, stop: func() error {
+	inst := &instance{URL: "http://" + ln.Addr().String(), MetricsURL: "http://" + mln.Addr().String(), Svc: svc, logs: logs, stop: func() error {
 		once.Do(func() { cancel(); stopErr = <-done })
 		return stopErr
 	}}
@@ -267,3 +319,17 @@ func httpRecorder(t testing.TB, inst *instance, path string) response {
 }
 
 func stringsReader(s string) io.Reader { return strings.NewReader(s) }
+
+// jsonList decodes b's field as a list of objects.
+func jsonList(b []byte, field string) []map[string]any {
+	var m map[string]json.RawMessage
+	_ = json.Unmarshal(b, &m)
+	var list []map[string]any
+	_ = json.Unmarshal(m[field], &list)
+	return list
+}
+
+func sha256Hex(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
+}

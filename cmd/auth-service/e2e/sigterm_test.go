@@ -3,7 +3,6 @@ package e2e
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -57,11 +56,11 @@ func TestSIGTERMDrainsInFlightRequestsAndExitsZero(t *testing.T) {
 		}
 		files[f.key] = dst
 	}
-	ports, err := realparts.FreePorts(1)
+	ports, err := realparts.FreePorts(2)
 	require.NoError(t, err)
 	port := strconv.Itoa(ports[0])
 	var env []string
-	files["PORT"], files["SHUTDOWN_TIMEOUT_SECONDS"] = port, "10"
+	files["PORT"], files["METRICS_PORT"], files["SHUTDOWN_TIMEOUT_SECONDS"] = port, strconv.Itoa(ports[1]), "10"
 	for k, v := range serviceEnv(files) {
 		env = append(env, k+"="+v)
 	}
@@ -185,17 +184,20 @@ func TestHealthIs503AsSoonAsShutdownStarts(t *testing.T) {
 	stopped := make(chan error, 1)
 	go func() { stopped <- inst.stop() }()
 	waitFor(t, "shutting down", 2*time.Second, func() error {
-		if !inst.Svc.Health.ShuttingDown() {
+		if !inst.Svc.Readiness.ShuttingDown() {
 			return fmt.Errorf("not yet")
 		}
 		return nil
 	})
-	rep := inst.Svc.Health.Check(context.Background())
-	assert.Equal(t, "shutting_down", rep.Status)
-	assert.True(t, rep.ShuttingDown)
+	status, _ := inst.Svc.Readiness.Status()
+	assert.Equal(t, "shutting_down", status)
 	rec := httpRecorder(t, inst, "/health")
 	assert.Equal(t, http.StatusServiceUnavailable, rec.Status)
-	assert.Contains(t, string(rec.Body), `"shuttingDown":true`)
+	assert.JSONEq(t, `{"status":"shutting_down"}`, string(rec.Body))
+	// The metrics port still tells why, during the drain.
+	detail := do(t, http.MethodGet, inst.MetricsURL+"/health", nil, nil)
+	assert.Equal(t, http.StatusOK, detail.Status)
+	assert.Equal(t, "shutting_down", detail.json(t)["status"])
 	_, _ = io.WriteString(conn, strings.Repeat(" ", 39))
 	select {
 	case err := <-stopped:

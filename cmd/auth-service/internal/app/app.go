@@ -1,6 +1,7 @@
 // Package app wires the service together from a validated configuration:
-// secrets, the database (migrated at start), the Redis Cluster, the HTTP
-// server, and the shutdown sequence.
+// secrets, the database (migrated once reached), the Redis Cluster, the
+// background dependency checks, the two HTTP servers (traffic and
+// metrics), and the start and shutdown sequences.
 package app
 
 import (
@@ -13,6 +14,8 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -28,30 +31,42 @@ import (
 	"github.com/authplatform/auth-platform/cmd/auth-service/internal/store"
 )
 
-// Service is a started service, not yet serving.
+// Service is the service, built but not yet serving.
 type Service struct {
-	cfg      config.Config
-	logger   *slog.Logger
-	DB       *store.DB
-	Redis    *redis.ClusterClient
-	Sessions *session.Store
-	Health   *health.Checker
-	Metrics  *metrics.Metrics
+	cfg       config.Config
+	logger    *slog.Logger
+	DB        *store.DB
+	Redis     *redis.ClusterClient
+	Sessions  *session.Store
+	Limiter   *lockout.Limiter
+	Readiness *health.Readiness
+	Monitor   *health.Monitor
+	Metrics   *metrics.Metrics
+	// Handler serves the traffic port (PORT), Internal the metrics port
+	// (METRICS_PORT).
 	Handler  http.Handler
+	Internal http.Handler
 }
 
 // CredentialTTL is how long database credentials are reused before the
 // secret is read again (RDS rotates managed secrets; existing connections
-// keep working, new ones pick up the new password).
+// keep working, new ones pick up the new password). A password PostgreSQL
+// refuses drops them at once (store.Options.CredentialsRejected).
 const CredentialTTL = 5 * time.Minute
 
-// Open connects to everything and applies pending migrations.
-func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Service, error) {
+// RedisTokenTTL is how long the Redis AUTH token is reused for new
+// connections before it is read again; a token Redis refuses drops it at
+// once (session.ClientOptions.TokenRejected). Between ElastiCache's ROTATE
+// and SET both tokens work, so a pod that still holds the old one is fine
+// until SET, and after SET the first refusal makes it read the new one.
+const RedisTokenTTL = 30 * time.Second
+
+// New builds the service from a validated configuration without reaching
+// anything, so that it can listen (and answer liveness) before PostgreSQL
+// or Redis answer; Serve initialises it in the background. Only what no
+// retry can mend fails here (an unreadable CA file, no AWS configuration).
+func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Service, error) {
 	sm, err := secretsManager(ctx, cfg)
-	if err != nil {
-		return nil, err
-	}
-	redisToken, err := redisAuthToken(ctx, cfg, sm)
 	if err != nil {
 		return nil, err
 	}
@@ -59,43 +74,107 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Service
 	if err != nil {
 		return nil, err
 	}
-	db, dbCreds, err := openDB(ctx, cfg, sm)
+	readiness := &health.Readiness{}
+	monitor := &health.Monitor{Logger: logger}
+	db, err := newDB(ctx, cfg, sm, monitor)
 	if err != nil {
 		return nil, err
 	}
-	mctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-	applied, err := migrations.Up(mctx, db.Writer)
-	cancel()
-	if err != nil {
-		db.Close()
-		return nil, err
-	}
-	logger.Info("database schema up to date", "applied", applied)
-	policy, err := lockoutPolicy(ctx, db)
-	if err != nil {
-		db.Close()
-		return nil, err
-	}
+	monitor.DB = db
 
 	var tlsCfg *tls.Config
 	if cfg.RedisTLS {
 		tlsCfg = &tls.Config{RootCAs: redisRoots, MinVersion: tls.VersionTLS12}
 	}
+	token := &secrets.Cached[string]{TTL: RedisTokenTTL, Fetch: func(ctx context.Context) (string, error) {
+		return redisAuthToken(ctx, cfg, sm)
+	}}
 	redis.SetLogger(redisLogger{logger})
-	rdb := session.NewClusterClient(session.ClientOptions{Addrs: cfg.RedisAddrs, Password: redisToken, TLS: tlsCfg})
+	rdb := session.NewClusterClient(session.ClientOptions{Addrs: cfg.RedisAddrs, Token: token.Get, TokenRejected: token.Invalidate, TLS: tlsCfg})
+	monitor.Redis = rdb
 	m := metrics.New()
+	m.Registry.MustRegister(monitor)
 	sessions := session.NewStore(rdb, cfg.SessionTTL)
 	sessions.OnUnreplicated = m.Unreplicated.Inc
-	checker := &health.Checker{DB: db, Redis: rdb, Logger: logger, OnDBError: func(err error) {
-		if store.IsAuthFailure(err) {
-			dbCreds.Invalidate()
+	sessions.OnRetry = m.SessionRetries.Inc
+	limiter := lockout.New(rdb, lockout.DefaultPolicy)
+	limiter.ReservationTTL = cfg.RequestTimeout + 5*time.Second
+	var lastLog atomic.Int64 // every use is counted; logged at most every 10 s
+	limiter.OnFallback = func(op string, err error) {
+		m.LockoutFallback.WithLabelValues(op).Inc()
+		now := time.Now().UnixNano()
+		if last := lastLog.Load(); now-last >= int64(10*time.Second) && lastLog.CompareAndSwap(last, now) {
+			logger.Warn("lockout counted in memory: Redis did not answer", "event", "lockout_fallback", "op", op, "err", err.Error())
 		}
-	}}
+	}
 	api := &httpapi.API{
-		Users: db, Sessions: sessions, Limiter: lockout.New(rdb, policy), Health: checker, Metrics: m,
+		Users: db, Sessions: sessions, Limiter: limiter, Readiness: readiness, Monitor: monitor, Metrics: m,
 		Logger: logger, RequestTimeout: cfg.RequestTimeout,
 	}
-	return &Service{cfg: cfg, logger: logger, DB: db, Redis: rdb, Sessions: sessions, Health: checker, Metrics: m, Handler: api.Handler()}, nil
+	return &Service{cfg: cfg, logger: logger, DB: db, Redis: rdb, Sessions: sessions, Limiter: limiter, Readiness: readiness,
+		Monitor: monitor, Metrics: m, Handler: api.Public(), Internal: api.Internal()}, nil
+}
+
+// Initialise reaches PostgreSQL (the writer), applies pending migrations,
+// reads the lockout policy and reaches Redis, retrying each step with
+// backoff until it succeeds or ctx ends; then the pod is ready. A pod that
+// cannot initialise (a dependency down at start, a wrong password) stays
+// not ready and keeps trying, instead of exiting into a crash loop.
+func (s *Service) Initialise(ctx context.Context) error {
+	steps := []struct {
+		what string
+		do   func(context.Context) error
+	}{
+		{"reaching " + health.PostgresWriter, func(ctx context.Context) error {
+			ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			defer cancel()
+			return s.DB.PingWriter(ctx)
+		}},
+		{"applying migrations", func(ctx context.Context) error {
+			ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+			defer cancel()
+			applied, err := migrations.Up(ctx, s.DB.Writer)
+			if err == nil {
+				s.logger.Info("database schema up to date", "applied", applied)
+			}
+			return err
+		}},
+		{"reading the lockout policy", func(ctx context.Context) error {
+			p, err := lockoutPolicy(ctx, s.DB)
+			if err == nil {
+				s.Limiter.SetPolicy(p)
+			}
+			return err
+		}},
+		{"reaching " + health.Redis, func(ctx context.Context) error {
+			ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			defer cancel()
+			return s.Redis.ClusterSlots(ctx).Err()
+		}},
+	}
+	for _, step := range steps {
+		s.Readiness.SetPending(step.what)
+		backoff := 250 * time.Millisecond
+		for {
+			err := step.do(ctx)
+			if err == nil {
+				break
+			}
+			if ctx.Err() != nil {
+				return fmt.Errorf("initialisation (%s): %w", step.what, ctx.Err())
+			}
+			s.logger.Warn("initialisation: retrying", "step", step.what, "in", backoff.String(), "err", err.Error())
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("initialisation (%s): %w", step.what, ctx.Err())
+			case <-time.After(backoff):
+			}
+			backoff = min(2*backoff, 5*time.Second)
+		}
+	}
+	s.Readiness.SetInitialised()
+	s.logger.Info("initialised")
+	return nil
 }
 
 func secretsManager(ctx context.Context, cfg config.Config) (secrets.Getter, error) {
@@ -111,8 +190,11 @@ func OpenDB(ctx context.Context, cfg config.Config) (*store.DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	db, _, err := openDB(ctx, cfg, sm)
-	return db, err
+	o, err := storeOptions(cfg, sm, nil)
+	if err != nil {
+		return nil, err
+	}
+	return store.Open(ctx, o)
 }
 
 // OpenAdminDB connects to the database and applies pending migrations, for
@@ -129,7 +211,19 @@ func OpenAdminDB(ctx context.Context, cfg config.Config) (*store.DB, error) {
 	return db, nil
 }
 
-func openDB(ctx context.Context, cfg config.Config, sm secrets.Getter) (*store.DB, *secrets.Cached[secrets.DBCredentials], error) {
+// newDB makes the pools without connecting.
+func newDB(ctx context.Context, cfg config.Config, sm secrets.Getter, monitor *health.Monitor) (*store.DB, error) {
+	o, err := storeOptions(cfg, sm, monitor)
+	if err != nil {
+		return nil, err
+	}
+	return store.New(ctx, o)
+}
+
+// storeOptions reads the database secret per new connection (cached
+// CredentialTTL, dropped when PostgreSQL refuses it) and, with a monitor,
+// sends logins straight to the writer while the reader is down.
+func storeOptions(cfg config.Config, sm secrets.Getter, monitor *health.Monitor) (store.Options, error) {
 	dbCreds := &secrets.Cached[secrets.DBCredentials]{TTL: CredentialTTL, Fetch: func(ctx context.Context) (secrets.DBCredentials, error) {
 		if cfg.DBPasswordFile != "" {
 			pw, err := secrets.ReadFile(cfg.DBPasswordFile)
@@ -143,19 +237,20 @@ func openDB(ctx context.Context, cfg config.Config, sm secrets.Getter) (*store.D
 	}}
 	dbRoots, err := roots(cfg.DBCAFile, "DB_CA_FILE")
 	if err != nil {
-		return nil, nil, err
+		return store.Options{}, err
 	}
-	db, err := store.Open(ctx, store.Options{
-		Host: cfg.DBHost, ReaderHost: cfg.DBReaderHost, Port: cfg.DBPort, Database: cfg.DBName, RootCAs: dbRoots,
+	o := store.Options{
+		Host: cfg.DBHost, ReaderHost: cfg.DBReaderHost, Port: cfg.DBPort, ReaderPort: cfg.DBReaderPort, Database: cfg.DBName, RootCAs: dbRoots,
 		Credentials: func(ctx context.Context) (string, string, error) {
 			c, err := dbCreds.Get(ctx)
 			return c.Username, c.Password, err
 		},
-	})
-	if err != nil {
-		return nil, nil, err
+		CredentialsRejected: dbCreds.Invalidate,
 	}
-	return db, dbCreds, nil
+	if monitor != nil {
+		o.ReaderDown = func() bool { return monitor.Down(health.PostgresReader) }
+	}
+	return o, nil
 }
 
 func redisAuthToken(ctx context.Context, cfg config.Config, sm secrets.Getter) (string, error) {
@@ -206,14 +301,14 @@ func lockoutPolicy(ctx context.Context, db *store.DB) (lockout.Policy, error) {
 	return p, nil
 }
 
-// Server returns the HTTP server with the service's timeouts: headers
+// Server returns an HTTP server for h with the service's timeouts: headers
 // within 5 s, a body within 10 s, a response within the request timeout
 // plus 5 s, and idle keep-alive connections kept longer than the ALB's
 // 60 s idle timeout so that the ALB, not the pod, closes them (no 502 on a
 // connection closed under the ALB's feet).
-func (s *Service) Server() *http.Server {
+func (s *Service) Server(h http.Handler) *http.Server {
 	return &http.Server{
-		Handler:           s.Handler,
+		Handler:           h,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
 		WriteTimeout:      s.cfg.RequestTimeout + 5*time.Second,
@@ -227,21 +322,44 @@ func (s *Service) Server() *http.Server {
 // SHUTDOWN_TIMEOUT_SECONDS ran out; they were cut.
 var ErrDrainTimeout = errors.New("shutdown: requests still in flight at the shutdown timeout")
 
-// Serve serves on ln until ctx ends (SIGTERM), then: /health answers 503
-// at once, in-flight requests finish within the shutdown timeout, and the
-// pools close. It returns nil after a clean drain.
-func (s *Service) Serve(ctx context.Context, ln net.Listener) error {
-	srv := s.Server()
-	errc := make(chan error, 1)
+// Serve serves the traffic port on ln and the metrics port on metricsLn
+// until ctx ends (SIGTERM), while it initialises and checks the
+// dependencies in the background. Liveness answers from the start,
+// readiness once initialised. On SIGTERM readiness answers 503 at once,
+// in-flight requests finish within the shutdown timeout, and the pools
+// close. It returns nil after a clean drain.
+func (s *Service) Serve(ctx context.Context, ln, metricsLn net.Listener) error {
+	srv, msrv := s.Server(s.Handler), s.Server(s.Internal)
+	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
-	s.logger.Info("serving", "addr", ln.Addr().String())
+	go func() { errc <- msrv.Serve(metricsLn) }()
+	s.logger.Info("serving", "addr", ln.Addr().String(), "metrics_addr", metricsLn.Addr().String())
+
+	bg, stopBackground := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); s.Monitor.Run(bg) }()
+	go func() {
+		defer wg.Done()
+		if err := s.Initialise(bg); err != nil && bg.Err() == nil {
+			s.logger.Error("initialisation failed", "err", err)
+		}
+	}()
+	stop := func() {
+		stopBackground()
+		wg.Wait()
+		_ = msrv.Close()
+		s.Close()
+	}
+
 	select {
 	case err := <-errc:
-		s.Close()
+		_ = srv.Close()
+		stop()
 		return fmt.Errorf("http server: %w", err)
 	case <-ctx.Done():
 	}
-	s.Health.SetShuttingDown()
+	s.Readiness.SetShuttingDown()
 	s.logger.Info("shutting down", "timeout", s.cfg.ShutdownTimeout)
 	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
 	defer cancel()
@@ -250,7 +368,7 @@ func (s *Service) Serve(ctx context.Context, ln net.Listener) error {
 		srv.Close()
 		err = ErrDrainTimeout
 	}
-	s.Close()
+	stop()
 	if err == nil {
 		s.logger.Info("drained; exiting")
 	}

@@ -40,12 +40,15 @@ func Variables() []Variable {
 
 // Config is the validated environment.
 type Config struct {
-	AWSRegion string
-	Port      int
+	AWSRegion   string
+	Port        int
+	MetricsPort int
 
 	DBHost       string
 	DBReaderHost string
 	DBPort       int
+	// DBReaderPort is the reader's port, DBPort unless set (local only).
+	DBReaderPort int
 	DBName       string
 	DBSecretARN  string
 	// Local replacements for the secret and the CA.
@@ -72,9 +75,11 @@ func Load(getenv func(string) string) (Config, error) {
 	c := Config{
 		AWSRegion:          r.str("AWS_REGION"),
 		Port:               r.port("PORT"),
+		MetricsPort:        r.port("METRICS_PORT"),
 		DBHost:             r.host("DB_HOST"),
 		DBReaderHost:       r.host("DB_READER_HOST"),
 		DBPort:             r.port("DB_PORT"),
+		DBReaderPort:       r.optionalPort("DB_READER_PORT"),
 		DBName:             r.str("DB_NAME"),
 		DBSecretARN:        r.optional("DB_SECRET_ARN"),
 		DBUser:             r.optional("DB_USER"),
@@ -96,6 +101,16 @@ func Load(getenv func(string) string) (Config, error) {
 	// exactly one of the two.
 	r.oneOf("DB_SECRET_ARN", c.DBSecretARN, "DB_PASSWORD_FILE", c.DBPasswordFile)
 	r.oneOf("REDIS_SECRET_ARN", c.RedisSecretARN, "REDIS_AUTH_TOKEN_FILE", c.RedisAuthTokenFile)
+	if c.DBReaderPort == 0 {
+		c.DBReaderPort = c.DBPort
+	}
+	if c.Port != 0 && c.Port == c.MetricsPort {
+		r.errorf("METRICS_PORT=%d is PORT too: metrics and the dependency state must not be on the traffic port; give another port (the stack uses 9090)", c.MetricsPort)
+	}
+	// Review L10: the AUTH token must not travel in clear by mistake.
+	if plaintext := r.optional("REDIS_PLAINTEXT_LOCAL_ONLY"); !c.RedisTLS && !r.failed("REDIS_TLS") && r.getenv("REDIS_TLS") != "" && plaintext != "true" {
+		r.errorf("REDIS_TLS=%q sends the AUTH token in clear: set it to true (ElastiCache has in-transit encryption on), or, for a Redis on a laptop only, REDIS_PLAINTEXT_LOCAL_ONLY=true", r.getenv("REDIS_TLS"))
+	}
 	if c.DBPasswordFile != "" && c.DBUser == "" {
 		r.errorf("DB_USER is not set: DB_PASSWORD_FILE=%q needs the user it belongs to in DB_USER", c.DBPasswordFile)
 	}
@@ -156,6 +171,13 @@ func (r *reader) port(name string) int {
 		r.fail(name, "%s=%q is not a port: give a number from 1 to 65535", name, v)
 	}
 	return p
+}
+
+func (r *reader) optionalPort(name string) int {
+	if r.optional(name) == "" {
+		return 0
+	}
+	return r.port(name)
 }
 
 func (r *reader) boolean(name string) bool {

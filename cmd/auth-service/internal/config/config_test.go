@@ -15,6 +15,7 @@ func stackEnv() map[string]string {
 	return map[string]string{
 		"AWS_REGION":               "eu-west-1",
 		"PORT":                     "8080",
+		"METRICS_PORT":             "9090",
 		"DB_HOST":                  "auth-dev.cluster-abc.eu-west-1.rds.amazonaws.com",
 		"DB_READER_HOST":           "auth-dev.cluster-ro-abc.eu-west-1.rds.amazonaws.com",
 		"DB_PORT":                  "5432",
@@ -35,6 +36,7 @@ func TestLoadAcceptsTheStackEnvironment(t *testing.T) {
 	c, err := Load(func(k string) string { return env[k] })
 	require.NoError(t, err)
 	assert.Equal(t, 8080, c.Port)
+	assert.Equal(t, 9090, c.MetricsPort)
 	assert.Equal(t, []string{"clustercfg.auth-dev.abc.euw1.cache.amazonaws.com:6379"}, c.RedisAddrs)
 	assert.Equal(t, time.Hour, c.SessionTTL)
 	assert.Equal(t, 25*time.Second, c.RequestTimeout)
@@ -44,6 +46,7 @@ func TestLoadAcceptsTheStackEnvironment(t *testing.T) {
 func TestLoadReportsEveryMistakeWithNameValueAndFix(t *testing.T) {
 	env := stackEnv()
 	env["PORT"] = "http"
+	env["METRICS_PORT"] = "70000"
 	env["DB_HOST"] = "postgres://x:5432"
 	env["REDIS_HOSTS"] = "a:6379,b"
 	env["CLUSTER_ENABLED"] = "false"
@@ -54,6 +57,7 @@ func TestLoadReportsEveryMistakeWithNameValueAndFix(t *testing.T) {
 	require.Error(t, err)
 	for _, want := range []string{
 		`PORT="http" is not a port`,
+		`METRICS_PORT="70000" is not a port`,
 		`DB_HOST="postgres://x:5432" is not a host name`,
 		`REDIS_HOSTS="a:6379,b": "b" is not host:port`,
 		`CLUSTER_ENABLED="false": sessions need a Redis Cluster`,
@@ -62,6 +66,39 @@ func TestLoadReportsEveryMistakeWithNameValueAndFix(t *testing.T) {
 		`DB_NAME is not set`,
 	} {
 		assert.Contains(t, err.Error(), want)
+	}
+}
+
+func TestMetricsPortIsNotTheTrafficPort(t *testing.T) {
+	env := stackEnv()
+	env["METRICS_PORT"] = env["PORT"]
+	_, err := Load(func(k string) string { return env[k] })
+	require.ErrorContains(t, err, `METRICS_PORT=8080 is PORT too`)
+}
+
+// Review L10: plaintext to Redis only with the local-only switch.
+func TestRedisWithoutTLSNeedsTheLocalOnlySwitch(t *testing.T) {
+	cases := []struct {
+		name, tls, plaintext string
+		wantErr              string
+	}{
+		{"TLS", "true", "", ""},
+		{"plaintext refused", "false", "", `REDIS_TLS="false" sends the AUTH token in clear`},
+		{"plaintext with the switch", "false", "true", ""},
+		{"the switch alone changes nothing", "true", "true", ""},
+		{"the switch must say true", "false", "yes", `REDIS_TLS="false" sends the AUTH token in clear`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			env := stackEnv()
+			env["REDIS_TLS"], env["REDIS_PLAINTEXT_LOCAL_ONLY"] = c.tls, c.plaintext
+			_, err := Load(func(k string) string { return env[k] })
+			if c.wantErr == "" {
+				assert.NoError(t, err)
+			} else {
+				assert.ErrorContains(t, err, c.wantErr)
+			}
+		})
 	}
 }
 

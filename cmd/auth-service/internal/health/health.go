@@ -1,120 +1,119 @@
-// Package health answers the readiness check (/health): ready only when
-// PostgreSQL and every Redis shard answer and the process is not shutting
-// down. The body names components and states, never addresses or errors.
+// Package health says two different things.
+//
+// Readiness (GET /health on the traffic port: the kubelet's readiness probe
+// and the ALB's health check) says whether this pod can serve: it has
+// initialised (reached PostgreSQL and Redis once since it started, so a
+// misconfigured pod never receives traffic), it is not shutting down, and
+// it is not overloaded. A shared dependency's failure never fails it:
+// every pod shares PostgreSQL and Redis, so failing readiness on their
+// account would take every pod out of the load balancer at once (review
+// C1), while most requests can still be served (token validation never
+// touches PostgreSQL; a hung shard holds a third of the sessions).
+//
+// The dependencies' state is watched by a Monitor in the background, every
+// Interval, each check under a deadline of its own; /health only reads the
+// last result, so no request to it costs a database or Redis round trip.
+// It is shown on the metrics port (the detailed /health), as the gauge
+// auth_dependency_up{dependency,shard}, and in the log (event
+// dependency_down on every failed check, dependency_up on recovery), which
+// the stack's alarm reads.
 package health
 
 import (
-	"context"
-	"log/slog"
+	"fmt"
 	"sync"
 	"sync/atomic"
-	"time"
-
-	"github.com/redis/go-redis/v9"
 )
 
-// Pinger is the database side (store.DB).
-type Pinger interface {
-	Ping(ctx context.Context) error
+// Readiness statuses.
+const (
+	StatusOK           = "ok"
+	StatusStarting     = "starting"
+	StatusShuttingDown = "shutting_down"
+	StatusOverloaded   = "overloaded"
+)
+
+// MaxBusy is the number of requests this pod may be working on at once,
+// not counting the time they wait for PostgreSQL or Redis, before it calls
+// itself overloaded. A request waiting on a dependency is not busy: a
+// shared dependency that is slow or hung makes requests wait on every pod
+// at once, and must not fail readiness everywhere. What remains is this
+// pod's own CPU work (parsing, hashing passwords, encoding answers), which
+// piles up only when this pod receives more than it can compute: a pod on
+// a slow or throttled host, one that took more than its share of
+// connections, or one stuck in garbage collection. The ALB then gives its
+// share to the others. Logins are bounded separately (password.MaxWaiting)
+// so that a login flood alone cannot reach the cap.
+const MaxBusy = 256
+
+// Readiness is this pod's own state.
+type Readiness struct {
+	initialised atomic.Bool
+	shutting    atomic.Bool
+	busy        atomic.Int64
+	// MaxBusy overrides the package's MaxBusy when not zero (tests).
+	MaxBusy int64
+
+	mu      sync.Mutex
+	pending string // what initialisation waits for
 }
 
-// Checker runs the checks.
-type Checker struct {
-	DB      Pinger
-	Redis   *redis.ClusterClient
-	Timeout time.Duration // per check; below the probes' 2 s timeout
-	Logger  *slog.Logger
-	// OnDBError sees each database failure (to drop cached credentials
-	// after an authentication failure).
-	OnDBError func(error)
-
-	shutting atomic.Bool
+// SetPending records what initialisation is waiting for (the reason shown
+// while starting).
+func (r *Readiness) SetPending(what string) {
+	r.mu.Lock()
+	r.pending = what
+	r.mu.Unlock()
 }
 
-// Report is /health's body.
-type Report struct {
-	Status       string            `json:"status"` // ok | unavailable | shutting_down
-	ShuttingDown bool              `json:"shuttingDown"`
-	Components   map[string]string `json:"components"`
-	RedisShards  ShardCount        `json:"redisShards"`
-}
+// SetInitialised marks the pod initialised, once and for good: a
+// dependency lost later does not make it "starting" again.
+func (r *Readiness) SetInitialised() { r.initialised.Store(true) }
 
-// ShardCount counts shards whose primary answered PING.
-type ShardCount struct {
-	Up    int `json:"up"`
-	Total int `json:"total"`
-}
+// Initialised tells whether the pod has initialised.
+func (r *Readiness) Initialised() bool { return r.initialised.Load() }
 
-// SetShuttingDown makes every later check fail at once.
-func (c *Checker) SetShuttingDown() { c.shutting.Store(true) }
+// SetShuttingDown makes readiness fail from now on (SIGTERM).
+func (r *Readiness) SetShuttingDown() { r.shutting.Store(true) }
 
 // ShuttingDown tells whether SetShuttingDown was called.
-func (c *Checker) ShuttingDown() bool { return c.shutting.Load() }
+func (r *Readiness) ShuttingDown() bool { return r.shutting.Load() }
 
-// Check runs the database and Redis checks concurrently.
-func (c *Checker) Check(ctx context.Context) Report {
-	if c.shutting.Load() {
-		return Report{Status: "shutting_down", ShuttingDown: true, Components: map[string]string{}}
-	}
-	timeout := c.Timeout
-	if timeout == 0 {
-		timeout = 1500 * time.Millisecond
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	r := Report{Status: "ok", Components: map[string]string{"postgres": "ok", "redis": "ok"}}
-	var wg sync.WaitGroup
-	var dbErr error
-	var mu sync.Mutex
-	wg.Add(2)
-	go func() {
-		defer wg.Done()
-		dbErr = c.DB.Ping(ctx)
-	}()
-	go func() {
-		defer wg.Done()
-		// A shard answers when its primary does (all reads and writes go
-		// to primaries); go-redis's ForEachShard would also ping replicas,
-		// and one lost replica must not take every pod out of service.
-		err := c.Redis.ForEachMaster(ctx, func(ctx context.Context, shard *redis.Client) error {
-			mu.Lock()
-			r.RedisShards.Total++
-			mu.Unlock()
-			if err := shard.Ping(ctx).Err(); err != nil {
-				c.log("redis shard down", "addr", shard.Options().Addr, "err", err)
-				return err
-			}
-			mu.Lock()
-			r.RedisShards.Up++
-			mu.Unlock()
-			return nil
-		})
-		if err != nil {
-			mu.Lock()
-			r.Components["redis"] = "down"
-			mu.Unlock()
-			c.log("redis down", "err", err)
-		}
-	}()
-	wg.Wait()
-	if dbErr != nil {
-		r.Components["postgres"] = "down"
-		c.log("postgres down", "err", dbErr)
-		if c.OnDBError != nil {
-			c.OnDBError(dbErr)
-		}
-	}
-	if r.Components["redis"] != "ok" || r.Components["postgres"] != "ok" || r.RedisShards.Total == 0 {
-		r.Status = "unavailable"
-	}
-	if c.shutting.Load() {
-		r.Status, r.ShuttingDown = "shutting_down", true
-	}
-	return r
+// Enter counts a request as busy and returns its end.
+func (r *Readiness) Enter() (leave func()) {
+	r.busy.Add(1)
+	return func() { r.busy.Add(-1) }
 }
 
-func (c *Checker) log(msg string, args ...any) {
-	if c.Logger != nil {
-		c.Logger.Warn(msg, args...)
+// Wait marks the current request as waiting on a dependency until the
+// returned func is called (then it is busy again).
+func (r *Readiness) Wait() (back func()) {
+	r.busy.Add(-1)
+	return func() { r.busy.Add(1) }
+}
+
+// Busy is the number of requests busy now.
+func (r *Readiness) Busy() int64 { return r.busy.Load() }
+
+func (r *Readiness) maxBusy() int64 {
+	if r.MaxBusy != 0 {
+		return r.MaxBusy
 	}
+	return MaxBusy
+}
+
+// Status is the readiness status and why.
+func (r *Readiness) Status() (status, reason string) {
+	switch {
+	case r.shutting.Load():
+		return StatusShuttingDown, "SIGTERM received: finishing requests in flight"
+	case !r.initialised.Load():
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		return StatusStarting, "initialising: " + r.pending
+	}
+	if n, max := r.busy.Load(), r.maxBusy(); n > max {
+		return StatusOverloaded, fmt.Sprintf("%d requests busy on this pod, more than %d", n, max)
+	}
+	return StatusOK, "initialised, serving"
 }

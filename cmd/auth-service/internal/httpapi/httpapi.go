@@ -1,5 +1,8 @@
-// Package httpapi is the service's HTTP interface: login, session lookup,
-// logout, health and metrics.
+// Package httpapi is the service's HTTP interface, on two ports: the
+// traffic port (Public: login, session lookup, logout, readiness and
+// liveness; what the ALB reaches) and the metrics port (Internal: metrics
+// and the dependencies' state; never exposed by the Service or the target
+// group).
 package httpapi
 
 import (
@@ -18,6 +21,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/authplatform/auth-platform/cmd/auth-service/internal/health"
+	"github.com/authplatform/auth-platform/cmd/auth-service/internal/lockout"
 	"github.com/authplatform/auth-platform/cmd/auth-service/internal/metrics"
 	"github.com/authplatform/auth-platform/cmd/auth-service/internal/password"
 	"github.com/authplatform/auth-platform/cmd/auth-service/internal/session"
@@ -44,11 +48,10 @@ type Sessions interface {
 	Delete(ctx context.Context, token string) error
 }
 
-// Limiter counts failed logins (lockout.Limiter).
+// Limiter counts failed logins (lockout.Limiter): Begin returns the
+// attempt's reservation, or nil and the time to wait.
 type Limiter interface {
-	Begin(ctx context.Context, username, source string) (bool, time.Duration, error)
-	Failed(ctx context.Context, source string) error
-	Succeeded(ctx context.Context, username string) error
+	Begin(ctx context.Context, username, source string) (*lockout.Attempt, time.Duration)
 }
 
 // API holds the handlers' dependencies.
@@ -56,27 +59,62 @@ type API struct {
 	Users          Users
 	Sessions       Sessions
 	Limiter        Limiter
-	Health         *health.Checker
+	Readiness      *health.Readiness
+	Monitor        *health.Monitor
 	Metrics        *metrics.Metrics
 	Logger         *slog.Logger
 	RequestTimeout time.Duration
 }
 
-// Handler routes every endpoint, with the request deadline, panic
-// recovery, no-store caching and metrics around each.
-func (a *API) Handler() http.Handler {
+// Public routes the traffic port: the API, readiness and liveness, with
+// the request deadline, panic recovery, no-store caching and metrics
+// around each. /metrics is not here (404).
+func (a *API) Public() http.Handler {
 	mux := http.NewServeMux()
-	a.route(mux, "/v1/login", http.MethodPost, a.login)
-	a.route(mux, "/v1/session", http.MethodGet, a.session)
-	a.route(mux, "/v1/logout", http.MethodPost, a.logout)
+	a.route(mux, "/v1/login", http.MethodPost, a.api(a.login))
+	a.route(mux, "/v1/session", http.MethodGet, a.api(a.session))
+	a.route(mux, "/v1/logout", http.MethodPost, a.api(a.logout))
 	a.route(mux, "/health", http.MethodGet, a.health)
 	a.route(mux, "/health/live", http.MethodGet, a.live)
-	metricsHandler := a.Metrics.Handler()
-	a.route(mux, "/metrics", http.MethodGet, metricsHandler.ServeHTTP)
+	a.notFound(mux)
+	return mux
+}
+
+// Internal routes the metrics port: Prometheus metrics and the detailed
+// /health (every dependency and shard, readiness and its reason).
+func (a *API) Internal() http.Handler {
+	mux := http.NewServeMux()
+	a.route(mux, "/metrics", http.MethodGet, a.Metrics.Handler().ServeHTTP)
+	a.route(mux, "/health", http.MethodGet, a.detailedHealth)
+	a.notFound(mux)
+	return mux
+}
+
+func (a *API) notFound(mux *http.ServeMux) {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		a.instrument("other", w, r, func(w http.ResponseWriter, r *http.Request) { writeError(w, errNotFound) })
 	})
-	return mux
+}
+
+// api wraps an API handler: 503 until the pod has initialised, and the
+// request counted as busy (health.Readiness) except while it waits on a
+// dependency (see wait).
+func (a *API) api(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if !a.Readiness.Initialised() {
+			writeRetryAfter(w, errUnavailable, time.Second)
+			return
+		}
+		defer a.Readiness.Enter()()
+		h(w, r)
+	}
+}
+
+// wait runs a dependency call with the request not counted as busy.
+func (a *API) wait(call func()) {
+	back := a.Readiness.Wait()
+	defer back()
+	call()
 }
 
 func (a *API) route(mux *http.ServeMux, path, method string, h http.HandlerFunc) {
@@ -167,19 +205,27 @@ func (a *API) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	source := clientAddr(r)
-	ok, retryAfter, err := a.Limiter.Begin(ctx, req.Username, source)
-	if err != nil {
-		unavailable("lockout check", err)
-		return
-	}
-	if !ok {
+	var attempt *lockout.Attempt
+	var retryAfter time.Duration
+	a.wait(func() { attempt, retryAfter = a.Limiter.Begin(ctx, req.Username, source) })
+	if attempt == nil {
 		a.loginResult("locked_out")
 		writeRetryAfter(w, errTooManyAttempts, retryAfter)
 		return
 	}
+	// An attempt the service could not judge (a dependency failed, the
+	// client went away) is released without counting (review H2).
+	judged := false
+	defer func() {
+		if !judged {
+			a.wait(func() { attempt.Abandon(ctx) })
+		}
+	}()
 	// An unknown user costs one hash against a dummy, like a wrong password,
 	// and gets the same answer: no user enumeration by status or timing.
-	user, err := a.Users.UserForLogin(ctx, req.Username)
+	var user store.User
+	var err error
+	a.wait(func() { user, err = a.Users.UserForLogin(ctx, req.Username) })
 	hash := user.PasswordHash
 	switch {
 	case errors.Is(err, store.ErrNotFound):
@@ -189,6 +235,11 @@ func (a *API) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	match, err := password.Verify(ctx, req.Password, hash)
+	if errors.Is(err, password.ErrBusy) {
+		a.loginResult("unavailable")
+		writeRetryAfter(w, errUnavailable, time.Second)
+		return
+	}
 	if err != nil && !errors.Is(err, password.ErrMalformed) {
 		unavailable("password check", err)
 		return
@@ -197,17 +248,19 @@ func (a *API) login(w http.ResponseWriter, r *http.Request) {
 		a.Logger.Error("stored password hash is malformed", "user_id", user.ID)
 	}
 	if !match || user.ID == 0 || user.Disabled {
-		if err := a.Limiter.Failed(ctx, source); err != nil {
-			a.Logger.Warn("counting a failed login", "err", err)
-		}
+		judged = true
+		a.wait(func() { attempt.Failed(ctx) })
 		a.loginResult("invalid_credentials")
 		writeError(w, errInvalidCredentials)
 		return
 	}
-	if err := a.Limiter.Succeeded(ctx, req.Username); err != nil {
-		a.Logger.Warn("clearing the failed-login counter", "err", err)
-	}
-	token, d, err := a.Sessions.Create(ctx, session.Data{UserID: user.ID, Username: user.Username, Roles: user.Roles, Permissions: user.Permissions})
+	judged = true
+	a.wait(func() { attempt.Succeeded(ctx) })
+	var token string
+	var d session.Data
+	a.wait(func() {
+		token, d, err = a.Sessions.Create(ctx, session.Data{UserID: user.ID, Username: user.Username, Roles: user.Roles, Permissions: user.Permissions})
+	})
 	if err != nil {
 		unavailable("session create", err)
 		return
@@ -310,7 +363,9 @@ func (a *API) session(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errMissingToken)
 		return
 	}
-	d, err := a.Sessions.Get(r.Context(), token)
+	var d session.Data
+	var err error
+	a.wait(func() { d, err = a.Sessions.Get(r.Context(), token) })
 	switch {
 	case errors.Is(err, session.ErrMalformed), errors.Is(err, session.ErrNotFound):
 		writeError(w, errInvalidToken)
@@ -335,7 +390,8 @@ func (a *API) logout(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errMissingToken)
 		return
 	}
-	err := a.Sessions.Delete(r.Context(), token)
+	var err error
+	a.wait(func() { err = a.Sessions.Delete(r.Context(), token) })
 	switch {
 	case errors.Is(err, session.ErrMalformed):
 		writeError(w, errInvalidToken)
@@ -347,14 +403,47 @@ func (a *API) logout(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
+// HealthResponse is readiness's body on the traffic port: the status only
+// (ok, starting, shutting_down, overloaded), nothing about dependencies.
+type HealthResponse struct {
+	Status string `json:"status"`
+}
+
+// health is readiness: 200 only when this pod can serve. It costs no
+// round trip to anything.
 func (a *API) health(w http.ResponseWriter, r *http.Request) {
-	rep := a.Health.Check(r.Context())
-	a.Metrics.HealthChecks.WithLabelValues(rep.Status).Inc()
-	status := http.StatusOK
-	if rep.Status != "ok" {
-		status = http.StatusServiceUnavailable
+	status, _ := a.Readiness.Status()
+	a.Metrics.HealthChecks.WithLabelValues(status).Inc()
+	code := http.StatusOK
+	if status != health.StatusOK {
+		code = http.StatusServiceUnavailable
 	}
-	writeJSON(w, status, rep)
+	writeJSON(w, code, HealthResponse{Status: status})
+}
+
+// DetailedHealth is the metrics port's /health.
+type DetailedHealth struct {
+	// Status and Reason are readiness's (what the traffic port's /health
+	// answers, and why).
+	Status string `json:"status"`
+	Reason string `json:"reason"`
+	// Busy is the number of requests this pod is working on, not counting
+	// those waiting on a dependency (overloaded past health.MaxBusy).
+	Busy int64 `json:"busy"`
+	// Dependencies are the last background checks, PostgreSQL first, then
+	// the Redis shards by slot; empty before the first round.
+	Dependencies []health.DependencyState `json:"dependencies"`
+}
+
+// detailedHealth answers 200 whatever the states: it reports, it is not a
+// probe.
+func (a *API) detailedHealth(w http.ResponseWriter, r *http.Request) {
+	status, reason := a.Readiness.Status()
+	deps := a.Monitor.States()
+	if deps == nil {
+		deps = []health.DependencyState{}
+	}
+	writeJSON(w, http.StatusOK, DetailedHealth{Status: status, Reason: reason, Busy: a.Readiness.Busy(), Dependencies: deps})
 }
 
 func (a *API) live(w http.ResponseWriter, r *http.Request) {

@@ -1,5 +1,5 @@
 // Package metrics defines the service's Prometheus metrics on a registry
-// of its own (served at /metrics).
+// of its own (served at /metrics on the metrics port).
 package metrics
 
 import (
@@ -18,7 +18,9 @@ type Metrics struct {
 	RequestDuration *prometheus.HistogramVec // route
 	Logins          *prometheus.CounterVec   // result
 	Unreplicated    prometheus.Counter
+	SessionRetries  prometheus.Counter
 	HealthChecks    *prometheus.CounterVec // result
+	LockoutFallback *prometheus.CounterVec // op
 }
 
 // New registers every metric, plus the Go runtime's and the process's.
@@ -39,11 +41,17 @@ func New() *Metrics {
 		Unreplicated: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "auth_session_writes_unreplicated_total", Help: "New sessions no replica acknowledged within the wait (kept, but at risk if the primary crashes).",
 		}),
+		SessionRetries: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "auth_session_write_retries_total", Help: "New sessions whose first write failed and were written with a new token on another shard.",
+		}),
 		HealthChecks: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "auth_health_checks_total", Help: "/health answers by result (ok, unavailable, shutting_down).",
+			Name: "auth_health_checks_total", Help: "Readiness answers (GET /health on the traffic port) by result (ok, starting, shutting_down, overloaded).",
 		}, []string{"result"}),
+		LockoutFallback: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "auth_lockout_fallback_total", Help: "Lockout operations (begin, end) counted in this pod's memory because Redis did not answer.",
+		}, []string{"op"}),
 	}
-	r.MustRegister(m.Requests, m.RequestDuration, m.Logins, m.Unreplicated, m.HealthChecks,
+	r.MustRegister(m.Requests, m.RequestDuration, m.Logins, m.Unreplicated, m.SessionRetries, m.HealthChecks, m.LockoutFallback,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 
 	"golang.org/x/crypto/argon2"
 )
@@ -33,12 +34,33 @@ var Default = Params{MemoryKiB: 47104, Iterations: 1, Parallelism: 1, SaltLen: 1
 // x MemoryKiB).
 const MaxConcurrent = 4
 
-var slots = make(chan struct{}, MaxConcurrent)
+// MaxWaiting bounds the logins waiting for a hashing slot: past it a
+// login is refused at once (ErrBusy) rather than queued, so that a login
+// flood keeps this pod's queue, its memory and its readiness bounded.
+const MaxWaiting = 64
+
+var (
+	slots   = make(chan struct{}, MaxConcurrent)
+	waiting atomic.Int64
+)
 
 // ErrMalformed means a stored hash is not an argon2id PHC string.
 var ErrMalformed = errors.New("password: malformed hash")
 
+// ErrBusy means MaxWaiting logins already wait for a hashing slot.
+var ErrBusy = errors.New("password: too many hashes waiting")
+
 func acquire(ctx context.Context) error {
+	select {
+	case slots <- struct{}{}:
+		return nil
+	default:
+	}
+	if waiting.Add(1) > MaxWaiting {
+		waiting.Add(-1)
+		return ErrBusy
+	}
+	defer waiting.Add(-1)
 	select {
 	case slots <- struct{}{}:
 		return nil

@@ -50,6 +50,8 @@ type Store struct {
 	// OnUnreplicated is called when a new session's write was not
 	// acknowledged by a replica within ReplicaWait (it is kept anyway).
 	OnUnreplicated func()
+	// OnRetry is called when a session write is retried on another shard.
+	OnRetry func()
 }
 
 // ReplicaWait bounds how long a login waits for a replica to acknowledge
@@ -68,13 +70,11 @@ func Key(token string) string {
 	return "session:" + hex.EncodeToString(sum[:])
 }
 
-// Create stores a new session and returns its token and data.
+// Create stores a new session and returns its token and data. A first
+// attempt gets FirstWriteTimeout; when it fails (its shard is failing over
+// or hung), a new token whose key lives on another shard is written
+// instead, within OpTimeout: a login does not wait for one shard.
 func (s *Store) Create(ctx context.Context, d Data) (string, Data, error) {
-	raw := make([]byte, TokenBytes)
-	if _, err := rand.Read(raw); err != nil {
-		return "", Data{}, fmt.Errorf("session: token: %w", err)
-	}
-	token := base64.RawURLEncoding.EncodeToString(raw)
 	// Not truncated: a session must not expire before its TTL has passed.
 	d.CreatedAt = s.now().UTC()
 	d.ExpiresAt = d.CreatedAt.Add(s.ttl)
@@ -82,18 +82,65 @@ func (s *Store) Create(ctx context.Context, d Data) (string, Data, error) {
 	if err != nil {
 		return "", Data{}, fmt.Errorf("session: encode: %w", err)
 	}
-	ctx, cancel := context.WithTimeout(ctx, OpTimeout)
-	defer cancel()
-	key := Key(token)
-	if s.setAndWait(ctx, key, val) {
+	token, err := newToken()
+	if err != nil {
+		return "", Data{}, err
+	}
+	first, cancel := context.WithTimeout(ctx, FirstWriteTimeout)
+	err = s.write(first, Key(token), val)
+	cancel()
+	if err == nil {
 		return token, d, nil
 	}
-	// The shard's primary moved or is failing over: the cluster client
-	// follows redirects and retries until a primary answers.
-	if err := s.rdb.Set(ctx, key, val, s.ttl).Err(); err != nil {
+	if ctx.Err() != nil {
 		return "", Data{}, fmt.Errorf("session: store: %w", err)
 	}
+	failed := s.primary(ctx, Key(token))
+	for i := 0; i < 32; i++ { // a third of tokens land on each of three shards
+		if token, err = newToken(); err != nil {
+			return "", Data{}, err
+		}
+		if failed == "" || s.primary(ctx, Key(token)) != failed {
+			break
+		}
+	}
+	if s.OnRetry != nil {
+		s.OnRetry()
+	}
+	second, cancel := context.WithTimeout(ctx, OpTimeout)
+	defer cancel()
+	if err := s.write(second, Key(token), val); err != nil {
+		return "", Data{}, fmt.Errorf("session: store (second attempt): %w", err)
+	}
 	return token, d, nil
+}
+
+func newToken() (string, error) {
+	raw := make([]byte, TokenBytes)
+	if _, err := rand.Read(raw); err != nil {
+		return "", fmt.Errorf("session: token: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(raw), nil
+}
+
+// primary is the address of the node the client sends key to ("" when
+// it does not know).
+func (s *Store) primary(ctx context.Context, key string) string {
+	node, err := s.rdb.MasterForKey(ctx, key)
+	if err != nil {
+		return ""
+	}
+	return node.Options().Addr
+}
+
+// write stores one session: on its slot's primary with WAIT, or, when that
+// could not be done, through the cluster client, which follows redirects
+// and retries until a primary answers (SET is idempotent).
+func (s *Store) write(ctx context.Context, key string, val []byte) error {
+	if s.setAndWait(ctx, key, val) {
+		return nil
+	}
+	return s.rdb.Set(ctx, key, val, s.ttl).Err()
 }
 
 // setAndWait writes on the slot's primary and waits for one replica, on

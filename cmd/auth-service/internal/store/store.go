@@ -3,6 +3,14 @@
 // verifies the server's name and certificate (verify-full), and
 // credentials fetched per new connection so that a rotated password is
 // picked up without a restart.
+//
+// Every query has a deadline of its own. A login's lookup asks the reader
+// first (ReaderTimeout), then the writer (OpTimeout), or the writer alone
+// while the reader is known to be down; so logins work with either
+// endpoint gone. A new connection refused with SQLSTATE 28P01 (the password
+// was rotated) drops the cached credentials, and the query is tried again
+// with the secret read anew, within the same deadline; a connection broken
+// under a query (a failover cut it) is replaced and the query tried again.
 package store
 
 import (
@@ -12,6 +20,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"sort"
 	"strconv"
@@ -29,49 +38,80 @@ type Credentials func(ctx context.Context) (user, password string, err error)
 type Options struct {
 	Host, ReaderHost string
 	Port             int
-	Database         string
-	Credentials      Credentials
+	// ReaderPort is the reader endpoint's port; Port when zero.
+	ReaderPort  int
+	Database    string
+	Credentials Credentials
 	// RootCAs verify the server; nil means the system roots.
 	RootCAs *x509.CertPool
 	// MaxConns per pool. Default 8.
 	MaxConns int32
+	// CredentialsRejected is called when PostgreSQL refuses the password
+	// (28P01), to drop the cached credentials.
+	CredentialsRejected func()
+	// ReaderDown tells whether the reader is known to be down (the
+	// background checks), so logins go to the writer at once.
+	ReaderDown func() bool
 }
+
+// Deadlines of one query, inside the request's.
+const (
+	// ReaderTimeout bounds a login's lookup on the reader before the
+	// writer is asked: short, since the writer can answer too.
+	ReaderTimeout = time.Second
+	// OpTimeout bounds any other query (the writer's lookup, settings).
+	OpTimeout = 3 * time.Second
+)
 
 // DB is the writer pool and the reader pool (the same pool when both
 // endpoints are one host).
 type DB struct {
 	Writer *pgxpool.Pool
 	Reader *pgxpool.Pool
+	opts   Options
 }
 
 // Open creates the pools and checks that the writer answers.
 func Open(ctx context.Context, o Options) (*DB, error) {
-	if o.MaxConns == 0 {
-		o.MaxConns = 8
-	}
-	w, err := newPool(ctx, o, o.Host)
+	db, err := New(ctx, o)
 	if err != nil {
 		return nil, err
 	}
-	db := &DB{Writer: w, Reader: w}
-	if o.ReaderHost != "" && o.ReaderHost != o.Host {
-		if db.Reader, err = newPool(ctx, o, o.ReaderHost); err != nil {
-			w.Close()
-			return nil, err
-		}
-	}
 	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	if err := w.Ping(pctx); err != nil {
+	if err := db.PingWriter(pctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("store: connect to %s: %w", net.JoinHostPort(o.Host, strconv.Itoa(o.Port)), err)
 	}
 	return db, nil
 }
 
-func newPool(ctx context.Context, o Options, host string) (*pgxpool.Pool, error) {
+// New creates the pools without connecting: the service starts serving
+// (liveness) before the database answers.
+func New(ctx context.Context, o Options) (*DB, error) {
+	if o.MaxConns == 0 {
+		o.MaxConns = 8
+	}
+	if o.ReaderPort == 0 {
+		o.ReaderPort = o.Port
+	}
+	w, err := newPool(ctx, o, o.Host, o.Port)
+	if err != nil {
+		return nil, err
+	}
+	db := &DB{Writer: w, Reader: w, opts: o}
+	if o.ReaderHost != "" && (o.ReaderHost != o.Host || o.ReaderPort != o.Port) {
+		if db.Reader, err = newPool(ctx, o, o.ReaderHost, o.ReaderPort); err != nil {
+			w.Close()
+			return nil, err
+		}
+	}
+	return db, nil
+}
+
+func newPool(ctx context.Context, o Options, host string, port int) (*pgxpool.Pool, error) {
 	// sslmode=verify-full; the TLS config below then sets our roots.
-	dsn := fmt.Sprintf("host=%s port=%d dbname=%s sslmode=verify-full connect_timeout=5 application_name=auth-service", host, o.Port, o.Database)
+	dsn := fmt.Sprintf("host=%s port=%d dbname=%s sslmode=verify-full connect_timeout=5 application_name=auth-service", host, port, o.Database)
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("store: pool config for %s: %w", host, err)
@@ -86,7 +126,9 @@ func newPool(ctx context.Context, o Options, host string) (*pgxpool.Pool, error)
 		fb.TLSConfig = cfg.ConnConfig.TLSConfig
 	}
 	cfg.MaxConns = o.MaxConns
-	cfg.MinConns = 1
+	// No connection is opened before one is needed: the pool must not
+	// hold the start on an unreachable database.
+	cfg.MinConns = 0
 	// Reconnect regularly: Aurora failover moves the writer's DNS name,
 	// and rotated passwords apply to new connections.
 	cfg.MaxConnLifetime = 30 * time.Minute
@@ -123,17 +165,61 @@ func (db *DB) Close() {
 	db.Writer.Close()
 }
 
-// Ping checks both endpoints.
-func (db *DB) Ping(ctx context.Context) error {
-	if err := db.Writer.Ping(ctx); err != nil {
-		return fmt.Errorf("writer: %w", err)
-	}
-	if db.Reader != db.Writer {
-		if err := db.Reader.Ping(ctx); err != nil {
-			return fmt.Errorf("reader: %w", err)
+// PingWriter checks the writer endpoint.
+func (db *DB) PingWriter(ctx context.Context) error {
+	return db.retry(ctx, func(ctx context.Context) error { return db.Writer.Ping(ctx) })
+}
+
+// PingReader checks the reader endpoint (the writer's pool when both are
+// one host).
+func (db *DB) PingReader(ctx context.Context) error {
+	return db.retry(ctx, func(ctx context.Context) error { return db.Reader.Ping(ctx) })
+}
+
+// retry runs a read-only query until it succeeds, fails for a reason a
+// new attempt cannot mend, or ctx ends: after 28P01 (password rotated:
+// the credentials are dropped and read again, with a short backoff since
+// the secret may be updated just after the password), and after a
+// connection error that is not PostgreSQL's answer (a connection cut by a
+// failover; the pool discards it, and the next attempt gets another).
+func (db *DB) retry(ctx context.Context, query func(context.Context) error) error {
+	backoff := 25 * time.Millisecond
+	var err error
+	for attempt := 0; attempt < 12; attempt++ {
+		if err = query(ctx); err == nil || ctx.Err() != nil {
+			return err
+		}
+		switch {
+		case IsAuthFailure(err):
+			if db.opts.CredentialsRejected != nil {
+				db.opts.CredentialsRejected()
+			}
+			select {
+			case <-ctx.Done():
+				return err
+			case <-time.After(backoff):
+			}
+			backoff = min(2*backoff, 400*time.Millisecond)
+		case brokenConn(err):
+		default:
+			return err
 		}
 	}
-	return nil
+	return err
+}
+
+// brokenConn tells whether err is a connection that broke under a query
+// (a failover cut it), not an answer from PostgreSQL, a deadline, or a new
+// connection that could not be made.
+func brokenConn(err error) bool {
+	var pgErr *pgconn.PgError
+	var connectErr *pgconn.ConnectError
+	if errors.As(err, &pgErr) || errors.As(err, &connectErr) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	var netErr net.Error
+	return pgconn.SafeToRetry(err) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, net.ErrClosed) || errors.As(err, &netErr)
 }
 
 // User is what a login needs to know about an account.
@@ -160,15 +246,40 @@ WHERE lower(u.username) = lower($1)
 GROUP BY u.id`
 
 // UserForLogin looks a user up by name (case-insensitively), with roles
-// and the union of their permissions. It reads from the reader endpoint and
-// falls back to the writer when the reader cannot be reached (not when the
+// and the union of their permissions. It asks the reader endpoint first,
+// within ReaderTimeout, and the writer when the reader fails (not when the
 // user is missing: a user just created may lag on a replica by
-// milliseconds).
+// milliseconds). While the reader is known to be down it asks the writer
+// first, and the reader only if the writer fails too (the checks' state is
+// up to one round old).
 func (db *DB) UserForLogin(ctx context.Context, username string) (User, error) {
-	u, err := userForLogin(ctx, db.Reader, username)
-	if err != nil && !errors.Is(err, ErrNotFound) && db.Reader != db.Writer && ctx.Err() == nil {
-		u, err = userForLogin(ctx, db.Writer, username)
+	if db.Reader == db.Writer {
+		return db.userForLogin(ctx, db.Writer, OpTimeout, username)
 	}
+	type endpoint struct {
+		pool    *pgxpool.Pool
+		timeout time.Duration
+	}
+	order := []endpoint{{db.Reader, ReaderTimeout}, {db.Writer, OpTimeout}}
+	if db.opts.ReaderDown != nil && db.opts.ReaderDown() {
+		order[0], order[1] = order[1], order[0]
+	}
+	u, err := db.userForLogin(ctx, order[0].pool, order[0].timeout, username)
+	if err == nil || errors.Is(err, ErrNotFound) || ctx.Err() != nil {
+		return u, err
+	}
+	return db.userForLogin(ctx, order[1].pool, order[1].timeout, username)
+}
+
+func (db *DB) userForLogin(ctx context.Context, pool *pgxpool.Pool, timeout time.Duration, username string) (User, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	var u User
+	err := db.retry(ctx, func(ctx context.Context) error {
+		var err error
+		u, err = userForLogin(ctx, pool, username)
+		return err
+	})
 	return u, err
 }
 
@@ -242,8 +353,12 @@ func (db *DB) GrantRole(ctx context.Context, username, role string) error {
 
 // IntSetting reads an integer setting, or def when it is absent.
 func (db *DB) IntSetting(ctx context.Context, key string, def int) (int, error) {
+	ctx, cancel := context.WithTimeout(ctx, OpTimeout)
+	defer cancel()
 	var raw []byte
-	err := db.Writer.QueryRow(ctx, `SELECT value FROM settings WHERE key = $1`, key).Scan(&raw)
+	err := db.retry(ctx, func(ctx context.Context) error {
+		return db.Writer.QueryRow(ctx, `SELECT value FROM settings WHERE key = $1`, key).Scan(&raw)
+	})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return def, nil
 	}
