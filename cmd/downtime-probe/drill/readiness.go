@@ -59,16 +59,19 @@ func probeEveryDependency(ctx context.Context, client *http.Client, url string) 
 }
 
 // Detail is the part of the service's detailed health (GET /health on
-// METRICS_PORT, cmd/auth-service/README.md) the control reads.
+// METRICS_PORT: cmd/auth-service/internal/httpapi DetailedHealth) the
+// control reads.
 type Detail struct {
 	Dependencies []DependencyState `json:"dependencies"`
 }
 
-// DependencyState is one dependency (one Redis shard) in the detail.
+// DependencyState is one dependency (one Redis shard) in the detail:
+// dependency postgres-writer, postgres-reader or redis, shard a Redis
+// shard's slot ranges, state up or down.
 type DependencyState struct {
-	Name  string `json:"name"`
-	Shard string `json:"shard"`
-	State string `json:"state"`
+	Dependency string `json:"dependency"`
+	Shard      string `json:"shard"`
+	State      string `json:"state"`
 }
 
 // DependenciesDown lists the dependencies the detailed health names
@@ -87,7 +90,7 @@ func DependenciesDown(body []byte) ([]string, error) {
 		if dep.State == "up" {
 			continue
 		}
-		name := dep.Name
+		name := dep.Dependency
 		if dep.Shard != "" {
 			name += " " + dep.Shard
 		}

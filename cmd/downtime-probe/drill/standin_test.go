@@ -66,7 +66,7 @@ func standIn() int {
 		if exists("STANDIN_DEP_DOWN_FILE") {
 			state = "down"
 		}
-		fmt.Fprintf(w, `{"status":"ok","dependencies":[{"name":"postgres-writer","shard":"","state":"up"},{"name":"redis","shard":"0-5460","state":%q}]}`+"\n", state)
+		fmt.Fprintf(w, `{"status":"ok","dependencies":[{"dependency":"postgres-writer","shard":"","state":"up"},{"dependency":"redis","shard":"0-5460","state":%q}]}`+"\n", state)
 	})
 	go func() { _ = http.ListenAndServe("127.0.0.1:"+os.Getenv("METRICS_PORT"), metrics) }()
 	mux.HandleFunc(LivePath, func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
@@ -300,4 +300,82 @@ func TestNoRegisteredTargetAnswers503(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, servers, "targets and twins removed")
 	assert.Equal(t, map[int]int{503: 10}, getStatuses(t, port, 10), "no target at all, healthy pods or not")
+}
+
+// fileFaults stands in for a shared dependency's outage: while the file
+// exists, every stand-in's detailed health names a dependency down (its
+// traffic /health does not care, as the service's does not).
+type fileFaults struct {
+	file string
+	for_ time.Duration
+}
+
+func (f fileFaults) Inject(ctx context.Context, _ Disruption, c FaultClock) ([]Allowance, error) {
+	from := c.Now()
+	if err := os.WriteFile(f.file, nil, 0o600); err != nil {
+		return nil, err
+	}
+	c.Record(EvDisrupt, "a shared dependency down")
+	serr := sleep(ctx, f.for_)
+	if err := os.Remove(f.file); err != nil {
+		return nil, err
+	}
+	c.Record(EvRecovery, "dependency back")
+	return []Allowance{{What: "logins while it was down", Window: Window{From: from - FaultSlack, To: c.Now() + FaultSlack},
+		Ops: []string{OpLogin}}}, serr
+}
+
+// TestReadinessModelSeesASharedOutage: with the stack's readiness a
+// dependency every pod shares can go down without a failed request; with
+// a readiness that checks every dependency (the controls') the same
+// outage turns every pod NotReady, the controller deregisters every
+// target, and the load balancer answers 503 although every pod could
+// serve: the model sees the outage the issue describes.
+func TestReadinessModelSeesASharedOutage(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs for ~25 s")
+	}
+	for _, tc := range []struct {
+		readiness Readiness
+		expect    Expectation
+	}{
+		{ReadinessPod, ExpectConfinedFailures},
+		{ReadinessEveryDependency, ExpectFailures},
+	} {
+		t.Run(string(tc.readiness), func(t *testing.T) {
+			down := filepath.Join(t.TempDir(), "down")
+			sc := Scenario{Name: "shared-outage-" + string(tc.readiness), Disruption: DisruptDBOutage, Expect: tc.expect,
+				PreStop: stackPreStop, Readiness: tc.readiness}
+			fleet, _, port, tm, st := standInFleet(t, 30, "STANDIN_KEY=k", "STANDIN_DEP_DOWN_FILE="+down)
+			fleet.Readiness = tc.readiness
+			o := &Orchestrator{Driver: fleet, Timings: tm, PreStop: tm.PreStopSleep, Replicas: st.Replicas, Zones: []string{"zone-a", "zone-b", "zone-c"}}
+			t.Cleanup(func() { o.Close() })
+			require.NoError(t, o.Up(context.Background(), "v1"))
+			load := NewLoad(LoadConfig{BaseURL: fmt.Sprintf("http://127.0.0.1:%d", port), Rate: 300, Users: []Credentials{{"u", "p"}}})
+			res, err := Drive(context.Background(), sc, tm, o, load, fileFaults{down, 3 * time.Second}, 20, t.Logf)
+			require.NoError(t, err)
+			r := &Report{Scenario: sc.Name, CarriedSessions: load.Carried(), Dropped: load.Dropped(), Events: o.Events(),
+				Timings: NewTimingsReport(st, tm, o.PreStop, o.Replicas, 300)}
+			Summarize(r, load.Records(), res.Start, res.End, res.Lost, res.Allowed)
+			Judge(r, sc.Expect)
+			var sb strings.Builder
+			r.WriteSummary(&sb)
+			t.Log(sb.String())
+			assert.True(t, r.Pass, r.Verdict)
+			notReady := 0
+			for _, e := range r.Events {
+				if e.What == EvNotReady {
+					notReady++
+				}
+			}
+			if tc.readiness == ReadinessPod {
+				assert.Equal(t, 0, r.Failed)
+				assert.Equal(t, 0, notReady, "no pod leaves the endpoints for a shared dependency")
+			} else {
+				assert.Equal(t, 3, notReady, "every pod turns NotReady at once")
+				assert.Greater(t, r.FailedByClass["http_503"], 0, "no registered target: 503")
+				assert.Equal(t, 0, r.LostSessions)
+			}
+		})
+	}
 }
