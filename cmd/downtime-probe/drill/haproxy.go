@@ -147,12 +147,14 @@ func FindHAProxy() (string, error) {
 
 // Command sends one Runtime API command line and returns the answer.
 func (h *HAProxy) Command(cmd string) (string, error) {
-	c, err := net.DialTimeout("unix", h.sock, time.Second)
+	// Generous: on a loaded shared machine HAProxy may take a while to
+	// accept; a Runtime API command that fails aborts the drill.
+	c, err := net.DialTimeout("unix", h.sock, 5*time.Second)
 	if err != nil {
 		return "", err
 	}
 	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
 	if _, err := io.WriteString(c, cmd+"\n"); err != nil {
 		return "", err
 	}

@@ -47,6 +47,13 @@ type Report struct {
 	// LoginOutageMs spans the failed logins, from the first one's send to
 	// the last one's end (0 when none failed).
 	LoginOutageMs float64 `json:"loginOutageMs"`
+	// FailedValidations counts the failed session checks (of the load's
+	// sessions, of the carried ones, and their final checks).
+	FailedValidations int `json:"failedValidations"`
+	// Latency of the load's successful logins (they wait for PostgreSQL
+	// and the password hash): how long a login took while a fault lasted.
+	LoginP99Ms float64 `json:"loginP99Ms"`
+	LoginMaxMs float64 `json:"loginMaxMs"`
 	// FinalLogins: every user logged in once after the drill, with its
 	// password; FinalLoginsFailed of them failed, LockedAccounts refused
 	// as locked (429).
@@ -185,6 +192,7 @@ func Summarize(r *Report, records []Record, start time.Time, end time.Time, lost
 	results := make([]probe.Result, 0, len(records))
 	var oks []time.Duration
 	var firstLogin, lastLogin time.Time
+	var loginOKs []time.Duration
 	for _, rec := range records {
 		results = append(results, rec.Result)
 		if rec.Op == OpFinalLogin {
@@ -192,9 +200,15 @@ func Summarize(r *Report, records []Record, start time.Time, end time.Time, lost
 		}
 		if !rec.Failed() {
 			oks = append(oks, rec.Latency)
+			if rec.Op == OpLogin {
+				loginOKs = append(loginOKs, rec.Latency)
+			}
 			continue
 		}
 		r.Failed++
+		if rec.Op == OpCheck || rec.Op == OpCarried || rec.Op == OpFinal {
+			r.FailedValidations++
+		}
 		r.FailedByClass[failureKey(rec)]++
 		r.FailedByOp[rec.Op]++
 		switch rec.Op {
@@ -233,6 +247,8 @@ func Summarize(r *Report, records []Record, start time.Time, end time.Time, lost
 	}
 	st := probe.Stats(oks)
 	r.P50Ms, r.P99Ms, r.MaxMs = st.P50, st.P99, st.Max
+	ls := probe.Stats(loginOKs)
+	r.LoginP99Ms, r.LoginMaxMs = ls.P99, ls.Max
 	r.DurationMs = round3(float64(end.Sub(start)) / float64(time.Millisecond))
 	if r.DurationMs > 0 {
 		r.RatePerSecond = round3(float64(r.Requests) / (r.DurationMs / 1000))
@@ -348,11 +364,12 @@ func (r *Report) WriteSummary(w io.Writer) {
 		fmt.Fprintf(w, "  %d of the failures are ones the fault explains, %d are not\n", r.FailedAllowed, r.FailedOutsideWindow)
 	}
 	if r.LoginOutageMs > 0 {
-		fmt.Fprintf(w, "  failed logins span %s\n", msDur(r.LoginOutageMs))
+		fmt.Fprintf(w, "  failed logins span %s; failed validations %d\n", msDur(r.LoginOutageMs), r.FailedValidations)
 	}
 	fmt.Fprintf(w, "  sessions: %d carried through, %d lost; final logins: %d of %d failed, %d accounts locked\n",
 		r.CarriedSessions, r.LostSessions, r.FinalLoginsFailed, r.FinalLogins, r.LockedAccounts)
-	fmt.Fprintf(w, "  latency of successes: p50 %.1f ms, p99 %.1f ms, max %.1f ms\n", r.P50Ms, r.P99Ms, r.MaxMs)
+	fmt.Fprintf(w, "  latency of successes: p50 %.1f ms, p99 %.1f ms, max %.1f ms; of logins p99 %.1f ms, max %.1f ms\n",
+		r.P50Ms, r.P99Ms, r.MaxMs, r.LoginP99Ms, r.LoginMaxMs)
 	fmt.Fprintf(w, "  expectation %s: %s — %s\n", r.Expectation, verdict, r.Verdict)
 }
 

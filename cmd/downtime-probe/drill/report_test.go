@@ -41,6 +41,7 @@ func TestSummarizeCountsFailuresByCodeAndClass(t *testing.T) {
 	assert.Equal(t, 16, r.Requests)
 	assert.Equal(t, 5, r.Failed)
 	assert.Equal(t, map[string]int{"http_503": 2, "http_502": 1, "refused": 1, "session_lost": 1}, r.FailedByClass)
+	assert.Equal(t, 5, r.FailedValidations, "every request of the pattern is a check")
 	assert.Equal(t, 1, r.LostSessions)
 	assert.Equal(t, 8.0, r.RatePerSecond, "16 requests in 2 s")
 	require.Len(t, r.Outages, 1, "failures less than 250 ms apart are one outage")
@@ -112,6 +113,8 @@ func TestSummarizeFinalLoginsAndLoginOutage(t *testing.T) {
 	assert.Equal(t, 3, r.FinalLogins)
 	assert.Equal(t, 2, r.FinalLoginsFailed)
 	assert.Equal(t, 1, r.LockedAccounts, "a 429 is a locked account")
+	assert.Equal(t, 1.0, r.LoginMaxMs, "the one successful login")
+	assert.Equal(t, 0, r.FailedValidations)
 }
 
 func TestJudge(t *testing.T) {
@@ -173,7 +176,7 @@ func TestReportJSONFields(t *testing.T) {
 	var m map[string]any
 	require.NoError(t, json.Unmarshal(data, &m))
 	for _, key := range []string{"scenario", "requests", "failed", "failedByClass", "lostSessions", "maxOutageMs", "p50Ms", "p99Ms", "timings", "pass", "verdict",
-		"failedOutsideWindow", "failedAllowed", "allowances", "loginOutageMs", "finalLogins", "finalLoginsFailed", "lockedAccounts"} {
+		"failedOutsideWindow", "failedAllowed", "allowances", "loginOutageMs", "failedValidations", "loginP99Ms", "loginMaxMs", "finalLogins", "finalLoginsFailed", "lockedAccounts"} {
 		assert.Contains(t, m, key)
 	}
 	timings := m["timings"].(map[string]any)

@@ -115,7 +115,7 @@ var Scenarios = map[string]Scenario{
 	},
 	"db-failover": {
 		Name: "db-failover", Disruption: DisruptDBFailover, Expect: ExpectConfinedFailures, PreStop: stackPreStop,
-		Description: "the PostgreSQL writer stopped, its standby promoted and the writer endpoint switched to it, as Aurora fails over; failures only for logins, until a bounded time after the switch",
+		Description: "the PostgreSQL writer fenced, its standby promoted and the writer endpoint switched to it, as Aurora fails over; failures only for logins, until a bounded time after the switch",
 	},
 	"credential-rotation": {
 		Name: "credential-rotation", Disruption: DisruptRotation, Expect: ExpectNoLoss, PreStop: stackPreStop,
