@@ -150,21 +150,33 @@ func TestPostgresDownAndAHungShardKeepEveryPodReady(t *testing.T) {
 		}()
 	}
 	// Logins while PostgreSQL is down: more than the account's limit, all
-	// 503, none counted.
-	for i := 0; i < 7; i++ {
-		r := login(t, b.URL, name, pw)
-		assert.Equal(t, http.StatusServiceUnavailable, r.Status, "login %d while PostgreSQL is down: %s", i+1, r.Body)
-	}
+	// 503, none counted (alongside the probes: one whose lockout counters
+	// sit on the hung shard takes the fallback's deadlines).
+	var loginCodes []int
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for i := 0; i < 7; i++ {
+			r, err := doErr(http.MethodPost, b.URL+"/v1/login", loginBody(name, pw), jsonHeader)
+			if err != nil {
+				r.Status = -1
+			}
+			loginCodes = append(loginCodes, r.Status)
+		}
+	}()
 	// Several background rounds: every pod ready, every other session valid.
 	var probes, validations int
-	for time.Since(faultAt) < 3*health.Interval+2*time.Second {
+	var slowest time.Duration
+	for loopStart := time.Now(); time.Since(loopStart) < 3*health.Interval+2*time.Second; {
 		for _, inst := range []*instance{a, b} {
 			st, body, err := healthStatus(inst.URL)
 			require.NoError(t, err)
 			require.Equal(t, http.StatusOK, st, "readiness of %s at +%s: %v", inst.URL, time.Since(faultAt).Round(time.Millisecond), body)
 			probes++
 			tok := others[validations%len(others)]
+			start := time.Now()
 			r := getSession(t, inst.URL, tok)
+			slowest = max(slowest, time.Since(start))
 			require.Equal(t, http.StatusOK, r.Status, "a session on a healthy shard at +%s: %s", time.Since(faultAt).Round(time.Millisecond), r.Body)
 			validations++
 		}
@@ -206,8 +218,9 @@ func TestPostgresDownAndAHungShardKeepEveryPodReady(t *testing.T) {
 	pgStopped = false
 	resumedAt := time.Now()
 	wg.Wait()
-	t.Logf("%d readiness probes and %d validations on healthy shards during the outage: all 200; hung shard: %d of %d asked while hanging failed",
-		probes, validations, hungFailed.Load(), hungAsked.Load())
+	assert.Equal(t, []int{503, 503, 503, 503, 503, 503, 503}, loginCodes, "logins while PostgreSQL is down")
+	t.Logf("outage of %s: %d readiness probes and %d validations on healthy shards, all 200 (slowest validation %s); hung shard: %d of %d asked while hanging failed",
+		resumedAt.Sub(faultAt).Round(time.Millisecond), probes, validations, slowest.Round(time.Millisecond), hungFailed.Load(), hungAsked.Load())
 
 	// The hung shard's sessions are back, none lost.
 	waitFor(t, "the hung shard's sessions valid again", 20*time.Second, func() error {
@@ -314,6 +327,7 @@ func TestLoginsRideThroughAHungShard(t *testing.T) {
 
 	retries := func() float64 { return metricValue(t, inst, "auth_session_write_retries_total") }
 	var logins int
+	var slowest time.Duration
 	for retries() < 1 {
 		require.Less(t, logins, 20, "twenty logins and no session write hit the hung shard")
 		start := time.Now()
@@ -325,11 +339,12 @@ func TestLoginsRideThroughAHungShard(t *testing.T) {
 		require.NoError(t, err)
 		assert.NotEqual(t, hung.Slots.String(), s.Slots.String(), "a session given out during the hang lives on a shard that answers")
 		assert.Less(t, time.Since(start), 25*time.Second, "within the request timeout")
+		slowest = max(slowest, time.Since(start))
 		assert.Equal(t, http.StatusOK, getSession(t, inst.URL, tok).Status)
 	}
 	assert.GreaterOrEqual(t, metricValue(t, inst, `auth_lockout_fallback_total{op="begin"}`), float64(logins))
 	assert.NotEmpty(t, inst.events("lockout_fallback"), "the fallback is logged")
-	t.Logf("%d logins during the hang, %v session writes retried", logins, retries())
+	t.Logf("%d logins during the hang, %v session writes retried, slowest login %s", logins, retries(), slowest.Round(time.Millisecond))
 
 	// The in-memory counters apply the same policy: 5 failures, then 429.
 	for i := 0; i < 5; i++ {
@@ -364,4 +379,69 @@ func metricValue(t testing.TB, inst *instance, series string) float64 {
 		}
 	}
 	return 0
+}
+
+// Aurora's failover, as the drill's db-failover runs it: the reader (a
+// streaming standby) is promoted and both endpoints switch to it, cutting
+// every pooled connection. Logins under way reconnect through the names
+// and succeed: a connection broken under a query is replaced and the
+// query tried again, and a lookup that fails on one endpoint is asked of
+// the other (without both, a login in flight at the switch fails).
+func TestLoginsRideThroughAWriterFailover(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	name, pw := newUser(t, "failover-db") // before the standby: it is copied
+	standby, err := parts.pg.StartStandby(ctx)
+	require.NoError(t, err)
+	defer standby.Close()
+	writer, err := realparts.NewEndpoint(parts.pg.Addr())
+	require.NoError(t, err)
+	defer writer.Close()
+	reader, err := realparts.NewEndpoint(standby.Addr())
+	require.NoError(t, err)
+	defer reader.Close()
+	inst := startInstance(t, map[string]string{
+		"DB_HOST": writer.Host(), "DB_PORT": fmt.Sprint(writer.Port()),
+		"DB_READER_HOST": "localhost", "DB_READER_PORT": fmt.Sprint(reader.Port()),
+	})
+
+	var stop atomic.Bool
+	var mu sync.Mutex
+	var ok int
+	var failures []string
+	var lastAfter time.Duration
+	var switchedAt atomic.Int64
+	var wg sync.WaitGroup
+	for w := 0; w < 2; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for !stop.Load() {
+				start := time.Now()
+				r, err := doErr(http.MethodPost, inst.URL+"/v1/login", loginBody(name, pw), jsonHeader)
+				mu.Lock()
+				if err != nil || r.Status != http.StatusOK {
+					failures = append(failures, fmt.Sprintf("+%s: %d %v %s", start.Sub(time.Unix(0, switchedAt.Load())).Round(time.Millisecond), r.Status, err, r.Body))
+				} else {
+					ok++
+					if s := switchedAt.Load(); s != 0 && start.UnixNano() > s {
+						lastAfter = max(lastAfter, time.Since(start))
+					}
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	time.Sleep(time.Second)
+	require.NoError(t, standby.Promote(ctx))
+	switchedAt.Store(time.Now().UnixNano())
+	writer.Switch(standby.Addr())
+	reader.Switch(standby.Addr())
+	time.Sleep(3 * time.Second)
+	stop.Store(true)
+	wg.Wait()
+	t.Logf("%d logins, %d failed; slowest login started after the switch: %s", ok, len(failures), lastAfter.Round(time.Millisecond))
+	assert.Empty(t, failures)
+	assert.Greater(t, ok, 2)
+	assert.Equal(t, http.StatusOK, do(t, http.MethodGet, inst.URL+"/health", nil, nil).Status)
 }
