@@ -202,17 +202,20 @@ func TestHAProxyDrillOnStandIns(t *testing.T) {
 	})
 }
 
-// TestHAProxyFailsOpenLikeAnALB: when every target fails its health
-// check at once (the service's /health checks every Redis shard, so a
-// shard failover fails them all), an ALB routes to all of them; so does
-// the drill's HAProxy, through the targets' backup twins.
-func TestHAProxyFailsOpenLikeAnALB(t *testing.T) {
-	sick := filepath.Join(t.TempDir(), "sick")
+// twoSickablePods starts two stand-in pods behind HAProxy whose traffic
+// /health fails while the returned file exists.
+func twoSickablePods(t *testing.T) (lb *HAProxy, port int, sick string) {
+	sick = filepath.Join(t.TempDir(), "sick")
 	fleet, lb, port, tm, _ := standInFleet(t, 30, "STANDIN_KEY=k", "STANDIN_SICK_FILE="+sick)
 	o := &Orchestrator{Driver: fleet, Timings: tm, Replicas: 2, Zones: []string{"zone-a", "zone-b"}}
 	t.Cleanup(func() { o.Close() })
 	require.NoError(t, o.Up(context.Background(), "v1"))
+	return lb, port, sick
+}
 
+// failEveryCheck makes every target fail the load balancer's health
+// check and waits until HAProxy marks them all down.
+func failEveryCheck(t *testing.T, lb *HAProxy, sick string) {
 	require.NoError(t, os.WriteFile(sick, nil, 0o600))
 	require.NoError(t, pollUntil(context.Background(), 10*time.Second, 20*time.Millisecond, func() error {
 		servers, err := lb.Servers()
@@ -226,12 +229,15 @@ func TestHAProxyFailsOpenLikeAnALB(t *testing.T) {
 		}
 		return nil
 	}), "every target fails its check")
-	for range 20 {
-		resp, err := http.Post(fmt.Sprintf("http://127.0.0.1:%d%s", port, LoginPath), "application/json", strings.NewReader(`{}`))
-		require.NoError(t, err)
-		resp.Body.Close()
-		assert.Equal(t, http.StatusOK, resp.StatusCode, "all targets unhealthy: the load balancer fails open")
-	}
+}
+
+// TestHAProxyFailsOpenLikeAnALB: when every registered target fails its
+// health check at once, an ALB routes to all of them; so does the drill's
+// HAProxy, through the targets' backup twins.
+func TestHAProxyFailsOpenLikeAnALB(t *testing.T) {
+	lb, port, sick := twoSickablePods(t)
+	failEveryCheck(t, lb, sick)
+	assert.Equal(t, map[int]int{200: 20}, getStatuses(t, port, 20), "all targets unhealthy: the load balancer fails open")
 }
 
 // get sends n requests through the load balancer and counts the answers
@@ -255,26 +261,9 @@ func getStatuses(t *testing.T, port, n int) map[int]int {
 // failing its check it routes to them all (the backup twins), but once
 // every target is drained or removed it answers 503, unhealthy or not.
 func TestNoRegisteredTargetAnswers503(t *testing.T) {
-	sick := filepath.Join(t.TempDir(), "sick")
-	fleet, lb, port, tm, _ := standInFleet(t, 30, "STANDIN_KEY=k", "STANDIN_SICK_FILE="+sick)
-	o := &Orchestrator{Driver: fleet, Timings: tm, Replicas: 2, Zones: []string{"zone-a", "zone-b"}}
-	t.Cleanup(func() { o.Close() })
-	require.NoError(t, o.Up(context.Background(), "v1"))
+	lb, port, sick := twoSickablePods(t)
 	assert.Equal(t, map[int]int{200: 10}, getStatuses(t, port, 10), "registered and healthy")
-
-	require.NoError(t, os.WriteFile(sick, nil, 0o600))
-	require.NoError(t, pollUntil(context.Background(), 10*time.Second, 20*time.Millisecond, func() error {
-		servers, err := lb.Servers()
-		if err != nil {
-			return err
-		}
-		for _, s := range servers {
-			if !strings.HasSuffix(s.Name, "-fo") && s.Status != "DOWN" {
-				return fmt.Errorf("%s is %s", s.Name, s.Status)
-			}
-		}
-		return nil
-	}), "every target fails the ALB's check")
+	failEveryCheck(t, lb, sick)
 	assert.Equal(t, map[int]int{200: 10}, getStatuses(t, port, 10), "registered, all unhealthy: fail-open")
 
 	for _, target := range []string{"auth-1", "auth-2"} {
