@@ -20,6 +20,7 @@ import (
 	"github.com/authplatform/auth-platform/components/naming"
 	"github.com/authplatform/auth-platform/components/network"
 	"github.com/authplatform/auth-platform/components/podsecurity"
+	"github.com/authplatform/auth-platform/components/servicelogs"
 	"github.com/authplatform/auth-platform/components/zones"
 )
 
@@ -148,6 +149,8 @@ type Region struct {
 	Ingress      *ingress.Ingress
 	Auth         *authservice.Service
 	Alarms       *alarms.Alarms
+	// ServiceLogs routes the auth pods' output to CloudWatch Logs.
+	ServiceLogs *servicelogs.Logs
 	// Image is the auth image the stack builds; nil when authImage brings
 	// one.
 	Image    *image.Image
@@ -233,7 +236,7 @@ func NewRegion(ctx *pulumi.Context, cfg *Config, member *Member) (*Region, error
 		AvailabilityZones: zoneNames(zs),
 		SingleNatGateway:  cfg.SingleNatGateway,
 		ClusterName:       clusterName,
-		Protect:           cfg.ProtectStatefulResources,
+		Protect:           cfg.Teardown.Protect,
 		Namer:             namer,
 		Tags:              r.Tags,
 	}, awsOnly)
@@ -257,7 +260,7 @@ func NewRegion(ctx *pulumi.Context, cfg *Config, member *Member) (*Region, error
 		Profiles: workloadProfiles(cfg,
 			r.Network.AvailabilityZones, r.Network.PrivateSubnetIDs),
 		Provider: r.Provider,
-		Protect:  cfg.ProtectStatefulResources,
+		Protect:  cfg.Teardown.Protect,
 		Namer:    namer,
 		Tags:     r.Tags,
 	})

@@ -1,7 +1,8 @@
 // Package database builds the relational store: an Aurora PostgreSQL
 // cluster over exactly three AZs with a writer and readers in distinct AZs,
 // storage, Performance Insights and the RDS-managed master password
-// encrypted with a KMS key of its own, TLS enforced, its log group with a
+// encrypted with a KMS key of its own, the application role's secret
+// (AppRoleName; the role itself is the migrate step's), TLS enforced, its log group with a
 // retention, and 5432 open only to the client security group it is given
 // (the auth pods').
 // Provisioned instances or Serverless v2.
@@ -108,9 +109,11 @@ type Args struct {
 	// DeletionProtection makes AWS refuse to delete the cluster. Default
 	// false.
 	DeletionProtection bool
-	// FinalSnapshot takes a snapshot when the cluster is deleted. Default
-	// false: `pulumi destroy` skips it, which is what makes a dev stack
-	// removable (RDS otherwise demands a snapshot identifier).
+	// FinalSnapshot takes a snapshot when the cluster is deleted, and keeps
+	// the cluster's KMS key (unless Global brings one) when the stack is
+	// destroyed, so that the snapshot stays readable. Default false:
+	// `pulumi destroy` skips it, which is what makes a dev stack removable
+	// (RDS otherwise demands a snapshot identifier).
 	FinalSnapshot bool
 	// VpcID, SubnetIDs (private) and ClientSecurityGroupID (the only source
 	// admitted on 5432, the auth pods' security group). Required.
@@ -138,8 +141,16 @@ type Database struct {
 	WriterEndpoint pulumi.StringOutput `pulumi:"writerEndpoint"`
 	ReaderEndpoint pulumi.StringOutput `pulumi:"readerEndpoint"`
 	Port           pulumi.IntOutput    `pulumi:"port"`
-	// SecretArn is the RDS-managed secret with the master credentials.
-	SecretArn         pulumi.StringOutput `pulumi:"secretArn"`
+	// SecretArn is the RDS-managed secret with the master credentials
+	// (the migrate step's).
+	SecretArn pulumi.StringOutput `pulumi:"secretArn"`
+	// AppSecretArn is the application role's secret (AppRoleName), which
+	// the serving pods read; empty for a global member, whose pods keep
+	// the master secret (the role would have to be made in the primary's
+	// region and its secret replicated: not done yet).
+	AppSecretArn pulumi.StringOutput `pulumi:"appSecretArn"`
+	// HasAppRole tells whether AppSecretArn is set (a standalone cluster).
+	HasAppRole        bool
 	ClusterIdentifier pulumi.StringOutput `pulumi:"clusterIdentifier"`
 	// ClusterResourceID goes into rds-db:connect policies for IAM auth.
 	ClusterResourceID pulumi.StringOutput `pulumi:"clusterResourceId"`
@@ -147,9 +158,10 @@ type Database struct {
 	KmsKeyArn         pulumi.StringOutput `pulumi:"kmsKeyArn"`
 	// AppEndpoint is where the application sends its reads and writes: an
 	// endpoint that is active for this cluster's role. It is the writer
-	// endpoint, except in a global secondary: that cluster has no writer,
-	// its writer endpoint is "inactive" and does not resolve, so it is the
-	// reader endpoint, which forwards writes to the primary
+	// endpoint, except in a global member that is not the writer now
+	// (GlobalMember.Writer): that cluster has no writer, its writer
+	// endpoint is "inactive" and does not resolve, so it is the reader
+	// endpoint, which forwards writes to the writer
 	// (EnableGlobalWriteForwarding).
 	AppEndpoint pulumi.StringOutput `pulumi:"appEndpoint"`
 	// Instances are the writer first, then the readers.
@@ -169,6 +181,12 @@ type GlobalMember struct {
 	// name and master credentials. Secondaries must omit them (AWS: "Cannot
 	// specify user name for cross region replication cluster").
 	Primary bool
+	// Writer is the member that is the global database's writer now: the
+	// primary until a switchover or failover promotes another member
+	// (stacks: globalPrimaryRegion). It decides only AppEndpoint, never the
+	// cluster's arguments, so moving it changes nothing stateful. Default
+	// false.
+	Writer bool
 	// MasterPassword, a Pulumi secret. Required for the primary only.
 	MasterPassword pulumi.StringInput
 	// SecretArn is this region's copy of the credentials secret. Required.
@@ -275,14 +293,24 @@ func NewDatabase(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Re
 
 	// A global member's key is made with the global database: the
 	// replicated secret needs it first.
-	var existingKey pulumi.StringInput
-	if a.Global != nil {
-		existingKey = a.Global.KmsKeyArn
-	}
-	keyArn, err := datastore.KeyArn(ctx, d, existingKey, a.Namer.Name("db"),
-		"Aurora storage, Performance Insights and master secret for "+a.Namer.Prefix(), a.Tags, a.Protect)
-	if err != nil {
-		return nil, err
+	var keyArn pulumi.StringOutput
+	keyName, keyDescription := a.Namer.Name("db"), "Aurora storage, Performance Insights and master secret for "+a.Namer.Prefix()
+	switch {
+	case a.Global != nil:
+		keyArn = a.Global.KmsKeyArn.ToStringOutput()
+	case a.FinalSnapshot:
+		// The final snapshot is encrypted with this key: it must outlive
+		// the cluster, or the snapshot is unreadable once the key's
+		// deletion window ends.
+		key, err := datastore.NewKeptKey(ctx, d, keyName, keyDescription, a.Tags, a.Protect)
+		if err != nil {
+			return nil, err
+		}
+		keyArn = key.Arn
+	default:
+		if keyArn, err = datastore.KeyArn(ctx, d, nil, keyName, keyDescription, a.Tags, a.Protect); err != nil {
+			return nil, err
+		}
 	}
 	sg, err := datastore.NewClientOnlySecurityGroup(ctx, d, a.Namer.Name("db"), datastore.ClientOnlyArgs{
 		Description:           "Aurora " + a.Namer.Prefix() + ": 5432 from the auth pods only",
@@ -360,13 +388,21 @@ func NewDatabase(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Re
 		// A secondary inherits the database, its users and their passwords
 		// from the primary, and forwards writes to it until promoted.
 		clusterArgs.GlobalClusterIdentifier = g.GlobalClusterIdentifier
-		clusterArgs.EnableGlobalWriteForwarding = pulumi.Bool(true)
 		// Its data lives in the primary; a final snapshot would duplicate it.
 		a.FinalSnapshot = false
 		clusterArgs.SkipFinalSnapshot = pulumi.Bool(true)
 		clusterOpts = append(clusterOpts, pulumi.DependsOn(g.After))
 	}
 	if a.Global != nil {
+		// Every member forwards writes while it is a secondary: the created
+		// secondaries from the start, the primary once a switchover or
+		// failover demotes it ("For the primary DB cluster of an Aurora
+		// global database, this value is used immediately if the primary is
+		// demoted by a global cluster API operation, but it does nothing
+		// until then", RDS API, CreateDBCluster/ModifyDBCluster
+		// EnableGlobalWriteForwarding). Its pods then keep writing through
+		// its reader endpoint.
+		clusterArgs.EnableGlobalWriteForwarding = pulumi.Bool(true)
 		// The global cluster upgrades its members, and a promotion rewrites
 		// replication source and membership outside Pulumi.
 		clusterOpts = append(clusterOpts, pulumi.IgnoreChanges([]string{
@@ -461,11 +497,12 @@ func NewDatabase(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Re
 	d.WriterEndpoint = cluster.Endpoint
 	d.ReaderEndpoint = cluster.ReaderEndpoint
 	d.AppEndpoint = cluster.Endpoint
-	if a.Global != nil && !a.Global.Primary {
-		// Not the global writer endpoint: it resolves to the primary's
-		// private address, which this region's VPC has no route to (the
-		// regions' VPCs are not peered); forwarded writes travel inside
-		// Aurora's replication instead.
+	if a.Global != nil && !a.Global.Writer {
+		// A member that is not the writer: its writer endpoint is inactive,
+		// its reader endpoint forwards writes. Not the global writer
+		// endpoint: it resolves to the writer's private address, which this
+		// region's VPC has no route to (the regions' VPCs are not peered);
+		// forwarded writes travel inside Aurora's replication instead.
 		d.AppEndpoint = cluster.ReaderEndpoint
 	}
 	d.Port = cluster.Port
@@ -473,6 +510,15 @@ func NewDatabase(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Re
 		d.SecretArn = a.Global.SecretArn.ToStringOutput()
 	} else {
 		d.SecretArn = cluster.MasterUserSecrets.Index(pulumi.Int(0)).SecretArn().Elem()
+	}
+	d.AppSecretArn = pulumi.String("").ToStringOutput()
+	if a.Global == nil {
+		app, err := appSecret(ctx, a, keyArn, parent)
+		if err != nil {
+			return nil, err
+		}
+		d.AppSecretArn = app.Arn
+		d.HasAppRole = true
 	}
 	d.ClusterIdentifier = cluster.ClusterIdentifier
 	d.ClusterResourceID = cluster.ClusterResourceId
@@ -485,6 +531,7 @@ func NewDatabase(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Re
 		"appEndpoint":       d.AppEndpoint,
 		"port":              d.Port,
 		"secretArn":         d.SecretArn,
+		"appSecretArn":      d.AppSecretArn,
 		"clusterIdentifier": d.ClusterIdentifier,
 		"clusterResourceId": d.ClusterResourceID,
 		"securityGroupId":   d.SecurityGroupID,

@@ -15,14 +15,30 @@ import (
 // NewKey creates a rotating KMS key named name with the alias
 // "alias/<name>". Only the key is protected: an alias can be recreated.
 func NewKey(ctx *pulumi.Context, parent pulumi.Resource, name, description string, tags naming.Tags, protect bool, opts ...pulumi.ResourceOption) (*kms.Key, error) {
+	return newKey(ctx, parent, name, description, tags, protect, false, opts)
+}
+
+// NewKeptKey is NewKey for a key that must outlive the stack because data
+// encrypted with it does (an Aurora final snapshot): `pulumi destroy`
+// leaves the key, and deletes only its alias, which a new stack of the
+// same name creates again.
+func NewKeptKey(ctx *pulumi.Context, parent pulumi.Resource, name, description string, tags naming.Tags, protect bool, opts ...pulumi.ResourceOption) (*kms.Key, error) {
+	return newKey(ctx, parent, name, description, tags, protect, true, opts)
+}
+
+func newKey(ctx *pulumi.Context, parent pulumi.Resource, name, description string, tags naming.Tags, protect, keep bool, opts []pulumi.ResourceOption) (*kms.Key, error) {
 	opts = append([]pulumi.ResourceOption{pulumi.Parent(parent)}, opts...)
+	keyOpts := append(append([]pulumi.ResourceOption{}, opts...), pulumi.Protect(protect))
+	if keep {
+		keyOpts = append(keyOpts, pulumi.RetainOnDelete(true))
+	}
 	key, err := kms.NewKey(ctx, name, &kms.KeyArgs{
 		Description:       pulumi.String(description),
 		EnableKeyRotation: pulumi.Bool(true),
 		// 30 days leaves time to notice a mistaken destroy.
 		DeletionWindowInDays: pulumi.Int(30),
 		Tags:                 pulumi.ToStringMap(tags.WithName(name)),
-	}, append(opts, pulumi.Protect(protect))...)
+	}, keyOpts...)
 	if err != nil {
 		return nil, err
 	}

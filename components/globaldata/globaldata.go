@@ -40,6 +40,10 @@ type DatabaseArgs struct {
 	MasterUsername string
 	// DeletionProtection on the global cluster (production). Default false.
 	DeletionProtection bool
+	// FinalSnapshot says the primary cluster keeps a final snapshot
+	// (database.Args.FinalSnapshot): the primary region's key, which
+	// encrypts it, then outlives the stack. Default false.
+	FinalSnapshot bool
 	// Protect guards the global cluster, keys, password and secret.
 	Protect bool
 	// Namer is the stack's global namer (Region "global"); Regional names
@@ -84,9 +88,13 @@ func NewDatabase(ctx *pulumi.Context, name string, args *DatabaseArgs, opts ...p
 
 	// A key per region: an encrypted global database needs one in each
 	// member's region, and the secret's replica there uses it too.
-	for _, r := range a.Regions {
+	for i, r := range a.Regions {
 		n := a.Regional(r.Name)
-		key, err := datastore.NewKey(ctx, d, n.Name("db"),
+		newKey := datastore.NewKey
+		if i == 0 && a.FinalSnapshot {
+			newKey = datastore.NewKeptKey
+		}
+		key, err := newKey(ctx, d, n.Name("db"),
 			"Aurora global member storage and credentials secret for "+n.Prefix(), a.Tags, a.Protect,
 			pulumi.Provider(r.Provider))
 		if err != nil {
