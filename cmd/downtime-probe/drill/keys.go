@@ -22,20 +22,23 @@ func SessionKey(token string) string {
 	return "session:" + hex.EncodeToString(sum[:])
 }
 
-// AccountKeys are a login's lockout counters of the account, under one
-// hash tag: the SHA-256 of the lower-cased username
-// (cmd/auth-service/internal/lockout accountKeys).
+// AccountKeys are the keys a login touches under its account's hash tag,
+// the SHA-256 of the canonical username (cmd/auth-service/internal/lockout
+// Tag and AccountKey; session revoke.go indexKey and epochKey): the
+// lockout counters, the revocation epoch and the session index. The
+// drill's usernames are ASCII, whose canonical form (RFC 8265
+// UsernameCaseMapped) is the lower case.
 func AccountKeys(username string) []string {
 	sum := sha256.Sum256([]byte(strings.ToLower(username)))
-	tag := "lockout:{" + hex.EncodeToString(sum[:]) + "}"
-	return []string{tag + ":failures", tag + ":inflight"}
+	tag := "{" + hex.EncodeToString(sum[:]) + "}"
+	return []string{"lockout:" + tag, "session-epoch:" + tag, "session-index:" + tag}
 }
 
 // SourceKey is a login's lockout counter of its source address, the
 // address the load balancer saw (cmd/auth-service/internal/lockout
-// sourceKey; the drill's HAProxy connects from 127.0.0.1 and adds no
+// SourceKey; the drill's HAProxy connects from 127.0.0.1 and adds no
 // X-Forwarded-For, so the service sees the peer).
-func SourceKey(source string) string { return "lockout:source:" + source }
+func SourceKey(source string) string { return "lockout:source:{" + source + "}" }
 
 // DrillSource is the source address every login of the drill has.
 const DrillSource = "127.0.0.1"

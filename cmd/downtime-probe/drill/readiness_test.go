@@ -54,15 +54,17 @@ func TestKeySlotsFollowTheServiceLayout(t *testing.T) {
 	}
 	for _, tc := range []struct{ file, pattern string }{
 		{"session/session.go", `"session:" \+ hex\.EncodeToString\(sum\[:\]\)`},
-		{"lockout/lockout.go", `sha256\.Sum256\(\[\]byte\(strings\.ToLower\(username\)\)\)`},
-		{"lockout/lockout.go", `"lockout:\{" \+ hex\.EncodeToString\(sum\[:\]\) \+ "\}"`},
-		{"lockout/lockout.go", `tag \+ ":failures", tag \+ ":inflight"`},
-		{"lockout/lockout.go", `"lockout:source:" \+ source`},
+		{"lockout/lockout.go", `sum := sha256\.Sum256\(\[\]byte\(canonical\)\)\s+return hex\.EncodeToString\(sum\[:\]\)`},
+		{"lockout/lockout.go", `"lockout:\{" \+ Tag\(canonical\) \+ "\}"`},
+		{"lockout/lockout.go", `"lockout:source:\{" \+ source \+ "\}"`},
+		{"session/revoke.go", `"session-index:\{" \+ tag \+ "\}"`},
+		{"session/revoke.go", `"session-epoch:\{" \+ tag \+ "\}"`},
+		{"username/username.go", `precis\.UsernameCaseMapped`},
 	} {
 		assert.Regexp(t, regexp.MustCompile(tc.pattern), read(tc.file), "%s no longer writes what keys.go restates", tc.file)
 	}
 	assert.Equal(t, "session:2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae", SessionKey("foo"))
 	keys := AccountKeys("Alice")
 	assert.Equal(t, AccountKeys("alice"), keys, "case does not move an account")
-	assert.Len(t, LoginSlots("alice"), 2, "the account's two counters share a slot; the source's is another")
+	assert.Len(t, LoginSlots("alice"), 2, "the account's keys share a slot; the source's is another")
 }
