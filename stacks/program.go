@@ -254,6 +254,7 @@ func NewRegion(ctx *pulumi.Context, cfg *Config, member *Member) (*Region, error
 		PublicAccessCIDRs:     cfg.PublicAccessCIDRs,
 		LogTypes:              cfg.ClusterLogTypes,
 		Access:                cfg.ClusterAccess,
+		Signer:                cfg.AWS.Signer(),
 		Profiles: workloadProfiles(cfg,
 			r.Network.AvailabilityZones, r.Network.PrivateSubnetIDs),
 		Provider: r.Provider,

@@ -98,6 +98,11 @@ type Args struct {
 	// multi-language component and does not inherit providers from its
 	// parent, so it is handed this one explicitly. Required.
 	Provider *aws.Provider
+	// Signer is how the kubeconfig's `aws eks get-token` finds
+	// credentials: as the AWS provider that creates the cluster and its
+	// access entries does, so that Kubernetes sees the same principal.
+	// Default: the host's default credential chain.
+	Signer Signer
 	// Access grants IAM principals other than the cluster's creator (who
 	// gets admin from pulumi-eks) an access policy: the CI deploy and
 	// preview roles. Default none.
@@ -310,7 +315,7 @@ func NewCluster(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Res
 
 	ca := info.CertificateAuthorities().Index(pulumi.Int(0)).Data()
 	c.Kubeconfig = pulumi.ToSecret(pulumi.All(clusterName, info.Endpoint(), ca).ApplyT(func(v []interface{}) (string, error) {
-		return Kubeconfig(v[0].(string), args.Region, v[1].(string), v[2].(string))
+		return Kubeconfig(v[0].(string), args.Region, v[1].(string), v[2].(string), args.Signer)
 	})).(pulumi.StringOutput)
 
 	access, err := c.grantAccess(ctx, args, clusterName, tags, parent)
@@ -366,38 +371,6 @@ func PodExecutionTrust(partition, region, accountID, clusterName string) iamdoc.
 		Action:    []string{"sts:AssumeRole"},
 	}.When("ArnLike", "aws:SourceArn",
 		fmt.Sprintf("arn:%s:eks:%s:%s:fargateprofile/%s/*", partition, region, accountID, clusterName)))
-}
-
-// Kubeconfig renders a kubeconfig that authenticates with
-// `aws eks get-token`, naming the region explicitly so that a multi-region
-// deployment never reaches the wrong cluster.
-func Kubeconfig(clusterName, region, endpoint, caData string) (string, error) {
-	user := "aws-" + clusterName
-	cfg := map[string]interface{}{
-		"apiVersion":      "v1",
-		"kind":            "Config",
-		"current-context": clusterName,
-		"clusters": []interface{}{map[string]interface{}{
-			"name":    clusterName,
-			"cluster": map[string]interface{}{"server": endpoint, "certificate-authority-data": caData},
-		}},
-		"contexts": []interface{}{map[string]interface{}{
-			"name":    clusterName,
-			"context": map[string]interface{}{"cluster": clusterName, "user": user},
-		}},
-		"users": []interface{}{map[string]interface{}{
-			"name": user,
-			"user": map[string]interface{}{"exec": map[string]interface{}{
-				"apiVersion":         "client.authentication.k8s.io/v1beta1",
-				"command":            "aws",
-				"args":               []string{"eks", "get-token", "--cluster-name", clusterName, "--region", region, "--output", "json"},
-				"interactiveMode":    "Never",
-				"provideClusterInfo": false,
-			}},
-		}},
-	}
-	b, err := json.Marshal(cfg)
-	return string(b), err
 }
 
 func (a *Args) check() error {
