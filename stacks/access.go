@@ -2,6 +2,7 @@ package stacks
 
 import (
 	"fmt"
+	"net/netip"
 	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
@@ -51,6 +52,25 @@ func (c *Config) validateAccess(p *problems) {
 			p.add(key, g.PrincipalArn, fix, "the principal is already listed in %s; EKS gives a principal one access entry per cluster", other)
 		}
 		seen[g.PrincipalArn] = key
+	}
+	c.validateEndpointExposure(p)
+}
+
+// validateEndpointExposure (issue 23, D-8): a production cluster's
+// Kubernetes API is not open to the whole internet. Its public endpoint,
+// when on, admits the networks of the hosts that run Pulumi; the pods use
+// the private endpoint (config.go refuses a narrow public endpoint without
+// it). EKS User Guide, "Cluster API server endpoint".
+func (c *Config) validateEndpointExposure(p *problems) {
+	if !c.Production() || !c.EndpointPublicAccess {
+		return
+	}
+	for _, s := range c.PublicAccessCIDRs {
+		if pfx, err := netip.ParsePrefix(s); err == nil && pfx.Bits() == 0 {
+			p.add(q("publicAccessCidrs"), s,
+				`list the egress CIDR blocks of the hosts that run pulumi preview and up (CI runners with fixed addresses, a VPN), e.g. ["203.0.113.0/24"], or set endpointPublicAccess: false and run Pulumi from inside the VPC`,
+				"a production cluster's Kubernetes API must not be open to the whole internet (0.0.0.0/0 is the key's default, for dev)")
+		}
 	}
 }
 

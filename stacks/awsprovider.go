@@ -318,14 +318,11 @@ func (s AWSSettings) providerArgs(region string) *aws.ProviderArgs {
 	args.SecretKey = str(s.SecretKey)
 	args.Token = str(s.Token)
 	if ar := s.AssumeRole; ar != nil {
-		var tags pulumi.StringMapInput
-		if len(ar.Tags) > 0 {
-			tags = pulumi.ToStringMap(ar.Tags)
-		}
+		// externalId, sourceIdentity and session tags are refused
+		// (checkSignable), so they never reach here.
 		args.AssumeRole = aws.ProviderAssumeRoleArgs{
-			RoleArn: pulumi.String(ar.RoleArn), SessionName: str(ar.SessionName), ExternalId: str(ar.ExternalID),
+			RoleArn: pulumi.String(ar.RoleArn), SessionName: str(ar.SessionName),
 			Duration: str(ar.Duration), Policy: str(ar.Policy), PolicyArns: arr(ar.PolicyArns),
-			SourceIdentity: str(ar.SourceIdentity), Tags: tags, TransitiveTagKeys: arr(ar.TransitiveTagKeys),
 		}
 	}
 	if ar := s.AssumeRoleWithWebIdentity; ar != nil {

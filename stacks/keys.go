@@ -42,7 +42,7 @@ var Keys = []Key{
 	{"endpointPrivateAccess", "boolean", true,
 		"Expose the EKS API endpoint inside the VPC."},
 	{"publicAccessCidrs", "array", []string{"0.0.0.0/0"},
-		"CIDR blocks allowed to reach the public EKS endpoint."},
+		"CIDR blocks allowed to reach the public EKS endpoint. prod refuses 0.0.0.0/0: list the networks of the hosts that run Pulumi, or turn endpointPublicAccess off."},
 	{"clusterLogTypes", "array", []string{"api", "audit", "authenticator"},
 		"EKS control-plane logs sent to CloudWatch: api, audit, authenticator, controllerManager, scheduler."},
 	{"authNamespace", "string", "auth",

@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"encoding/json"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -132,5 +133,59 @@ func TestTheDeployingPrincipalIsWarnedAboutWhenListed(t *testing.T) {
 			assert.Contains(t, w, "ResourceInUseException")
 			assert.Contains(t, w, "auth-platform:clusterAdminPrincipalArns/clusterViewerPrincipalArns")
 		})
+	}
+}
+
+// TestProductionKubernetesAPIIsNotOpenToTheInternet (issue 23, D-8): a
+// production stack's public endpoint admits named networks only, or is
+// off; dev keeps the open default.
+func TestProductionKubernetesAPIIsNotOpenToTheInternet(t *testing.T) {
+	const (
+		cidrs  = "auth-platform:publicAccessCidrs"
+		public = "auth-platform:endpointPublicAccess"
+		open   = "must not be open to the whole internet"
+	)
+	prod, _ := stackConfig(t, "prod-us-east-1")
+	global, _ := stackConfig(t, "prod-global")
+	var regions []map[string]interface{}
+	require.NoError(t, json.Unmarshal([]byte(global["auth-platform:regions"]), &regions))
+	regions[1]["publicAccessCidrs"] = []string{"0.0.0.0/0"}
+	westOpen, err := json.Marshal(regions)
+	require.NoError(t, err)
+	for _, tc := range []struct {
+		name string
+		cfg  map[string]string
+		key  string
+	}{
+		{"the default, 0.0.0.0/0", withConfig(prod, map[string]string{cidrs: ""}), cidrs},
+		{"0.0.0.0/0 among narrow blocks", withConfig(prod, map[string]string{cidrs: `["203.0.113.0/24","0.0.0.0/0"]`}), cidrs},
+		{"one region of a global stack", withConfig(global, map[string]string{"auth-platform:regions": string(westOpen)}), "auth-platform:regions[1].publicAccessCidrs"},
+	} {
+		t.Run(tc.name, func(t *testing.T) { assertRejected(t, tc.cfg, tc.key, open) })
+	}
+	for _, tc := range []struct {
+		name string
+		cfg  map[string]string
+	}{
+		{"a private endpoint only", withConfig(prod, map[string]string{public: "false", cidrs: ""})},
+		{"named networks", withConfig(prod, map[string]string{cidrs: `["198.51.100.0/24","192.0.2.8/29"]`})},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := stacks.Load(project, "test", stacks.MapSource(tc.cfg))
+			assert.NoError(t, err)
+		})
+	}
+	// The shipped stacks: dev open (its default), production narrowed,
+	// with the private endpoint for the pods.
+	for _, rp := range regionPlans(t) {
+		eks := one(t, rp.res, eksType, "-eks")
+		listed := stringList(t, eks, "publicAccessCidrs")
+		if !rp.cfg.Production() {
+			assert.Equal(t, []string{"0.0.0.0/0"}, listed, rp.name)
+			continue
+		}
+		assert.NotContains(t, listed, "0.0.0.0/0", rp.name)
+		assert.NotEmpty(t, listed, rp.name)
+		assert.Equal(t, true, value(eks.Inputs, "endpointPrivateAccess"), rp.name)
 	}
 }
