@@ -2,11 +2,14 @@ package tests
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/authplatform/auth-platform/cmd/plan/mocks"
 	"github.com/authplatform/auth-platform/components/cluster"
 	"github.com/authplatform/auth-platform/stacks"
 )
@@ -99,41 +102,183 @@ func TestClusterAccessPrincipalsAreCheckedBeforeAnythingIsCreated(t *testing.T) 
 	assert.NoError(t, err)
 }
 
-func TestTheDeployingPrincipalIsWarnedAboutWhenListed(t *testing.T) {
+func TestACallerIsMatchedToTheRoleOrUserItIs(t *testing.T) {
 	const account = "123456789012"
-	role := "arn:aws:sts::" + account + ":assumed-role/platform-deployer/pulumi"
-	grant := func(arn string) []cluster.Grant {
-		return []cluster.Grant{{PrincipalArn: arn, Policy: cluster.AdminPolicy}}
-	}
+	session := "arn:aws:sts::" + account + ":assumed-role/platform-deployer/pulumi"
 	for _, tc := range []struct {
-		name, caller string
-		access       []cluster.Grant
-		warn         bool
+		name, caller, principal string
+		same                    bool
 	}{
-		{"the caller's role", role, grant("arn:aws:iam::" + account + ":role/platform-deployer"), true},
-		{"the caller's role under a path", role, grant("arn:aws:iam::" + account + ":role/ci/platform-deployer"), true},
-		{"the caller's role as viewer, second in the list", role, []cluster.Grant{
-			{PrincipalArn: "arn:aws:iam::" + account + ":role/ops", Policy: cluster.AdminPolicy},
-			{PrincipalArn: "arn:aws:iam::" + account + ":role/platform-deployer", Policy: cluster.ViewPolicy},
-		}, true},
-		{"an IAM user calling, listed", "arn:aws:iam::" + account + ":user/alice", grant("arn:aws:iam::" + account + ":user/alice"), true},
-		{"another role", role, grant("arn:aws:iam::" + account + ":role/ops"), false},
-		{"the same name in another account", role, grant("arn:aws:iam::210987654321:role/platform-deployer"), false},
-		{"nobody listed", role, nil, false},
-		{"a caller ARN without a resource part", "arn:aws:sts::" + account, grant("arn:aws:iam::" + account + ":role/platform-deployer"), false},
-		{"a root caller", "arn:aws:iam::" + account + ":root", grant("arn:aws:iam::" + account + ":role/root"), false},
+		{"a session of the role", session, "arn:aws:iam::" + account + ":role/platform-deployer", true},
+		{"a session of the role under a path (sessions drop it)", session, "arn:aws:iam::" + account + ":role/ci/platform-deployer", true},
+		{"an IAM user", "arn:aws:iam::" + account + ":user/alice", "arn:aws:iam::" + account + ":user/alice", true},
+		{"an IAM user under a path", "arn:aws:iam::" + account + ":user/staff/alice", "arn:aws:iam::" + account + ":user/alice", true},
+		{"another role", session, "arn:aws:iam::" + account + ":role/ops", false},
+		{"the role's name in another account", session, "arn:aws:iam::210987654321:role/platform-deployer", false},
+		{"the role's name in another partition", session, "arn:aws-cn:iam::" + account + ":role/platform-deployer", false},
+		{"a user of the role's name", session, "arn:aws:iam::" + account + ":user/platform-deployer", false},
+		{"a role of the user's name", "arn:aws:iam::" + account + ":user/alice", "arn:aws:iam::" + account + ":role/alice", false},
+		{"a caller ARN without a resource part", "arn:aws:sts::" + account, "arn:aws:iam::" + account + ":role/platform-deployer", false},
+		{"the root user", "arn:aws:iam::" + account + ":root", "arn:aws:iam::" + account + ":role/root", false},
+		{"a federated user", "arn:aws:sts::" + account + ":federated-user/bob", "arn:aws:iam::" + account + ":user/bob", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			w := stacks.CreatorListedWarning(tc.caller, account, tc.access)
-			if !tc.warn {
-				assert.Empty(t, w)
-				return
-			}
-			assert.Contains(t, w, "is running this deployment")
-			assert.Contains(t, w, "ResourceInUseException")
-			assert.Contains(t, w, "auth-platform:clusterAdminPrincipalArns/clusterViewerPrincipalArns")
+			assert.Equal(t, tc.same, cluster.IsCaller(tc.caller, tc.principal))
 		})
 	}
+}
+
+// inAccount runs the rest of a test as caller (mocks.Caller's form), with
+// these EKS clusters (by region) and access entries (by cluster) existing.
+func inAccount(t *testing.T, caller string, clusters, entries map[string][]string) {
+	t.Helper()
+	prevCaller, prevClusters, prevEntries := mocks.Caller, mocks.EKSClusters, mocks.EKSAccessEntries
+	t.Cleanup(func() {
+		mocks.Caller, mocks.EKSClusters, mocks.EKSAccessEntries = prevCaller, prevClusters, prevEntries
+	})
+	if clusters == nil {
+		clusters = map[string][]string{}
+	}
+	if entries == nil {
+		entries = map[string][]string{}
+	}
+	mocks.Caller, mocks.EKSClusters, mocks.EKSAccessEntries = caller, clusters, entries
+}
+
+// entriesOf maps each access entry of a plan to its import ID ("" when it
+// is created), checking that every entry ignores tag changes.
+func entriesOf(t *testing.T, res *mocks.Result) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, e := range ofType(res, accessEntryType) {
+		assert.Contains(t, e.Options.IgnoreChanges, "tags", "%s: an adopted entry keeps its own tags, and every run declares the entry alike", e.Name)
+		out[str(t, e, "principalArn")] = e.Options.Import
+	}
+	for _, a := range ofType(res, accessAssocType) {
+		assert.Empty(t, a.Options.Import, "%s: AssociateAccessPolicy accepts an existing association, so none is imported", a.Name)
+	}
+	return out
+}
+
+// TestTheFirstUpMayRunAsAListedPrincipalAndAnyLaterUpAsAnybody (issue 23,
+// L-4): EKS gives the cluster's creator an access entry (pulumi-eks v2.8.1
+// hard-codes bootstrapClusterCreatorAdminPermissions), so the entry of a
+// listed principal that exists, or that EKS makes because this run creates
+// the cluster as that principal, is imported, never created twice; the
+// other entries are created. Whoever runs later, the same entries are
+// declared.
+func TestTheFirstUpMayRunAsAListedPrincipalAndAnyLaterUpAsAnybody(t *testing.T) {
+	const (
+		deploy  = "arn:aws:iam::123456789012:role/ci/auth-platform-deploy"
+		preview = "arn:aws:iam::123456789012:role/auth-platform-preview"
+		ops     = "arn:aws:iam::123456789012:role/ops"
+		name    = "auth-dev-use1"
+	)
+	asDeploy, asPreview, asSSO := "assumed-role/auth-platform-deploy/gh-1234", "assumed-role/auth-platform-preview/gh-1234", "assumed-role/AWSReservedSSO_Admin_0123/alice"
+	base, _ := stackConfig(t, "dev")
+	cfg := withConfig(base, map[string]string{
+		"auth-platform:clusterAdminPrincipalArns":  `["` + deploy + `"]`,
+		"auth-platform:clusterViewerPrincipalArns": `["` + preview + `"]`,
+	})
+	existing := map[string][]string{"us-east-1": {"auth-other-use1", name}}
+	for _, tc := range []struct {
+		name      string
+		caller    string
+		clusters  map[string][]string
+		entries   map[string][]string
+		admins    string            // clusterAdminPrincipalArns, when not cfg's
+		imported  map[string]string // principal -> import ID; the others are created
+		warnsWith string            // "" for no creator warning
+	}{
+		{"first up, as the listed deploy role: its entry from EKS is adopted", asDeploy, nil, nil, "",
+			map[string]string{deploy: name + ":" + deploy}, "auth-platform:clusterAdminPrincipalArns: " + deploy + " runs the deployment that creates cluster " + name},
+		{"first up, as the listed preview role: adopted, and told the admin policy stays", asPreview, nil, nil, "",
+			map[string]string{preview: name + ":" + preview}, "aws eks disassociate-access-policy --cluster-name " + name + " --principal-arn " + preview},
+		{"first up, as a principal not listed: every entry is created", asSSO, nil, nil, "", nil, ""},
+		{"second up, as the deploy role again: both entries exist (in the state, so the import is a no-op)", asDeploy, existing,
+			map[string][]string{name: {deploy, preview}}, "", map[string]string{deploy: name + ":" + deploy, preview: name + ":" + preview}, ""},
+		{"second up, as another principal: the same", asSSO, existing,
+			map[string][]string{name: {deploy, preview}}, "", map[string]string{deploy: name + ":" + deploy, preview: name + ":" + preview}, ""},
+		{"after a first up that failed before the entries: EKS's entry for the creator is adopted", asDeploy, existing,
+			map[string][]string{name: {deploy}}, "", map[string]string{deploy: name + ":" + deploy}, ""},
+		{"the deploy role listed after a first up by someone else, running the next: its entry is created", asDeploy, existing,
+			map[string][]string{name: {preview}}, "", map[string]string{preview: name + ":" + preview}, ""},
+		{"a principal listed after the first up gets a new entry", asDeploy, existing,
+			map[string][]string{name: {deploy, preview}}, `["` + deploy + `","` + ops + `"]`, map[string]string{deploy: name + ":" + deploy, preview: name + ":" + preview}, ""},
+		{"another cluster's entries change nothing", asSSO, map[string][]string{"us-east-1": {"auth-other-use1"}},
+			map[string][]string{"auth-other-use1": {deploy, preview}}, "", nil, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			inAccount(t, tc.caller, tc.clusters, tc.entries)
+			run := cfg
+			if tc.admins != "" {
+				run = withConfig(cfg, map[string]string{"auth-platform:clusterAdminPrincipalArns": tc.admins})
+			}
+			var warnings []string
+			res, err := mocks.Run(project, "dev", run, nil, func(ctx *pulumi.Context) (map[string]pulumi.Output, error) {
+				exports, w, err := stacks.RunReport(ctx)
+				warnings = w
+				return exports, err
+			})
+			require.NoError(t, err)
+			entries := entriesOf(t, res)
+			require.Len(t, entries, len(stringsOf(t, run, "auth-platform:clusterAdminPrincipalArns"))+1, "one entry per listed principal")
+			for principal, id := range entries {
+				assert.Equal(t, tc.imported[principal], id, "import ID of %s's entry", principal)
+			}
+			var creator []string
+			for _, w := range warnings {
+				if strings.Contains(w, "runs the deployment that creates cluster") {
+					creator = append(creator, w)
+				}
+			}
+			if tc.warnsWith == "" {
+				assert.Empty(t, creator, "no creator warning unless this run creates the cluster (C-4)")
+			} else if assert.Len(t, creator, 1) {
+				assert.Contains(t, creator[0], tc.warnsWith)
+			}
+		})
+	}
+}
+
+func stringsOf(t *testing.T, cfg map[string]string, key string) []string {
+	t.Helper()
+	var out []string
+	require.NoError(t, json.Unmarshal([]byte(cfg[key]), &out), key)
+	return out
+}
+
+// TestEveryRegionAdoptsItsOwnCreatorEntry: a global stack creates one
+// cluster per region, each with its own entry for the creator.
+func TestEveryRegionAdoptsItsOwnCreatorEntry(t *testing.T) {
+	const deploy = "arn:aws:iam::123456789012:role/auth-platform-deploy" // listed by the shipped prod stacks
+	inAccount(t, "assumed-role/auth-platform-deploy/gh-1234", nil, nil)
+	raw, secrets := stackConfig(t, "prod-global")
+	var warnings []string
+	res, err := mocks.Run(project, "prod-global", raw, secrets, func(ctx *pulumi.Context) (map[string]pulumi.Output, error) {
+		exports, w, err := stacks.RunReport(ctx)
+		warnings = w
+		return exports, err
+	})
+	require.NoError(t, err)
+	ids := map[string]bool{}
+	for _, e := range ofType(res, accessEntryType) {
+		if str(t, e, "principalArn") == deploy {
+			ids[e.Options.Import] = true
+		} else {
+			assert.Empty(t, e.Options.Import, e.Name)
+		}
+	}
+	assert.Equal(t, map[string]bool{"auth-prod-global-use1:" + deploy: true, "auth-prod-global-usw2:" + deploy: true}, ids)
+	var creator []string
+	for _, w := range warnings {
+		if strings.Contains(w, "runs the deployment that creates cluster") {
+			creator = append(creator, w)
+		}
+	}
+	require.Len(t, creator, 2)
+	assert.Contains(t, strings.Join(creator, "\n"), "us-east-1: ")
+	assert.Contains(t, strings.Join(creator, "\n"), "us-west-2: ")
 }
 
 // TestProductionKubernetesAPIIsNotOpenToTheInternet (issue 23, D-8): a

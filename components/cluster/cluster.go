@@ -103,9 +103,9 @@ type Args struct {
 	// access entries does, so that Kubernetes sees the same principal.
 	// Default: the host's default credential chain.
 	Signer Signer
-	// Access grants IAM principals other than the cluster's creator (who
-	// gets admin from pulumi-eks) an access policy: the CI deploy and
-	// preview roles. Default none.
+	// Access grants IAM principals an access policy: the CI deploy and
+	// preview roles. A listed principal's existing entry, the one EKS gives
+	// the cluster's creator included, is adopted (access.go). Default none.
 	Access []Grant
 	// Protect guards the control plane and its secrets key against
 	// `pulumi destroy`. Profiles and roles stay unprotected: they are
@@ -144,6 +144,13 @@ type Cluster struct {
 	// Partition and AccountID of the deployment, for building ARNs.
 	Partition string
 	AccountID string
+	// Exists reports whether the cluster existed before this run; it is
+	// looked up only when Access grants someone.
+	Exists bool
+	// CreatorGrant is the grant of the principal running this deployment
+	// when this run creates the cluster: EKS gives it an entry, which the
+	// component adopts. Nil otherwise.
+	CreatorGrant *Grant
 
 	profilesByName map[string]*awseks.FargateProfile
 }
@@ -171,6 +178,16 @@ func NewCluster(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Res
 		return nil, err
 	}
 	c.Partition, c.AccountID = partition.Partition, identity.AccountId
+	exists, adopt, err := adoptions(ctx, args, identity.Arn, parent)
+	if err != nil {
+		return nil, fmt.Errorf("cluster %s: %w", name, err)
+	}
+	for _, g := range args.Access {
+		if adopt[g.PrincipalArn] == adoptCreators {
+			c.CreatorGrant = &Grant{PrincipalArn: g.PrincipalArn, Policy: g.Policy}
+		}
+	}
+	c.Exists = exists
 
 	// Envelope encryption of Kubernetes Secrets with a key of our own.
 	secretsKey, err := kms.NewKey(ctx, args.Namer.Name("eks-secrets"), &kms.KeyArgs{
@@ -318,7 +335,7 @@ func NewCluster(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Res
 		return Kubeconfig(v[0].(string), args.Region, v[1].(string), v[2].(string), args.Signer)
 	})).(pulumi.StringOutput)
 
-	access, err := c.grantAccess(ctx, args, clusterName, tags, parent)
+	access, err := c.grantAccess(ctx, args, clusterName, adopt, tags, parent)
 	if err != nil {
 		return nil, err
 	}

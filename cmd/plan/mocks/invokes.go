@@ -17,12 +17,7 @@ const noDetector = "reading this account's single GuardDuty Detector: empty resu
 // invokes answer provider functions the way AWS would for AccountID.
 var invokes = map[string]func(region string, args resource.PropertyMap) map[string]interface{}{
 	"aws:index/getCallerIdentity:getCallerIdentity": func(region string, _ resource.PropertyMap) map[string]interface{} {
-		return map[string]interface{}{
-			"id":        AccountID,
-			"accountId": AccountID,
-			"arn":       fmt.Sprintf("arn:%s:sts::%s:assumed-role/platform-deployer/pulumi", Partition(region), AccountID),
-			"userId":    "AROAEXAMPLEDEPLOYER:pulumi",
-		}
+		return callerIdentity(region) // account.go
 	},
 	"aws:index/getPartition:getPartition": func(region string, _ resource.PropertyMap) map[string]interface{} {
 		return map[string]interface{}{

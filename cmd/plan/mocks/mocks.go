@@ -63,6 +63,11 @@ type Options struct {
 	// (name, type, stack, project and parent default to the resource's).
 	Aliases                 []string
 	AdditionalSecretOutputs []string
+	// Import is the ID of an existing resource the engine adopts instead
+	// of creating one ("" when none). Once the resource is in the state
+	// with that ID, the engine treats it like any other (pulumi/pulumi
+	// developer-docs/architecture/import.md).
+	Import string
 }
 
 // CustomTimeouts are the create, update and delete timeouts ("" = the
@@ -212,6 +217,7 @@ func (m *Mocks) optionsOf(r *Resource, rpc *pulumirpc.RegisterResourceRequest) O
 		RetainOnDelete:          rpc.GetRetainOnDelete(),
 		AdditionalSecretOutputs: nonNil(rpc.GetAdditionalSecretOutputs()),
 		Aliases:                 nonNil(rpc.GetAliasURNs()),
+		Import:                  rpc.GetImportId(),
 	}
 	if t := rpc.GetCustomTimeouts(); t != nil && (t.GetCreate() != "" || t.GetUpdate() != "" || t.GetDelete() != "") {
 		o.CustomTimeouts = &CustomTimeouts{Create: t.GetCreate(), Update: t.GetUpdate(), Delete: t.GetDelete()}
