@@ -96,15 +96,16 @@ const (
 // Importing a resource that is already in the state under the same ID is
 // a no-op (pulumi/pulumi developer-docs/architecture/import.md), so every
 // run may adopt what exists, whoever runs it.
-func adoptions(ctx *pulumi.Context, args *Args, callerArn string, parent pulumi.ResourceOrInvokeOption) (exists bool, out map[string]adoption, err error) {
-	out = map[string]adoption{}
+func adoptions(ctx *pulumi.Context, args *Args, callerArn string, parent pulumi.ResourceOrInvokeOption) (map[string]adoption, error) {
+	out := map[string]adoption{}
 	if len(args.Access) == 0 {
-		return false, out, nil
+		return out, nil
 	}
 	clusters, err := awseks.GetClusters(ctx, parent)
 	if err != nil {
-		return false, nil, fmt.Errorf("listing the region's EKS clusters: %w", err)
+		return nil, fmt.Errorf("listing the region's EKS clusters: %w", err)
 	}
+	exists := false
 	for _, n := range clusters.Names {
 		exists = exists || n == args.Name
 	}
@@ -122,10 +123,10 @@ func adoptions(ctx *pulumi.Context, args *Args, callerArn string, parent pulumi.
 		case !strings.Contains(err.Error(), "couldn't find resource"):
 			// terraform-provider-aws access_entry_datasource.go: "reading EKS
 			// Access Entry (<id>): couldn't find resource" when there is none.
-			return false, nil, fmt.Errorf("looking up the access entry of %s: %w", g.PrincipalArn, err)
+			return nil, fmt.Errorf("looking up the access entry of %s: %w", g.PrincipalArn, err)
 		}
 	}
-	return exists, out, nil
+	return out, nil
 }
 
 // entryID is an access entry's ID, "<cluster>:<principal ARN>"

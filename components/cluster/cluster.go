@@ -144,9 +144,6 @@ type Cluster struct {
 	// Partition and AccountID of the deployment, for building ARNs.
 	Partition string
 	AccountID string
-	// Exists reports whether the cluster existed before this run; it is
-	// looked up only when Access grants someone.
-	Exists bool
 	// CreatorGrant is the grant of the principal running this deployment
 	// when this run creates the cluster: EKS gives it an entry, which the
 	// component adopts. Nil otherwise.
@@ -178,7 +175,7 @@ func NewCluster(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Res
 		return nil, err
 	}
 	c.Partition, c.AccountID = partition.Partition, identity.AccountId
-	exists, adopt, err := adoptions(ctx, args, identity.Arn, parent)
+	adopt, err := adoptions(ctx, args, identity.Arn, parent)
 	if err != nil {
 		return nil, fmt.Errorf("cluster %s: %w", name, err)
 	}
@@ -187,7 +184,6 @@ func NewCluster(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Res
 			c.CreatorGrant = &Grant{PrincipalArn: g.PrincipalArn, Policy: g.Policy}
 		}
 	}
-	c.Exists = exists
 
 	// Envelope encryption of Kubernetes Secrets with a key of our own.
 	secretsKey, err := kms.NewKey(ctx, args.Namer.Name("eks-secrets"), &kms.KeyArgs{
