@@ -214,23 +214,11 @@ func TestTheFirstUpMayRunAsAListedPrincipalAndAnyLaterUpAsAnybody(t *testing.T) 
 			if tc.admins != "" {
 				run = withConfig(cfg, map[string]string{"auth-platform:clusterAdminPrincipalArns": tc.admins})
 			}
-			var warnings []string
-			res, err := mocks.Run(project, "dev", run, nil, func(ctx *pulumi.Context) (map[string]pulumi.Output, error) {
-				exports, w, err := stacks.RunReport(ctx)
-				warnings = w
-				return exports, err
-			})
-			require.NoError(t, err)
+			res, creator := planWithCreatorWarnings(t, "dev", run, nil)
 			entries := entriesOf(t, res)
 			require.Len(t, entries, len(stringsOf(t, run, "auth-platform:clusterAdminPrincipalArns"))+1, "one entry per listed principal")
 			for principal, id := range entries {
 				assert.Equal(t, tc.imported[principal], id, "import ID of %s's entry", principal)
-			}
-			var creator []string
-			for _, w := range warnings {
-				if strings.Contains(w, "runs the deployment that creates cluster") {
-					creator = append(creator, w)
-				}
 			}
 			if tc.warnsWith == "" {
 				assert.Empty(t, creator, "no creator warning unless this run creates the cluster (C-4)")
@@ -239,6 +227,26 @@ func TestTheFirstUpMayRunAsAListedPrincipalAndAnyLaterUpAsAnybody(t *testing.T) 
 			}
 		})
 	}
+}
+
+// planWithCreatorWarnings plans a stack as `pulumi up` would and returns
+// the warnings about the creator of the cluster with it.
+func planWithCreatorWarnings(t *testing.T, stack string, cfg map[string]string, secrets []string) (*mocks.Result, []string) {
+	t.Helper()
+	var warnings []string
+	res, err := mocks.Run(project, stack, cfg, secrets, func(ctx *pulumi.Context) (map[string]pulumi.Output, error) {
+		exports, w, err := stacks.RunReport(ctx)
+		warnings = w
+		return exports, err
+	})
+	require.NoError(t, err)
+	var creator []string
+	for _, w := range warnings {
+		if strings.Contains(w, "runs the deployment that creates cluster") {
+			creator = append(creator, w)
+		}
+	}
+	return res, creator
 }
 
 func stringsOf(t *testing.T, cfg map[string]string, key string) []string {
@@ -254,13 +262,7 @@ func TestEveryRegionAdoptsItsOwnCreatorEntry(t *testing.T) {
 	const deploy = "arn:aws:iam::123456789012:role/auth-platform-deploy" // listed by the shipped prod stacks
 	inAccount(t, "assumed-role/auth-platform-deploy/gh-1234", nil, nil)
 	raw, secrets := stackConfig(t, "prod-global")
-	var warnings []string
-	res, err := mocks.Run(project, "prod-global", raw, secrets, func(ctx *pulumi.Context) (map[string]pulumi.Output, error) {
-		exports, w, err := stacks.RunReport(ctx)
-		warnings = w
-		return exports, err
-	})
-	require.NoError(t, err)
+	res, creator := planWithCreatorWarnings(t, "prod-global", raw, secrets)
 	ids := map[string]bool{}
 	for _, e := range ofType(res, accessEntryType) {
 		if str(t, e, "principalArn") == deploy {
@@ -270,12 +272,6 @@ func TestEveryRegionAdoptsItsOwnCreatorEntry(t *testing.T) {
 		}
 	}
 	assert.Equal(t, map[string]bool{"auth-prod-global-use1:" + deploy: true, "auth-prod-global-usw2:" + deploy: true}, ids)
-	var creator []string
-	for _, w := range warnings {
-		if strings.Contains(w, "runs the deployment that creates cluster") {
-			creator = append(creator, w)
-		}
-	}
 	require.Len(t, creator, 2)
 	assert.Contains(t, strings.Join(creator, "\n"), "us-east-1: ")
 	assert.Contains(t, strings.Join(creator, "\n"), "us-west-2: ")

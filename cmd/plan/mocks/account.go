@@ -60,8 +60,8 @@ func eksAccessEntry(region string, args resource.PropertyMap) (map[string]interf
 	cluster, principal := str(args, "clusterName"), str(args, "principalArn")
 	id := cluster + ":" + principal
 	found := false
-	if containsString(EKSClusters[region], cluster) {
-		found = containsString(EKSAccessEntries[cluster], principal)
+	if contains(EKSClusters[region], cluster) {
+		found = contains(EKSAccessEntries[cluster], principal)
 	}
 	if !found {
 		return nil, fmt.Errorf("reading EKS Access Entry (%s): couldn't find resource", id)
@@ -77,15 +77,6 @@ func eksAccessEntry(region string, args resource.PropertyMap) (map[string]interf
 		"kubernetesGroups": []interface{}{}, "createdAt": "2026-12-01T00:00:00Z", "modifiedAt": "2026-12-01T00:00:00Z",
 		"tags": map[string]interface{}{}, "tagsAll": map[string]interface{}{},
 	}, nil
-}
-
-func containsString(list []string, s string) bool {
-	for _, e := range list {
-		if e == s {
-			return true
-		}
-	}
-	return false
 }
 
 func init() {
