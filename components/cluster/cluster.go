@@ -2,7 +2,10 @@
 // pod on Fargate: serialized Fargate profiles on private subnets, a pod
 // execution role bound to this cluster, the managed CoreDNS addon moved onto
 // Fargate, an OIDC provider for IRSA, and a Kubernetes provider for the
-// components that deploy into the cluster.
+// components that deploy into the cluster. That provider's kubeconfig signs
+// as the stack's AWS provider authenticates (kubeconfig.go), and the access
+// entries of the listed principals are created, or adopted when they exist
+// (access.go).
 package cluster
 
 import (
