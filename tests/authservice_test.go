@@ -314,8 +314,11 @@ func TestAuthRoleReadsExactlyItsTwoSecrets(t *testing.T) {
 	read := stmts[0].(map[string]interface{})
 	assert.Equal(t, []interface{}{"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}, read["Action"])
 	cacheSecret := one(t, c.res, "aws:secretsmanager/secret:Secret", "-cache-auth")
-	dbSecret := c.res.Outputs["dbSecretArn"]
-	assert.ElementsMatch(t, []interface{}{cacheSecret.Outputs["arn"].StringValue(), dbSecret}, read["Resource"])
+	// The application role's secret, not the master's (issue 25, M5: the
+	// migration Job alone reads that one).
+	appSecret := one(t, c.res, "aws:secretsmanager/secret:Secret", "-db-app")
+	assert.ElementsMatch(t, []interface{}{cacheSecret.Outputs["arn"].StringValue(), appSecret.Outputs["arn"].StringValue()}, read["Resource"])
+	assert.NotContains(t, read["Resource"], c.res.Outputs["dbSecretArn"])
 	decrypt := stmts[1].(map[string]interface{})
 	assert.Equal(t, []interface{}{"kms:Decrypt"}, decrypt["Action"])
 	assert.Len(t, decrypt["Resource"], 2, "the cache key and the database key")

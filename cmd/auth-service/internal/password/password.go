@@ -30,6 +30,17 @@ type Params struct {
 // MaxConcurrent of them at once keeps a 1 GiB pod's memory bounded.
 var Default = Params{MemoryKiB: 47104, Iterations: 1, Parallelism: 1, SaltLen: 16, KeyLen: 32}
 
+// Bounds on the parameters a stored hash may carry (review M3/M6): a
+// tampered or foreign row cannot make one verification take more than
+// MaxMemoryKiB (64 MiB, 1.4 x Default) or unbounded CPU. Hash refuses
+// parameters beyond them too, so raising Default past them is a decision
+// made here, with the pod's memory in view.
+const (
+	MaxMemoryKiB   = 64 << 10
+	MaxIterations  = 10
+	MaxParallelism = 4
+)
+
 // MaxConcurrent bounds simultaneous hash computations (memory: MaxConcurrent
 // x MemoryKiB).
 const MaxConcurrent = 4
@@ -73,6 +84,9 @@ func release() { <-slots }
 
 // Hash returns the PHC string of pw under p.
 func Hash(ctx context.Context, pw string, p Params) (string, error) {
+	if !p.withinBounds() {
+		return "", fmt.Errorf("password: parameters %+v beyond the bounds (m <= %d KiB, t <= %d, p <= %d)", p, MaxMemoryKiB, MaxIterations, MaxParallelism)
+	}
 	salt := make([]byte, p.SaltLen)
 	if _, err := rand.Read(salt); err != nil {
 		return "", fmt.Errorf("password: salt: %w", err)
@@ -116,7 +130,7 @@ func decode(encoded string) (Params, []byte, []byte, error) {
 		return Params{}, nil, nil, ErrMalformed
 	}
 	// Refuse parameters that would let a tampered row exhaust memory or CPU.
-	if p.MemoryKiB < 8 || p.MemoryKiB > 1<<20 || p.Iterations < 1 || p.Iterations > 10 || p.Parallelism < 1 {
+	if !p.withinBounds() {
 		return Params{}, nil, nil, ErrMalformed
 	}
 	salt, err := base64.RawStdEncoding.DecodeString(parts[4])
@@ -128,6 +142,23 @@ func decode(encoded string) (Params, []byte, []byte, error) {
 		return Params{}, nil, nil, ErrMalformed
 	}
 	return p, salt, key, nil
+}
+
+func (p Params) withinBounds() bool {
+	return p.MemoryKiB >= 8 && p.MemoryKiB <= MaxMemoryKiB && p.Iterations >= 1 && p.Iterations <= MaxIterations &&
+		p.Parallelism >= 1 && p.Parallelism <= MaxParallelism
+}
+
+// NeedsRehash tells whether a stored hash was made with weaker parameters
+// than p (a login then stores a new hash of the password it just
+// verified), or is malformed.
+func NeedsRehash(encoded string, p Params) bool {
+	q, salt, key, err := decode(encoded)
+	if err != nil {
+		return true
+	}
+	return q.MemoryKiB < p.MemoryKiB || q.Iterations < p.Iterations || q.Parallelism < p.Parallelism ||
+		len(salt) < p.SaltLen || len(key) < int(p.KeyLen)
 }
 
 // DummyHash is a valid hash of a random password under Default, verified
