@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	awseks "github.com/pulumi/pulumi-aws/sdk/v6/go/aws/eks"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -320,6 +321,67 @@ func TestEveryRegionAdoptsItsOwnCreatorEntry(t *testing.T) {
 	second, creator := upAs(t, account, res, "prod-global", raw, secrets)
 	assert.Empty(t, plan.Compare(res, second), "the second up imports what the state holds under the same IDs")
 	assert.Empty(t, creator, "no creator warning once the clusters exist")
+}
+
+// TestTheMockedAccountKeepsAccessEntriesAsEKSDoes: what the adoption
+// guards against is real in the mocks. Creating the cluster gives its
+// creator an entry (under the role's IAM ARN, path included), EKS refuses a
+// second entry for a principal and an entry on a cluster the region lacks,
+// the engine's import refuses an entry that does not exist, and the
+// engine's delete of an entry the stack created or imported removes it.
+func TestTheMockedAccountKeepsAccessEntriesAsEKSDoes(t *testing.T) {
+	const (
+		region = "us-east-1"
+		name   = "auth-other-use1"
+		ops    = "arn:aws:iam::123456789012:role/ops"
+		sso    = "arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Admin_0123"
+	)
+	t.Run("creating the cluster gives its creator an entry", func(t *testing.T) {
+		account := mocks.NewAccount().WithRole(sso).WithCaller("arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_Admin_0123/alice")
+		base, _ := stackConfig(t, "dev")
+		upAs(t, account, nil, "dev", base, nil)
+		assert.Contains(t, account.AccessEntries(region, "auth-dev-use1"), sso)
+	})
+	entry := func(opts ...pulumi.ResourceOption) mocks.Program {
+		return func(ctx *pulumi.Context) (map[string]pulumi.Output, error) {
+			_, err := awseks.NewAccessEntry(ctx, "ops", &awseks.AccessEntryArgs{
+				ClusterName: pulumi.String(name), PrincipalArn: pulumi.String(ops), Type: pulumi.String("STANDARD"),
+			}, opts...)
+			return nil, err
+		}
+	}
+	nothing := func(*pulumi.Context) (map[string]pulumi.Output, error) { return nil, nil }
+	imported := pulumi.Import(pulumi.ID(name + ":" + ops))
+	withCluster := func() *mocks.Account { return mocks.NewAccount().WithCluster(region, name) }
+	cfg := map[string]string{"aws:region": region}
+	for _, tc := range []struct {
+		name    string
+		account *mocks.Account
+		program mocks.Program
+		wantErr string // "": the run leaves ops's entry, and the next run's delete removes it
+	}{
+		{"creating an entry the principal has", withCluster().WithAccessEntry(region, name, ops), entry(),
+			"StatusCode: 409, ResourceInUseException: The specified access entry resource is already in use on this cluster."},
+		{"creating an entry on a cluster the region lacks", mocks.NewAccount().WithCluster("us-west-2", name), entry(),
+			"ResourceNotFoundException: No cluster found for name: " + name},
+		{"importing an entry that does not exist", withCluster(), entry(imported), "resource '" + name + ":" + ops + "' does not exist"},
+		{"creating an entry", withCluster(), entry(), ""},
+		{"importing an entry that exists", withCluster().WithAccessEntry(region, name, ops), entry(imported), ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res, err := mocks.RunWith(mocks.RunOptions{Account: tc.account}, project, "entries", cfg, nil, tc.program)
+			if tc.wantErr != "" {
+				require.Error(t, err)
+				assert.Contains(t, err.Error(), tc.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, []string{ops}, tc.account.AccessEntries(region, name))
+			_, err = mocks.RunWith(mocks.RunOptions{Account: tc.account, Prior: res}, project, "entries", cfg, nil, nothing)
+			require.NoError(t, err)
+			assert.Empty(t, tc.account.AccessEntries(region, name), "the stack owns what it created or imported")
+		})
+	}
 }
 
 // TestProductionKubernetesAPIIsNotOpenToTheInternet (issue 23, D-8): a
