@@ -221,10 +221,20 @@ func (a *API) login(w http.ResponseWriter, r *http.Request) {
 			a.wait(func() { attempt.Abandon(ctx) })
 		}
 	}()
+	// Past the pod's hashing capacity a login is refused here, unjudged,
+	// before the database lookup (load shedding, review M2). Its place in
+	// the hashing queue is taken now, so a burst is judged against the
+	// queue it will form. (After the lockout: a refused account or source
+	// costs no hash and gets its 429.)
+	ticket, err := password.Admit()
+	if err != nil {
+		a.shed(w, password.RetryAfter(err))
+		return
+	}
+	defer ticket.Release()
 	// An unknown user costs one hash against a dummy, like a wrong password,
 	// and gets the same answer: no user enumeration by status or timing.
 	var user store.User
-	var err error
 	a.wait(func() { user, err = a.Users.UserForLogin(ctx, req.Username) })
 	hash := user.PasswordHash
 	switch {
@@ -234,10 +244,9 @@ func (a *API) login(w http.ResponseWriter, r *http.Request) {
 		unavailable("user lookup", err)
 		return
 	}
-	match, err := password.Verify(ctx, req.Password, hash)
+	match, err := ticket.Verify(ctx, req.Password, hash)
 	if errors.Is(err, password.ErrBusy) {
-		a.loginResult("unavailable")
-		writeRetryAfter(w, errUnavailable, time.Second)
+		a.shed(w, password.RetryAfter(err))
 		return
 	}
 	if err != nil && !errors.Is(err, password.ErrMalformed) {
@@ -270,6 +279,13 @@ func (a *API) login(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) loginResult(result string) { a.Metrics.Logins.WithLabelValues(result).Inc() }
+
+// shed refuses a login the pod has no hashing capacity for: 503 at once,
+// Retry-After the queue's expected wait (at least 1 s), counted nothing.
+func (a *API) shed(w http.ResponseWriter, wait time.Duration) {
+	a.loginResult("shed")
+	writeRetryAfter(w, errUnavailable, wait)
+}
 
 func (a *API) unavailable(w http.ResponseWriter, what string, err error) {
 	a.Logger.Error(what+" failed", "err", err)
