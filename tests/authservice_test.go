@@ -244,6 +244,8 @@ func TestAuthDeploymentIsBuiltForZeroDowntime(t *testing.T) {
 			size := c.cfg.Service.Size
 			require.NoError(t, size.Check())
 			assert.Equal(t, map[string]interface{}{"cpu": size.CPU(), "memory": size.Memory()}, res["requests"])
+			// The Go runtime's memory limit comes from the same size.
+			assert.Equal(t, []interface{}{map[string]interface{}{"name": "GOMEMLIMIT", "value": size.GoMemLimit()}}, ctr["env"])
 
 			// Non-root, read-only root filesystem.
 			sec := ctr["securityContext"].(map[string]interface{})
