@@ -74,6 +74,8 @@ func (a *API) Public() http.Handler {
 	a.route(mux, "/v1/login", http.MethodPost, a.api(a.login))
 	a.route(mux, "/v1/session", http.MethodGet, a.api(a.session))
 	a.route(mux, "/v1/logout", http.MethodPost, a.api(a.logout))
+	a.route(mux, AuthzPath, anyMethod, a.api(a.authz))
+	a.route(mux, AuthzPath+"/", anyMethod, a.api(a.authz))
 	a.route(mux, "/health", http.MethodGet, a.health)
 	a.route(mux, "/health/live", http.MethodGet, a.live)
 	a.notFound(mux)
@@ -117,10 +119,14 @@ func (a *API) wait(call func()) {
 	call()
 }
 
+// anyMethod routes every method to the handler (the gateway check, whose
+// callers send the original request's method).
+const anyMethod = ""
+
 func (a *API) route(mux *http.ServeMux, path, method string, h http.HandlerFunc) {
 	mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
 		a.instrument(path, w, r, func(w http.ResponseWriter, r *http.Request) {
-			if r.Method != method && !(method == http.MethodGet && r.Method == http.MethodHead) {
+			if method != anyMethod && r.Method != method && !(method == http.MethodGet && r.Method == http.MethodHead) {
 				w.Header().Set("Allow", method)
 				writeError(w, errMethodNotAllowed)
 				return
