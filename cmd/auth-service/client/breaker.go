@@ -6,12 +6,12 @@ import (
 	"time"
 )
 
-// breaker fails a call fast after BreakerFailures consecutive failed
-// attempts: open for openFor, then half-open, letting one probe through;
-// the probe's success closes it, its failure opens it again for twice as
-// long (up to maxOpen). A 401 or any other answer of the service is a
-// success: only "could not answer" counts, so a flood of bad tokens
-// cannot open it.
+// breaker fails calls fast after BreakerFailures consecutive calls got no
+// answer: open for openFor, then half-open, letting one call through as a
+// probe; the probe's answer closes it, its failure opens it again for
+// twice as long (up to maxOpen). A 401 or any other answer of the service
+// counts as answered: only "could not answer" counts against it, so a
+// flood of bad tokens cannot open it.
 type breaker struct {
 	now       *func() time.Time
 	threshold int
@@ -65,12 +65,25 @@ func (b *breaker) allow() bool {
 	return true
 }
 
-// record counts an attempt's outcome.
-func (b *breaker) record(ok bool) {
+// outcome is how a call the breaker allowed ended.
+type outcome int
+
+const (
+	answered   outcome = iota // the service answered (any status it means)
+	unanswered                // every attempt failed
+	abandoned                 // the caller gave up first: no verdict
+)
+
+// record counts a call's outcome.
+func (b *breaker) record(o outcome) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if ok {
+	switch o {
+	case answered:
 		b.st, b.failures, b.probing, b.openFor = closed, 0, false, b.base
+		return
+	case abandoned:
+		b.probing = false // another call may probe
 		return
 	}
 	switch b.st {

@@ -39,7 +39,8 @@ import (
 // Defaults of Config's zero values, and the bounds New holds them to.
 const (
 	DefaultTimeout          = 3 * time.Second
-	DefaultAttempts         = 3
+	DefaultCallTimeout      = 10 * time.Second
+	DefaultAttempts         = 8
 	DefaultBackoffBase      = 50 * time.Millisecond
 	DefaultBackoffMax       = time.Second
 	DefaultCacheTTL         = 5 * time.Second
@@ -64,12 +65,19 @@ type Config struct {
 	// service. Retries use a clone of it without keep-alive, so every
 	// retry dials a new connection.
 	Transport *http.Transport
-	// Timeout bounds one attempt (default 3 s); the caller's context bounds
-	// the whole call.
-	Timeout time.Duration
-	// Attempts is how many times an idempotent call is tried (default 3):
-	// validation and logout. A login is tried once, and again only when the
-	// request provably never left (the dial failed).
+	// Timeout bounds one attempt (default 3 s), CallTimeout a call with
+	// its attempts and waits (default 10 s); the caller's context bounds
+	// both.
+	Timeout, CallTimeout time.Duration
+	// Attempts is how many times a call may be tried (default 8).
+	// Validation and logout are idempotent and retried on any failure: a
+	// load balancer spreads the attempts over its targets, so with one
+	// zone's targets of three failing, all 8 fail for 1 call in 6,561 (and
+	// the cache answers most calls). A login counts towards its account's
+	// lockout, so it is retried only when it cannot have been judged: the
+	// dial failed, or a 502 or 503 without Retry-After came back (a load
+	// balancer that reached no target; the service's own 503 judges
+	// nothing). A 503 with Retry-After (a shed login) is the caller's.
 	Attempts int
 	// BackoffBase and BackoffMax shape the wait before a retry: uniform in
 	// [0, min(BackoffMax, BackoffBase × 2^retry)) ("full jitter").
@@ -86,10 +94,11 @@ type Config struct {
 	// breaker; default 30 s, at most MaxStaleIfError; negative: never).
 	// Never past the session's own expiry.
 	StaleIfError time.Duration
-	// BreakerFailures consecutive failed attempts open a call's breaker
-	// (default 5); it stays open BreakerOpenFor (default 2 s, doubling up
-	// to BreakerMaxOpen, 30 s, while probes fail), then lets one probe
-	// through.
+	// BreakerFailures consecutive calls that got no answer (all their
+	// attempts failed) open that kind of call's breaker (default 5); it
+	// stays open BreakerOpenFor (default 2 s, doubling up to
+	// BreakerMaxOpen, 30 s, while probes fail), then lets one call through
+	// as a probe.
 	BreakerFailures                int
 	BreakerOpenFor, BreakerMaxOpen time.Duration
 }
@@ -125,6 +134,7 @@ func New(cfg Config) (*Client, error) {
 		}
 	}
 	def(&cfg.Timeout, DefaultTimeout)
+	def(&cfg.CallTimeout, DefaultCallTimeout)
 	def(&cfg.BackoffBase, DefaultBackoffBase)
 	def(&cfg.BackoffMax, DefaultBackoffMax)
 	def(&cfg.CacheTTL, DefaultCacheTTL)
@@ -145,6 +155,7 @@ func New(cfg Config) (*Client, error) {
 		what string
 	}{
 		{cfg.Timeout < 0, fmt.Sprintf("Timeout %s: want a positive duration", cfg.Timeout)},
+		{cfg.CallTimeout < cfg.Timeout, fmt.Sprintf("CallTimeout %s: want at least Timeout (%s)", cfg.CallTimeout, cfg.Timeout)},
 		{cfg.Attempts < 1, fmt.Sprintf("Attempts %d: want 1 or more", cfg.Attempts)},
 		{cfg.BackoffBase < 0 || cfg.BackoffMax < cfg.BackoffBase, fmt.Sprintf("BackoffBase %s, BackoffMax %s: want 0 <= base <= max", cfg.BackoffBase, cfg.BackoffMax)},
 		{cfg.CacheTTL > MaxCacheTTL, fmt.Sprintf("CacheTTL %s: at most %s, the staleness a revocation may meet", cfg.CacheTTL, MaxCacheTTL)},
@@ -310,7 +321,7 @@ func (c *Client) Validate(ctx context.Context, token string) (Identity, error) {
 }
 
 func (c *Client) validate(ctx context.Context, key [32]byte, token string) (Identity, error) {
-	res, err := c.call(ctx, "validate", c.validateB, http.MethodGet, "/v1/session", token, nil, true)
+	res, err := c.call(ctx, "validate", c.validateB, http.MethodGet, "/v1/session", token, nil, retryAny)
 	switch {
 	case err == nil && res.status == http.StatusOK:
 		var b sessionBody
@@ -364,14 +375,16 @@ type Token struct {
 	ExpiresAt time.Time
 }
 
-// Login logs username in. It is not retried (a login counts towards the
-// account's lockout), except when the request never left. Errors, as
+// Login logs username in, then validates the new token once (when the
+// cache is on) so that the cache knows the session from its start. It is
+// retried only when it cannot have been judged (see Config.Attempts).
+// Errors, as
 // *Error: ErrInvalidCredentials, ErrLockedOut (RetryAfter set),
 // ErrUnavailable (RetryAfter set when the service said; the login was not
 // judged and counted nothing), ErrUnexpected.
 func (c *Client) Login(ctx context.Context, username, password string) (Token, error) {
 	body, _ := json.Marshal(map[string]string{"username": username, "password": password})
-	res, err := c.call(ctx, "login", c.loginB, http.MethodPost, "/v1/login", "", body, false)
+	res, err := c.call(ctx, "login", c.loginB, http.MethodPost, "/v1/login", "", body, retryUnjudged)
 	if err != nil {
 		return Token{}, err
 	}
@@ -383,6 +396,11 @@ func (c *Client) Login(ctx context.Context, username, password string) (Token, e
 		}
 		if err := json.Unmarshal(res.body, &t); err != nil || t.Token == "" {
 			return Token{}, &Error{Op: "login", Kind: ErrUnexpected, Status: res.status, Err: fmt.Errorf("decoding the token: %v", err)}
+		}
+		if c.cfg.CacheTTL > 0 {
+			// Best effort: the cache knows the session from its start, so
+			// an outage right after the login still finds it (StaleIfError).
+			_, _ = c.Validate(ctx, t.Token)
 		}
 		return Token{Token: t.Token, ExpiresAt: t.ExpiresAt}, nil
 	case http.StatusUnauthorized:
@@ -399,7 +417,7 @@ func (c *Client) Login(ctx context.Context, username, password string) (Token, e
 // ErrUnavailable.
 func (c *Client) Logout(ctx context.Context, token string) error {
 	c.Invalidate(token)
-	res, err := c.call(ctx, "logout", c.logoutB, http.MethodPost, "/v1/logout", token, nil, true)
+	res, err := c.call(ctx, "logout", c.logoutB, http.MethodPost, "/v1/logout", token, nil, retryAny)
 	if err != nil {
 		return err
 	}
@@ -436,13 +454,37 @@ func unavailableStatus(code int) bool {
 		code == http.StatusGatewayTimeout || code == http.StatusInternalServerError
 }
 
+// retryAny retries an idempotent call after any failure.
+func retryAny(*response, bool) bool { return true }
+
+// retryUnjudged retries a login only when it cannot have been judged: it
+// never left, or a load balancer reached no target (502, or 503 without
+// Retry-After: the service's own 503 judges nothing either). A 503 with
+// Retry-After asks the caller to wait.
+func retryUnjudged(res *response, sent bool) bool {
+	if !sent {
+		return true
+	}
+	return res != nil && (res.status == http.StatusBadGateway || res.status == http.StatusServiceUnavailable) && res.retryAfter == 0
+}
+
 // call makes one call with its attempts: the first over a pooled
-// connection, retries (idempotent calls, or a dial that failed) over a new
-// one after a jittered wait, each under Timeout, each gated and recorded
-// by the call's breaker. An unavailable status, a transport error and an
-// open breaker all end as ErrUnavailable.
-func (c *Client) call(ctx context.Context, op string, b *breaker, method, path, token string, body []byte, idempotent bool) (*response, error) {
+// connection, retries (when retry says so) over a new one after a
+// jittered wait, each under Timeout, all under CallTimeout. The call's
+// breaker gates the call and records its outcome: answered (by any
+// attempt) or not (all failed). Counting calls, not attempts, keeps a
+// partial outage (one zone of three, whose requests the retries carry)
+// from opening it. An unavailable status, a transport error and an open
+// breaker all end as ErrUnavailable.
+func (c *Client) call(parent context.Context, op string, b *breaker, method, path, token string, body []byte, retry func(*response, bool) bool) (*response, error) {
+	if !b.allow() {
+		c.stats.breakerRefused.Add(1)
+		c.stats.unavailable.Add(1)
+		return nil, &Error{Op: op, Kind: ErrUnavailable, Err: ErrCircuitOpen}
+	}
 	c.stats.calls.Add(1)
+	ctx, cancel := context.WithTimeout(parent, c.cfg.CallTimeout)
+	defer cancel()
 	var last *Error
 	for attempt := 0; attempt < c.cfg.Attempts; attempt++ {
 		if attempt > 0 {
@@ -451,27 +493,19 @@ func (c *Client) call(ctx context.Context, op string, b *breaker, method, path, 
 			}
 			c.stats.retries.Add(1)
 		}
-		if !b.allow() {
-			c.stats.breakerRefused.Add(1)
-			if last == nil {
-				last = &Error{Op: op, Kind: ErrUnavailable, Err: ErrCircuitOpen}
-			}
-			break
-		}
 		c.stats.attempts.Add(1)
 		res, sent, err := c.attempt(ctx, attempt, method, path, token, body)
 		if err == nil && !unavailableStatus(res.status) {
-			b.record(true)
+			b.record(answered)
 			return res, nil
 		}
-		b.record(false)
 		c.stats.failedAttempts.Add(1)
 		if err != nil {
 			last = &Error{Op: op, Kind: ErrUnavailable, Err: err}
 		} else {
 			last = &Error{Op: op, Kind: ErrUnavailable, Status: res.status, Code: res.code(), RetryAfter: res.retryAfter}
 		}
-		if ctx.Err() != nil || (!idempotent && sent) {
+		if ctx.Err() != nil || !retry(res, sent) {
 			break
 		}
 	}
@@ -479,6 +513,12 @@ func (c *Client) call(ctx context.Context, op string, b *breaker, method, path, 
 	if last == nil {
 		last = &Error{Op: op, Kind: ErrUnavailable, Err: ctx.Err()}
 	}
+	if parent.Err() != nil {
+		// The caller gave up: that says nothing about the service.
+		b.record(abandoned)
+		return nil, last
+	}
+	b.record(unanswered)
 	return nil, last
 }
 
@@ -544,8 +584,8 @@ type Stats struct {
 	CacheHits, CacheMisses, Coalesced, StaleServed int64
 	// Calls are calls to the service, Attempts the requests they sent,
 	// Retries the attempts after the first, FailedAttempts those that got
-	// no usable answer, Unavailable the calls that ended ErrUnavailable,
-	// BreakerRefused the attempts an open breaker refused.
+	// no usable answer, Unavailable the calls that ended ErrUnavailable
+	// (BreakerRefused of them refused by an open breaker, unsent).
 	Calls, Attempts, Retries, FailedAttempts, Unavailable, BreakerRefused int64
 	// BreakerOpens counts how often the validation breaker opened;
 	// BreakerState is its state now ("closed", "open", "half-open").

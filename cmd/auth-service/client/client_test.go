@@ -30,6 +30,7 @@ type fakeService struct {
 	mode     string // "", "503", "hang"
 	cutNext  int    // cut the next requests' connections
 	failNext int    // answer the next requests 503
+	everyTwo bool   // answer every other request 503 (one target of two gone)
 	calls    atomic.Int64
 	remotes  []string
 	release  chan struct{} // "hang" waits on it
@@ -74,9 +75,14 @@ func (f *fakeService) serve(w http.ResponseWriter, r *http.Request) {
 	} else if f.failNext > 0 {
 		f.failNext--
 		mode = "503"
+	} else if f.everyTwo && f.calls.Load()%2 == 0 {
+		mode = "503"
 	}
 	f.mu.Unlock()
 	switch mode {
+	case "502": // a load balancer that reached no target
+		w.WriteHeader(http.StatusBadGateway)
+		return
 	case "503":
 		w.Header().Set("Retry-After", "2")
 		w.WriteHeader(http.StatusServiceUnavailable)
@@ -157,7 +163,7 @@ func TestNewNamesEveryMistakeAtOnce(t *testing.T) {
 	}
 	c, err := New(Config{BaseURL: "https://auth.example.com"})
 	require.NoError(t, err)
-	assert.Equal(t, Config{BaseURL: "https://auth.example.com", Timeout: DefaultTimeout, Attempts: DefaultAttempts,
+	assert.Equal(t, Config{BaseURL: "https://auth.example.com", Timeout: DefaultTimeout, CallTimeout: DefaultCallTimeout, Attempts: DefaultAttempts,
 		BackoffBase: DefaultBackoffBase, BackoffMax: DefaultBackoffMax, CacheTTL: DefaultCacheTTL, CacheSize: DefaultCacheSize,
 		StaleIfError: DefaultStaleIfError, BreakerFailures: DefaultBreakerFailures, BreakerOpenFor: DefaultBreakerOpenFor,
 		BreakerMaxOpen: DefaultBreakerMaxOpen}, c.cfg, "the documented defaults")
@@ -266,7 +272,7 @@ func TestAnOutageServesStaleAnswersWithinStaleIfErrorOnly(t *testing.T) {
 
 // Idempotent calls are retried, the retries over new connections even
 // when the pool holds a live one; a cut connection is retried too; a
-// login, once sent, is not.
+// login only when it cannot have been judged.
 func TestRetriesGoOverANewConnection(t *testing.T) {
 	f := newFakeService(t)
 	c, _ := newTestClient(t, f, Config{Attempts: 3})
@@ -299,8 +305,16 @@ func TestRetriesGoOverANewConnection(t *testing.T) {
 	f.set("503")
 	before := f.calls.Load()
 	_, err = c.Login(context.Background(), "alice", "right")
+	var e *Error
+	require.ErrorAs(t, err, &e)
 	assert.ErrorIs(t, err, ErrUnavailable)
-	assert.EqualValues(t, 1, f.calls.Load()-before, "a login that reached the service is not retried")
+	assert.Equal(t, 2*time.Second, e.RetryAfter)
+	assert.EqualValues(t, 1, f.calls.Load()-before, "a login the service asked to wait (503 with Retry-After) is the caller's to retry")
+	f.set("502")
+	before = f.calls.Load()
+	_, err = c.Login(context.Background(), "alice", "right")
+	assert.ErrorIs(t, err, ErrUnavailable)
+	assert.EqualValues(t, 3, f.calls.Load()-before, "a login a load balancer could not deliver (502) is retried")
 	before = f.calls.Load()
 	_, err = c.Validate(context.Background(), tok("other"))
 	assert.ErrorIs(t, err, ErrUnavailable)
@@ -320,13 +334,22 @@ func TestALoginThatNeverLeftIsRetried(t *testing.T) {
 	assert.EqualValues(t, 3, c.Stats().Attempts)
 }
 
+// A login's answers; a new session is validated once, so the cache knows
+// it from its start.
 func TestLoginAnswers(t *testing.T) {
 	f := newFakeService(t)
 	c, _ := newTestClient(t, f, Config{})
+	f.add(tok("new"), "alice", []string{"reader"}, far)
 	tk, err := c.Login(context.Background(), "alice", "right")
 	require.NoError(t, err)
 	assert.Equal(t, tok("new"), tk.Token)
 	assert.Equal(t, far, tk.ExpiresAt)
+	assert.EqualValues(t, 2, f.calls.Load(), "the login and one validation")
+	f.set("503")
+	id, err := c.Validate(context.Background(), tk.Token)
+	require.NoError(t, err)
+	assert.Equal(t, "alice", id.Username)
+	f.set("")
 	_, err = c.Login(context.Background(), "alice", "wrong")
 	assert.ErrorIs(t, err, ErrInvalidCredentials)
 	_, err = c.Login(context.Background(), "alice", "locked")
@@ -371,6 +394,27 @@ func TestTheBreakerFailsFastAndRecovers(t *testing.T) {
 	require.NoError(t, err, "a probe that succeeds closes it")
 	assert.Equal(t, "closed", c.Stats().BreakerState)
 	assert.EqualValues(t, 2, c.Stats().BreakerOpens)
+}
+
+// A partial outage, half of the attempts failing as with one target of
+// two gone, leaves the breaker closed: it counts calls, and the retries
+// carry each call.
+func TestAPartialOutageLeavesTheBreakerClosed(t *testing.T) {
+	f := newFakeService(t)
+	c, _ := newTestClient(t, f, Config{CacheTTL: -1, BreakerFailures: 1})
+	token := tok("half")
+	f.add(token, "alice", nil, far)
+	f.mu.Lock()
+	f.everyTwo = true
+	f.mu.Unlock()
+	for range 40 {
+		_, err := c.Validate(context.Background(), token)
+		require.NoError(t, err)
+	}
+	s := c.Stats()
+	assert.Equal(t, "closed", s.BreakerState)
+	assert.Zero(t, s.BreakerOpens)
+	assert.GreaterOrEqual(t, s.FailedAttempts, int64(39), "every other attempt failed")
 }
 
 // Only "could not answer" counts against the breaker: a flood of bad
