@@ -59,6 +59,7 @@ func TestAuthzIsTheSessionsDecisionWithTheIdentityInHeaders(t *testing.T) {
 		}},
 		{"POST under the prefix (Envoy)", "POST", "/v1/authz/orders/42?x=1", "alice", "", 200, map[string]string{"X-Auth-User": "alice"}},
 		{"DELETE", "DELETE", "/v1/authz/orders/42", "alice", "", 200, map[string]string{"X-Auth-User-Id": "7"}},
+		{"TRACE", "TRACE", "/v1/authz/x", "alice", "", 200, map[string]string{"X-Auth-User-Id": "7"}},
 		{"a name and no roles, escaped", "PUT", "/v1/authz/", "zoe", "", 200, map[string]string{
 			"X-Auth-User": "Zo%C3%AB%2C%2050%25", "X-Auth-Roles": "", "X-Auth-Permissions": "",
 		}},
@@ -86,6 +87,14 @@ func TestAuthzIsTheSessionsDecisionWithTheIdentityInHeaders(t *testing.T) {
 			assert.Equal(t, "no-store", rec.Header().Get("Cache-Control"))
 		})
 	}
+	// Methods OpenAPI cannot name are refused.
+	r := httptest.NewRequest("BREW", "/v1/authz/pot", nil)
+	r.Header.Set("Authorization", "Bearer alice")
+	rec := httptest.NewRecorder()
+	pub.ServeHTTP(rec, r)
+	assert.Equal(t, http.StatusMethodNotAllowed, rec.Code)
+	assert.Equal(t, "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS, TRACE", rec.Header().Get("Allow"))
+
 	// A session's body is /v1/session's, byte for byte.
 	for _, path := range []string{"/v1/authz", "/v1/session"} {
 		r := httptest.NewRequest(http.MethodGet, path, nil)

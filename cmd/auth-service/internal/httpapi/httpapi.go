@@ -14,6 +14,7 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -64,6 +65,8 @@ type API struct {
 	Metrics        *metrics.Metrics
 	Logger         *slog.Logger
 	RequestTimeout time.Duration
+
+	routes []Route // as registered, for PublicRoutes
 }
 
 // Public routes the traffic port: the API, readiness and liveness, with
@@ -74,8 +77,8 @@ func (a *API) Public() http.Handler {
 	a.route(mux, "/v1/login", http.MethodPost, a.api(a.login))
 	a.route(mux, "/v1/session", http.MethodGet, a.api(a.session))
 	a.route(mux, "/v1/logout", http.MethodPost, a.api(a.logout))
-	a.route(mux, AuthzPath, anyMethod, a.api(a.authz))
-	a.route(mux, AuthzPath+"/", anyMethod, a.api(a.authz))
+	a.routeMethods(mux, AuthzPath, GatewayMethods, a.api(a.authz))
+	a.routeMethods(mux, AuthzPath+"/", GatewayMethods, a.api(a.authz))
 	a.route(mux, "/health", http.MethodGet, a.health)
 	a.route(mux, "/health/live", http.MethodGet, a.live)
 	a.notFound(mux)
@@ -119,15 +122,39 @@ func (a *API) wait(call func()) {
 	call()
 }
 
-// anyMethod routes every method to the handler (the gateway check, whose
-// callers send the original request's method).
-const anyMethod = ""
+// Route is one registered route: a path (a subtree when it ends in "/")
+// and the methods it answers (GET implies HEAD).
+type Route struct {
+	Path    string
+	Methods []string
+}
+
+// PublicRoutes lists the traffic port's routes, as Public registers them
+// (the OpenAPI document's test holds the two together).
+func PublicRoutes() []Route {
+	a := &API{}
+	a.Public()
+	return a.routes
+}
+
+// GatewayMethods are the methods the gateway check answers: every method
+// OpenAPI can name, since Envoy sends the original request's.
+var GatewayMethods = []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+	http.MethodDelete, http.MethodOptions, http.MethodTrace}
 
 func (a *API) route(mux *http.ServeMux, path, method string, h http.HandlerFunc) {
+	a.routeMethods(mux, path, []string{method}, h)
+}
+
+func (a *API) routeMethods(mux *http.ServeMux, path string, methods []string, h http.HandlerFunc) {
+	a.routes = append(a.routes, Route{Path: path, Methods: methods})
+	allowed := func(m string) bool {
+		return slices.Contains(methods, m) || (m == http.MethodHead && slices.Contains(methods, http.MethodGet))
+	}
 	mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
 		a.instrument(path, w, r, func(w http.ResponseWriter, r *http.Request) {
-			if method != anyMethod && r.Method != method && !(method == http.MethodGet && r.Method == http.MethodHead) {
-				w.Header().Set("Allow", method)
+			if !allowed(r.Method) {
+				w.Header().Set("Allow", strings.Join(methods, ", "))
 				writeError(w, errMethodNotAllowed)
 				return
 			}
