@@ -237,6 +237,12 @@ func (a *API) login(w http.ResponseWriter, r *http.Request) {
 		writeError(w, *apiErr)
 		return
 	}
+	// While the pod's hashing queue is full, a login is refused before it
+	// costs a Redis or database round trip (load shedding, review M2).
+	if wait, busy := password.Busy(); busy {
+		a.shed(w, wait)
+		return
+	}
 	source := clientAddr(r)
 	var attempt *lockout.Attempt
 	var retryAfter time.Duration
@@ -254,11 +260,11 @@ func (a *API) login(w http.ResponseWriter, r *http.Request) {
 			a.wait(func() { attempt.Abandon(ctx) })
 		}
 	}()
-	// Past the pod's hashing capacity a login is refused here, unjudged,
-	// before the database lookup (load shedding, review M2). Its place in
-	// the hashing queue is taken now, so a burst is judged against the
-	// queue it will form. (After the lockout: a refused account or source
-	// costs no hash and gets its 429.)
+	// The login's place in the hashing queue is taken now, before the
+	// database lookup, so that a burst is judged against the queue it will
+	// form; past the pod's capacity it is refused here, unjudged. (After
+	// the lockout: a refused account or source costs no hash and gets its
+	// 429.)
 	ticket, err := password.Admit()
 	if err != nil {
 		a.shed(w, password.RetryAfter(err))

@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/authplatform/auth-platform/cmd/auth-service/internal/limits"
@@ -72,6 +73,7 @@ type Gate struct {
 	maxWait    time.Duration
 	maxWaiting int
 	now        func() time.Time
+	cpu        func() time.Duration        // the process's CPU time so far
 	after      func(time.Duration, func()) // runs f after d (tests: at once)
 
 	mu       sync.Mutex
@@ -98,7 +100,16 @@ func NewGate(cpu float64, memLimit int64) *Gate {
 		slots = max(1, min(slots, int(memLimit/2/(MaxMemoryKiB<<10))))
 	}
 	return &Gate{slots: slots, cores: cores, free: slots, maxWait: MaxWait, maxWaiting: MaxWaiting, now: time.Now,
-		after: func(d time.Duration, f func()) { time.AfterFunc(d, f) }}
+		cpu: processCPU, after: func(d time.Duration, f func()) { time.AfterFunc(d, f) }}
+}
+
+// processCPU is the process's user and system CPU time; 0 if unknown.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // gate is the process's, sized from its cgroup and its Go memory limit
@@ -165,6 +176,12 @@ func (t *Ticket) Verify(ctx context.Context, pw, encoded string) (bool, error) {
 	return verify(ctx, t.g, t, pw, encoded)
 }
 
+// Busy tells whether a hash asked for now would be refused by the
+// process's gate, and the wait it would have had: a check that reserves
+// nothing, so a login can be refused before it costs anything else while
+// the queue is full.
+func Busy() (time.Duration, bool) { return gate.Busy() }
+
 // Busy tells whether a hash asked for now would be refused, and the wait
 // it would have had.
 func (g *Gate) Busy() (time.Duration, bool) {
@@ -196,14 +213,20 @@ func (g *Gate) run(ctx context.Context, t *Ticket, lanes int, work func()) error
 	if err := g.acquire(ctx, t); err != nil {
 		return err
 	}
-	start := g.now()
+	start, cpuStart := g.now(), g.cpu()
 	work()
-	ran := g.now().Sub(start)
-	// Wall time, not CPU time: a throttled or contended hash looks dearer
-	// and rests longer, which is the direction to err in. Lanes run in
-	// parallel on at most GOMAXPROCS threads.
-	busy := float64(min(max(1, lanes), runtime.GOMAXPROCS(0)))
-	hold := max(time.Duration(float64(ran)*busy*float64(g.slots)/g.cores), ran)
+	ran, cpu := g.now().Sub(start), g.cpu()-cpuStart
+	// The hash's cost is the CPU it used: its wall time over its lanes
+	// (parallel on at most GOMAXPROCS threads), or the process's CPU time
+	// meanwhile when that is less. Wall time alone would count the time
+	// the pod was throttled or its host busy with others, and rest the
+	// slot for CPU the pod never used. The process's CPU time includes
+	// whatever else ran meanwhile: an overestimate, the side to err on.
+	cost := time.Duration(float64(ran) * float64(min(max(1, lanes), runtime.GOMAXPROCS(0))))
+	if cpu > 0 && cpu < cost {
+		cost = cpu
+	}
+	hold := max(time.Duration(float64(cost)*float64(g.slots)/g.cores), ran)
 	g.mu.Lock()
 	if g.hold == 0 {
 		g.hold = hold

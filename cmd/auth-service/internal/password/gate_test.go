@@ -16,13 +16,24 @@ import (
 type fakeClock struct {
 	mu    sync.Mutex
 	t     time.Time
+	cpu   time.Duration // the process's CPU time; work advances it as the wall clock unless told otherwise
 	rests []time.Duration
 	later []func()
 }
 
+func (c *fakeClock) cpuTime() time.Duration { c.mu.Lock(); defer c.mu.Unlock(); return c.cpu }
+
 func (c *fakeClock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 
-func (c *fakeClock) advance(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
+func (c *fakeClock) advance(d time.Duration) { c.advanceCPU(d, d) }
+
+// advanceCPU moves the wall clock by wall and the process's CPU time by cpu.
+func (c *fakeClock) advanceCPU(wall, cpu time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(wall)
+	c.cpu += cpu
+	c.mu.Unlock()
+}
 
 func (c *fakeClock) after(d time.Duration, f func()) {
 	c.mu.Lock()
@@ -45,7 +56,7 @@ func (c *fakeClock) runLater() {
 func fakeGate(cpu float64, memLimit int64) (*Gate, *fakeClock) {
 	g := NewGate(cpu, memLimit)
 	c := &fakeClock{t: time.Unix(0, 0)}
-	g.now, g.after = c.now, c.after
+	g.now, g.cpu, g.after = c.now, c.cpuTime, c.after
 	return g, c
 }
 
@@ -95,7 +106,8 @@ func TestASlotRestsAfterAHashSoHashingAveragesItsShare(t *testing.T) {
 				// Lanes share the threads there are: a 1-thread host runs them one after the other.
 				tc.wantRest = time.Duration(float64(tc.ran)*float64(runtime.GOMAXPROCS(0))*float64(g.slots)/g.cores) - tc.ran
 			}
-			require.NoError(t, g.Run(context.Background(), tc.lanes, func() { c.advance(tc.ran) }))
+			threads := time.Duration(min(tc.lanes, runtime.GOMAXPROCS(0)))
+			require.NoError(t, g.Run(context.Background(), tc.lanes, func() { c.advanceCPU(tc.ran, tc.ran*threads) }))
 			if tc.wantRest == 0 {
 				assert.Empty(t, c.rests)
 				assert.Equal(t, g.slots, g.free, "released at once")
@@ -106,6 +118,33 @@ func TestASlotRestsAfterAHashSoHashingAveragesItsShare(t *testing.T) {
 			c.runLater()
 			assert.Equal(t, g.slots, g.free, "and free after")
 			assert.Equal(t, tc.ran+tc.wantRest, g.hold, "the hold is measured for the queue's estimate")
+		})
+	}
+}
+
+// A hash is charged the CPU it used, not the wall time: one that waited
+// for the CPU (a throttled pod, a busy host) rests no longer than the CPU
+// it burned asks for; the process's CPU time bounds the charge, never
+// raises it.
+func TestAHashIsChargedItsCPUNotTheTimeItWaited(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		wall, cpu time.Duration
+		wantRest  time.Duration
+	}{
+		{"30 ms of CPU in 30 ms", 30 * time.Millisecond, 30 * time.Millisecond, 90 * time.Millisecond},
+		{"30 ms of CPU in 100 ms (throttled)", 100 * time.Millisecond, 30 * time.Millisecond, 20 * time.Millisecond},
+		{"30 ms of CPU in 1 s (a busy host): no rest", time.Second, 30 * time.Millisecond, 0},
+		{"more process CPU than the lane could use: the wall time", 30 * time.Millisecond, 80 * time.Millisecond, 90 * time.Millisecond},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g, c := fakeGate(0.5, 0)
+			require.NoError(t, g.Run(context.Background(), 1, func() { c.advanceCPU(tc.wall, tc.cpu) }))
+			if tc.wantRest == 0 {
+				assert.Empty(t, c.rests)
+				return
+			}
+			assert.Equal(t, []time.Duration{tc.wantRest}, c.rests)
 		})
 	}
 }
