@@ -106,6 +106,9 @@ type Config struct {
 
 	// Role is this region's part in a multi-region stack.
 	Role Role
+	// GlobalWriter marks the region of a multi-region stack whose Aurora
+	// cluster is the global writer now (globalPrimaryRegion).
+	GlobalWriter bool
 	// Regions holds every region's Config, primary first, in a
 	// multi-region stack (on the primary's Config); nil otherwise.
 	Regions []*Config
@@ -137,6 +140,9 @@ type CacheConfig struct {
 	SnapshotRetentionDays int
 	SnapshotWindow        string
 	MaintenanceWindow     string
+	// AuthTokenGenerations are the AUTH token generations the session
+	// store accepts (a rotation walks [N] -> [N, N+1] -> [N+1]).
+	AuthTokenGenerations []int
 }
 
 // DatabaseConfig is the Aurora part of Config.
@@ -172,6 +178,10 @@ func Load(project, stack string, src Source) (*Config, error) {
 		var ps problems
 		cfg, ps = loadOne(project, stack, src)
 		p = append(p, ps...)
+		if w := cfg.DNS.WriterRegion; w != "" {
+			p.add(q("globalPrimaryRegion"), w, "remove it: a single-region stack has no global database",
+				"globalPrimaryRegion applies only to a stack with regions")
+		}
 	} else {
 		cfg = loadMultiRegion(project, stack, src, entries, &p)
 	}
@@ -470,6 +480,21 @@ func (r *reader) list(name string) []string {
 	var out []string
 	if err := json.Unmarshal([]byte(v), &out); err != nil {
 		r.problems.add(q(name), v, "set a YAML list of strings, e.g. [a, b]", "not a list of strings")
+		return def
+	}
+	return out
+}
+
+// integers reads an array key of whole numbers.
+func (r *reader) integers(name string) []int {
+	def := append([]int(nil), keyByName(name).Default.([]int)...)
+	v, ok := r.raw(name)
+	if !ok {
+		return def
+	}
+	var out []int
+	if err := json.Unmarshal([]byte(v), &out); err != nil {
+		r.problems.add(q(name), v, "set a YAML list of whole numbers, e.g. [1, 2]", "not a list of whole numbers")
 		return def
 	}
 	return out

@@ -26,6 +26,7 @@ func (c *Config) readDataTier(r *reader) {
 		SnapshotRetentionDays: r.integer("cacheSnapshotRetentionDays"),
 		SnapshotWindow:        r.str("cacheSnapshotWindow"),
 		MaintenanceWindow:     r.str("cacheMaintenanceWindow"),
+		AuthTokenGenerations:  r.integers("cacheAuthTokenGenerations"),
 	}
 	c.Database = DatabaseConfig{
 		EngineVersion:       r.str("dbEngineVersion"),
@@ -126,6 +127,10 @@ func (c *Config) validateCache(p *problems) {
 			"ElastiCache keeps automatic snapshots for at most %d days", cache.MaxSnapshotRetention)
 	} else if d == 0 && c.Production() {
 		p.add(q("cacheSnapshotRetentionDays"), "0", "keep at least 1 day of snapshots in production stacks", "snapshots are off")
+	}
+	if err := cache.CheckAuthTokenGenerations(cc.AuthTokenGenerations); err != nil {
+		p.add(q("cacheAuthTokenGenerations"), encodeValue(cc.AuthTokenGenerations),
+			"rotate in two `pulumi up`s: [N, N+1] (ROTATE: both tokens work), then [N+1] (SET: only the new one); see README, \"Rotating the session store's AUTH token\"", "%v", err)
 	}
 	snap, okSnap := dailyWindow(p, "cacheSnapshotWindow", cc.SnapshotWindow, cache.MinSnapshotWindowMinutes)
 	maint, okMaint := weeklyWindow(p, "cacheMaintenanceWindow", cc.MaintenanceWindow, cache.MinMaintenanceWindowMinutes)
@@ -235,6 +240,7 @@ func (r *Region) buildDataTier(ctx *pulumi.Context, cfg *Config) error {
 		SnapshotRetentionDays: pulumi.IntRef(cc.SnapshotRetentionDays),
 		SnapshotWindow:        cc.SnapshotWindow,
 		MaintenanceWindow:     cc.MaintenanceWindow,
+		AuthTokenGenerations:  cc.AuthTokenGenerations,
 		VpcID:                 r.Network.VpcID,
 		SubnetIDs:             r.Network.PrivateSubnetIDs,
 		ClientSecurityGroupID: r.PodSecurity.ID,

@@ -33,6 +33,9 @@ type DefenseConfig struct {
 	FlowLogs              bool
 	FlowLogsRetentionDays int
 
+	// GuardDuty turns on EKS audit-log monitoring. With
+	// GuardDutyDetectorID the stack adopts that detector; without, it
+	// creates the region's detector and owns it.
 	GuardDuty           bool
 	GuardDutyDetectorID string
 
@@ -56,6 +59,18 @@ func init() {
 // logRetentionDays are the retention periods CloudWatch Logs accepts
 // (PutRetentionPolicy API reference).
 var logRetentionDays = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
+
+// checkLogRetention records a problem when days is not a retention
+// CloudWatch Logs accepts.
+func checkLogRetention(p *problems, key string, days int) {
+	for _, ok := range logRetentionDays {
+		if days == ok {
+			return
+		}
+	}
+	p.add(q(key), strconv.Itoa(days), "use one of CloudWatch Logs' periods: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, ... 3653",
+		"CloudWatch Logs does not accept a retention of %d days", days)
+}
 
 var (
 	s3URI      = regexp.MustCompile(`^s3://([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])/(\S+\.pem)$`)
@@ -109,17 +124,8 @@ func (c *Config) validateDefense(p *problems) {
 		}
 		p.add(q(key), value, fixes[key], "%v", e)
 	}
-	retention := func(key string, days int) {
-		for _, ok := range logRetentionDays {
-			if days == ok {
-				return
-			}
-		}
-		p.add(q(key), strconv.Itoa(days), "use one of CloudWatch Logs' periods: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, ... 3653",
-			"CloudWatch Logs does not accept a retention of %d days", days)
-	}
-	retention("wafLogRetentionDays", d.WAFLogRetentionDays)
-	retention("flowLogsRetentionDays", d.FlowLogsRetentionDays)
+	checkLogRetention(p, "wafLogRetentionDays", d.WAFLogRetentionDays)
+	checkLogRetention(p, "flowLogsRetentionDays", d.FlowLogsRetentionDays)
 	if d.AccessLogsRetentionDays < 1 || d.AccessLogsRetentionDays > 3650 {
 		p.add(q("albAccessLogsRetentionDays"), strconv.Itoa(d.AccessLogsRetentionDays), "set 1 to 3650 days", "access-log retention out of range")
 	}
@@ -129,8 +135,14 @@ func (c *Config) validateDefense(p *problems) {
 	if d.MaxEvictionsPer5Min < 1 {
 		p.add(q("podEvictionAlarmThreshold"), strconv.Itoa(d.MaxEvictionsPer5Min), "set at least 1 eviction request per 5 minutes", "the alarm threshold must be positive")
 	}
+	// Whether the stack creates the region's detector or adopts one is
+	// configuration, never a lookup (components/threatdetection).
 	if id := d.GuardDutyDetectorID; id != "" && !detectorID.MatchString(id) {
-		p.add(q("guardDutyDetectorId"), id, "use the 32-character detector ID (`aws guardduty list-detectors`), or leave it empty to look it up", "not a GuardDuty detector ID")
+		p.add(q("guardDutyDetectorId"), id, "use the 32-character detector ID (`aws guardduty list-detectors`), or leave it empty to have the stack create the region's detector",
+			"not a GuardDuty detector ID")
+	} else if id != "" && !d.GuardDuty {
+		p.add(q("guardDutyDetectorId"), id, "set guardDutyEnabled: true to adopt this detector, or remove guardDutyDetectorId",
+			"a detector to adopt, but GuardDuty is off (guardDutyEnabled is false)")
 	}
 	if d.MutualTLS != nil && c.Service.CertificateArn == "" {
 		p.add(q("albMtlsCaBundle"), "s3://"+d.MutualTLS.CABundleBucket+"/"+d.MutualTLS.CABundleKey, "set certificateArn too: mutual TLS runs on the HTTPS listener",
@@ -239,7 +251,9 @@ func (r *Region) buildDefenses(ctx *pulumi.Context, cfg *Config) error {
 	}
 	if d.GuardDuty {
 		r.Defenses.ThreatDetection, err = threatdetection.NewThreatDetection(ctx, r.Namer.Name("threat-detection"), &threatdetection.Args{
-			DetectorID:    d.GuardDutyDetectorID,
+			DetectorID: d.GuardDutyDetectorID,
+			// A created detector holds the region's findings: stateful.
+			Protect:       cfg.Teardown.Protect,
 			AlarmTopicArn: r.Alarms.TopicArn,
 			Namer:         r.Namer,
 			Tags:          r.Tags,
@@ -250,6 +264,7 @@ func (r *Region) buildDefenses(ctx *pulumi.Context, cfg *Config) error {
 	}
 	r.Defenses.Signals, err = signals.NewSignals(ctx, r.Namer.Name("signals"), &signals.Args{
 		ClusterName:         r.Cluster.ClusterName,
+		ClusterArn:          r.Cluster.ClusterArn,
 		AlarmTopicArn:       r.Alarms.TopicArn,
 		MaxEvictionsPer5Min: d.MaxEvictionsPer5Min,
 		Namer:               r.Namer,

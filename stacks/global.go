@@ -72,6 +72,7 @@ func deployGlobal(ctx *pulumi.Context, cfg *Config) (Exports, error) {
 			Database: &database.GlobalMember{
 				GlobalClusterIdentifier: db.GlobalClusterID,
 				Primary:                 i == 0,
+				Writer:                  rc.GlobalWriter,
 				SecretArn:               db.SecretArns[rc.Region],
 				KmsKeyArn:               db.KmsKeyArns[rc.Region],
 			},

@@ -3,6 +3,7 @@ package stacks
 import (
 	"github.com/authplatform/auth-platform/components/cluster"
 	"github.com/authplatform/auth-platform/components/database"
+	"github.com/authplatform/auth-platform/components/servicelogs"
 )
 
 // Namespace is the project's configuration namespace (the project name).
@@ -75,6 +76,8 @@ var Keys = []Key{
 		"Daily cache snapshot window, hh24:mi-hh24:mi UTC, at least 60 minutes, clear of cacheMaintenanceWindow."},
 	{"cacheMaintenanceWindow", "string", "sun:04:00-sun:05:00",
 		"Weekly cache maintenance window, ddd:hh24:mi-ddd:hh24:mi UTC, at least 60 minutes."},
+	{"cacheAuthTokenGenerations", "array", []int{1},
+		"AUTH token generations the session store accepts, oldest first. Rotate in two ups: [N, N+1] (ROTATE: both work, the secret gets the new one), then [N+1] (SET)."},
 	{"dbEngineVersion", "string", database.DefaultMajor,
 		"Aurora PostgreSQL major (13-17), resolved at deploy time to the newest minor RDS offers, or a pinned major.minor that RDS offers."},
 	{"dbServerless", "boolean", false,
@@ -110,7 +113,9 @@ var Keys = []Key{
 	{"authFargateMemoryGb", "string", "1",
 		"Memory (GiB) of each auth pod's Fargate size, valid for authFargateCpu; the container gets it minus Fargate's 256 MiB."},
 	{"sessionTtlSeconds", "integer", 3600,
-		"Lifetime of a session in Redis, 60-604800 seconds."},
+		"Absolute lifetime of a session from login, 60-604800 seconds."},
+	{"sessionIdleSeconds", "integer", 1800,
+		"A session not used for this long ends: at least 60 seconds (past sessionTtlSeconds, the lifetime ends it first)."},
 	{"drainPropagationSeconds", "integer", 30,
 		"Timing budget: seconds from pod deletion until the ALB sends it no new request (LB controller + ELB propagation)."},
 	{"maxRequestSeconds", "integer", 25,
@@ -129,6 +134,8 @@ var Keys = []Key{
 		"Bring-your-own S3 bucket for ALB access logs (its policy must admit ELB log delivery). Empty: the stack's own bucket when albAccessLogs is on."},
 	{"alarmEmail", "string", "",
 		"E-mail address subscribed to the alarm topic (AWS asks it to confirm). Empty: no subscription (not allowed in prod)."},
+	{"authLogRetentionDays", "integer", servicelogs.DefaultRetentionDays,
+		"Days the auth service's own log lines (routed from its Fargate pods) are kept in CloudWatch Logs."},
 
 	// Multi-region and DNS.
 	{"regions", "array", []string{},
@@ -145,6 +152,8 @@ var Keys = []Key{
 		"Consecutive failed Route 53 checks before a region counts as down, 1-10."},
 	{"healthCheckRegions", "array", []string{},
 		"Route 53 checker regions (at least 3 when set), e.g. [us-east-1, us-west-2, eu-west-1]. Empty: AWS's default set."},
+	{"globalPrimaryRegion", "string", "",
+		"Multi-region: the region whose Aurora cluster is the global database's writer now; its pods write to its writer endpoint, the others through their reader endpoints (write forwarding). Change it after a switchover or failover. Empty: the first of regions."},
 
 	// Issue 11 (deploy): zones by ID, cluster access for more than the creator.
 	{"availabilityZoneIds", "array", []string{},
@@ -178,9 +187,9 @@ var Keys = []Key{
 	{"flowLogsRetentionDays", "integer", 30,
 		"Days the VPC flow logs are kept in CloudWatch Logs."},
 	{"guardDutyEnabled", "boolean", false,
-		"GuardDuty EKS audit-log monitoring; adopts the region's detector if there is one (a detector is per account and region)."},
+		"GuardDuty EKS audit-log monitoring. Without guardDutyDetectorId the stack creates the region's detector and owns it (one per account and region: the preflight refuses a region that already has another's)."},
 	{"guardDutyDetectorId", "string", "",
-		"GuardDuty detector to adopt without a lookup. Empty: look it up, create one if there is none."},
+		"Existing GuardDuty detector to adopt (with guardDutyEnabled): the stack turns on its EKS audit-log feature and never creates or deletes a detector. Empty: the stack creates the region's detector."},
 	{"podEvictionAlarmThreshold", "integer", 30,
 		"Pod eviction requests per 5 minutes (from the audit log) that raise HighPodEvictionRate; needs audit in clusterLogTypes."},
 	{"albMtlsCaBundle", "string", "",
@@ -189,6 +198,10 @@ var Keys = []Key{
 
 // ItemsType is the element type of an array key.
 func (k Key) ItemsType() string {
+	switch k.Default.(type) {
+	case []int:
+		return "integer"
+	}
 	if k.Name == "regions" {
 		return "object"
 	}

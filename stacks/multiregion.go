@@ -68,6 +68,9 @@ type DNSConfig struct {
 	IntervalSeconds  int
 	FailureThreshold int
 	CheckerRegions   []string
+	// WriterRegion is globalPrimaryRegion as written: the region whose
+	// Aurora cluster is the global writer now ("" for the first region).
+	WriterRegion string
 }
 
 // regionEntry is one element of the `regions` key.
@@ -85,6 +88,7 @@ func (c *Config) readDNS(r *reader) {
 		IntervalSeconds:  r.integer("healthCheckIntervalSeconds"),
 		FailureThreshold: r.integer("healthCheckFailureThreshold"),
 		CheckerRegions:   r.list("healthCheckRegions"),
+		WriterRegion:     r.str("globalPrimaryRegion"),
 	}
 }
 
@@ -352,6 +356,7 @@ func loadMultiRegion(project, stack string, src Source, entries []regionEntry, p
 		return nil
 	}
 	checkGlobalTier(cfgs, entries, p)
+	assignWriter(cfgs, entries, p)
 	primary := cfgs[0]
 	if primary.DNS.Policy == RoutingFailover && len(cfgs) != 2 {
 		p.add(q("dnsRoutingPolicy"), primary.DNS.Policy, "use latency routing for three regions, or list two",
@@ -363,6 +368,33 @@ func loadMultiRegion(project, stack string, src Source, entries []regionEntry, p
 	}
 	primary.Regions = cfgs
 	return primary
+}
+
+// assignWriter marks the region whose Aurora cluster is the global
+// database's writer: globalPrimaryRegion, by default the first region
+// (the one the global database was created from, which regions[0] stays
+// for good: its cluster carries the database name and master user).
+// After a switchover or failover only this key moves; no cluster's
+// arguments change (see components/database, GlobalMember.Writer).
+func assignWriter(cfgs []*Config, entries []regionEntry, p *problems) {
+	writer := cfgs[0].DNS.WriterRegion
+	if writer == "" {
+		writer = entries[0].Region
+	}
+	var listed []string
+	found := false
+	for _, e := range entries {
+		listed = append(listed, e.Region)
+		found = found || e.Region == writer
+	}
+	if !found {
+		p.add(q("globalPrimaryRegion"), writer, "name one of the stack's regions: "+strings.Join(listed, ", "),
+			"the global database's writer must be one of its members")
+		return
+	}
+	for _, c := range cfgs {
+		c.GlobalWriter = c.Region == writer
+	}
 }
 
 // regionalKey names an overridden key by its place in `regions`.

@@ -1,10 +1,11 @@
 package stacks
 
-// Preflight (issue 12 item 5, issue 11 item 6): values the shape checks pass
-// but AWS may not offer are looked up in AWS before the first resource other
-// than the regions' providers registers, so that `pulumi preview`/`up` (and
-// the offline plan, answered by cmd/plan/mocks/catalogue.json) refuses them
-// as configuration errors instead of failing 15 minutes into an update.
+// Preflight (issue 12 item 5, issue 11 item 6, issue 23): values the shape
+// checks pass but AWS may not offer are looked up in AWS before the first
+// resource other than the regions' providers registers, so that `pulumi
+// preview`/`up` (and the offline plan, answered by cmd/plan/mocks)
+// refuses them as configuration errors instead of failing 15 minutes into
+// an update.
 //
 // Looked up, per region, through the region's provider (plain-value invokes,
 // which return before the program goes on):
@@ -12,9 +13,14 @@ package stacks
 //   - dbEngineVersion: rds.GetEngineVersion, which also resolves a major to
 //     its newest minor;
 //   - dbInstanceClass (or db.serverless): rds.GetOrderableDbInstance for the
-//     resolved version;
+//     resolved version, Aurora Standard storage, the class as the preferred
+//     one (see auroraInstanceClass: AWS lists a class once per storage type);
 //   - cacheNodeType for cacheEngine: elasticache.GetReservedCacheNodeOffering
-//     (pulumi-aws v6 has no other ElastiCache lookup that knows node types).
+//     over the reserved offerings ElastiCache sells; none at all is a
+//     warning, not an error (see cacheNodeType);
+//   - guardDutyEnabled/guardDutyDetectorId: guardduty.LookupDetector, which
+//     only checks the configured ownership; it never decides what the stack
+//     registers (see guardDuty).
 //
 // Not looked up: the ElastiCache engine version (no lookup in pulumi-aws v6;
 // cache.ValkeyVersions is the check) and zones (stacks/program.go).
@@ -27,22 +33,35 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/eks"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/elasticache"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/guardduty"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/rds"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/authplatform/auth-platform/components/cluster"
 	"github.com/authplatform/auth-platform/components/database"
+	"github.com/authplatform/auth-platform/components/threatdetection"
 )
 
 // Now is the clock the preflight judges support dates by.
 var Now = func() time.Time { return time.Now().UTC() }
 
-// Reserved-node offering every current-generation node type has; the
-// lookup only asks whether the node type exists for the engine.
-const (
-	probeOfferingType = "No Upfront"
-	probeDuration     = "P1Y"
-)
+// reservedProbes are the reserved-node offerings asked for, in order, until
+// one exists: the offering types ElastiCache sells (No, Partial and All
+// Upfront for the latest generations; Heavy Utilization only for T2, M3, M4,
+// R3 and R4: pulumi-aws v6.83.4 sdk/go/aws/elasticache/
+// getReservedCacheNodeOffering.go, offeringType) for each term. The data
+// source needs all four of node type, engine, offering type and duration,
+// and fails unless exactly one offering matches.
+var reservedProbes = []struct{ offering, duration string }{
+	{"No Upfront", "P1Y"}, {"Partial Upfront", "P1Y"}, {"All Upfront", "P1Y"}, {"Heavy Utilization", "P1Y"},
+	{"No Upfront", "P3Y"}, {"Partial Upfront", "P3Y"}, {"All Upfront", "P3Y"}, {"Heavy Utilization", "P3Y"},
+}
+
+// auroraStorage is the cluster storage type the Aurora instance class is
+// checked for: Aurora Standard, what an rds.Cluster without storageType
+// gets (components/database sets none; RDS API reference, CreateDBCluster,
+// StorageType: "aurora" is the default for Aurora DB clusters).
+const auroraStorage = "aurora"
 
 // preflight checks cfgs (one per region, primary first) against AWS through
 // providers (same order). It resolves a configured Aurora major to a minor
@@ -54,13 +73,14 @@ func preflight(ctx *pulumi.Context, cfgs []*Config, providers []*aws.Provider) e
 	for i, c := range cfgs {
 		f := finder{ctx: ctx, cfg: c, provider: providers[i], problems: &p, index: i, multi: multi}
 		cfgs[0].Warnings = append(cfgs[0].Warnings, f.kubernetes()...)
-		f.cacheNodeType()
+		cfgs[0].Warnings = append(cfgs[0].Warnings, f.cacheNodeType()...)
+		f.guardDuty()
 	}
 
 	// Aurora: the primary resolves the version; every region (a global
 	// database's members share it) must offer it and its instance class.
-	// Without a version the class is checked against RDS' default one, so
-	// that a bad class is reported in the same round.
+	// Without a version the class is checked against any version, so that
+	// a bad class is reported in the same round.
 	version, ok := finder{ctx: ctx, cfg: cfgs[0], provider: providers[0], problems: &p, multi: multi}.auroraVersion()
 	for i, c := range cfgs {
 		f := finder{ctx: ctx, cfg: c, provider: providers[i], problems: &p, index: i, multi: multi}
@@ -158,17 +178,81 @@ func (f finder) kubernetes() []string {
 	return warnings
 }
 
-func (f finder) cacheNodeType() {
+// cacheNodeType asks whether ElastiCache sells the node type for the
+// engine in the region. No ElastiCache API lists the node types orderable
+// on demand (the API reference's Describe actions know reserved offerings,
+// engine versions and existing clusters; ListAllowedNodeTypeModifications
+// needs a cluster), and pulumi-aws v6.83.4's ElastiCache functions are
+// getCluster, getReplicationGroup, getReservedCacheNodeOffering,
+// getServerlessCache, getSubnetGroup and getUser. The Price List API
+// (pricing.GetProduct) lists on-demand products, but it answers only from
+// us-east-1, eu-central-1 and ap-south-1, needs pricing:GetProducts, and
+// fails unless exactly one product matches, a count that cannot be checked
+// offline (B-1 was that trap). So a reserved offering of any type and
+// term proves the type; a type without any is a warning, not an error:
+// ElastiCache sells some types on demand only (a new family, a smaller
+// region), and one it does not sell at all fails when the replication
+// group is created. Other lookup failures (permissions) are errors.
+func (f finder) cacheNodeType() []string {
 	c := f.cfg.Cache
-	_, err := elasticache.GetReservedCacheNodeOffering(f.ctx, &elasticache.GetReservedCacheNodeOfferingArgs{
-		CacheNodeType:      c.NodeType,
-		ProductDescription: c.Engine,
-		OfferingType:       probeOfferingType,
-		Duration:           probeDuration,
-	}, pulumi.Provider(f.provider))
-	if err != nil {
-		f.problems.add(f.key("cacheNodeType"), c.NodeType, "set a node type ElastiCache offers there, e.g. cache.r7g.large or cache.t4g.small",
-			"ElastiCache in %s offers no %s node of this type (lookup: %s)", f.cfg.Region, c.Engine, oneLine(err))
+	var tried []string
+	for _, probe := range reservedProbes {
+		_, err := elasticache.GetReservedCacheNodeOffering(f.ctx, &elasticache.GetReservedCacheNodeOfferingArgs{
+			CacheNodeType:      c.NodeType,
+			ProductDescription: c.Engine,
+			OfferingType:       probe.offering,
+			Duration:           probe.duration,
+		}, pulumi.Provider(f.provider))
+		if err == nil {
+			return nil
+		}
+		if !strings.Contains(err.Error(), "empty result") {
+			f.problems.add(f.key("cacheNodeType"), c.NodeType, "check the deploy role may call elasticache:DescribeReservedCacheNodesOfferings",
+				"%scould not look up ElastiCache's %s offerings of this node type: %s", f.in(), c.Engine, oneLine(err))
+			return nil
+		}
+		tried = append(tried, probe.offering+"/"+probe.duration)
+	}
+	return []string{fmt.Sprintf("%scacheNodeType %s: ElastiCache in %s sells no reserved %s node of this type (tried %s). "+
+		"Some types are sold on demand only, so the plan goes on; a type ElastiCache does not offer there fails when the replication group is created. "+
+		"Check it against https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/CacheNodes.SupportedTypes.html, e.g. cache.r7g.large or cache.t4g.small",
+		f.in(), c.NodeType, f.cfg.Region, c.Engine, strings.Join(tried, ", "))}
+}
+
+// guardDuty checks the configured ownership of the region's GuardDuty
+// detector before anything is created; what the stack registers never
+// depends on it (components/threatdetection). An adopted detector
+// (guardDutyDetectorId) must exist in the region. A stack that creates the
+// region's detector must find none there, or its own on a later run (the
+// detector carries the stack's Name tag): GuardDuty allows one detector per
+// account and region, so creating a second fails mid-update.
+func (f finder) guardDuty() {
+	d := f.cfg.Defense
+	if !d.GuardDuty {
+		return
+	}
+	region := f.cfg.Region
+	if id := d.GuardDutyDetectorID; id != "" {
+		if _, err := guardduty.LookupDetector(f.ctx, &guardduty.LookupDetectorArgs{Id: pulumi.StringRef(id)}, pulumi.Provider(f.provider)); err != nil {
+			f.problems.add(f.key("guardDutyDetectorId"), id,
+				fmt.Sprintf("set the ID `aws guardduty list-detectors --region %s` prints, or remove guardDutyDetectorId to have the stack create the region's detector", region),
+				"GuardDuty in %s has no detector %s in this account (lookup: %s)", region, id, oneLine(err))
+		}
+		return
+	}
+	found, err := guardduty.LookupDetector(f.ctx, &guardduty.LookupDetectorArgs{}, pulumi.Provider(f.provider))
+	switch {
+	case err != nil && strings.Contains(err.Error(), "empty result"):
+		// No detector: the stack creates it.
+	case err != nil:
+		f.problems.add(f.key("guardDutyEnabled"), "true", "check the deploy role may call guardduty:ListDetectors and guardduty:GetDetector",
+			"%scould not look up the region's GuardDuty detector: %s", f.in(), oneLine(err))
+	case found.Tags["Name"] != threatdetection.DetectorName(RegionNamer(f.cfg, region)):
+		f.problems.add(f.key("guardDutyEnabled"), "true",
+			fmt.Sprintf("set guardDutyDetectorId: %s to adopt it (the stack then never creates or deletes a detector there)%s, or leave guardDutyEnabled off where another stack or team manages GuardDuty",
+				found.Id, f.override("guardDutyDetectorId")),
+			"GuardDuty in %s already has detector %s, which this stack did not create (Name tag %q); GuardDuty allows one per account and region, so creating the stack's own would fail",
+			region, found.Id, found.Tags["Name"])
 	}
 }
 
@@ -218,12 +302,23 @@ func (f finder) auroraInstanceClass(version string) {
 	if d.Serverless {
 		class, key = database.ServerlessClass, "dbServerless"
 	}
-	args := &rds.GetOrderableDbInstanceArgs{Engine: database.Engine, InstanceClass: pulumi.StringRef(class)}
+	// AWS lists every class once per storage type (Aurora PostgreSQL 16.1
+	// and later: aurora and aurora-iopt1), and without a version once per
+	// version too; the data source accepts exactly one option unless a
+	// preferred class picks the first (terraform-provider-aws
+	// internal/service/rds/orderable_instance_data_source.go). Asking for
+	// engine, version and class alone failed every shipped stack (B-1).
+	args := &rds.GetOrderableDbInstanceArgs{
+		Engine:                   database.Engine,
+		InstanceClass:            pulumi.StringRef(class),
+		StorageType:              pulumi.StringRef(auroraStorage),
+		PreferredInstanceClasses: []string{class},
+	}
 	shown := version
 	if version != "" {
 		args.EngineVersion = pulumi.StringRef(version)
 	} else {
-		shown = "(RDS' default version)"
+		shown = "(any version)"
 	}
 	_, err := rds.GetOrderableDbInstance(f.ctx, args, pulumi.Provider(f.provider))
 	if err == nil {

@@ -20,6 +20,7 @@ import (
 	"github.com/authplatform/auth-platform/components/naming"
 	"github.com/authplatform/auth-platform/components/network"
 	"github.com/authplatform/auth-platform/components/podsecurity"
+	"github.com/authplatform/auth-platform/components/servicelogs"
 	"github.com/authplatform/auth-platform/components/zones"
 )
 
@@ -148,6 +149,8 @@ type Region struct {
 	Ingress      *ingress.Ingress
 	Auth         *authservice.Service
 	Alarms       *alarms.Alarms
+	// ServiceLogs routes the auth pods' output to CloudWatch Logs.
+	ServiceLogs *servicelogs.Logs
 	// Image is the auth image the stack builds; nil when authImage brings
 	// one.
 	Image    *image.Image

@@ -14,22 +14,26 @@ import (
 	"github.com/authplatform/auth-platform/components/authservice"
 	"github.com/authplatform/auth-platform/components/image"
 	"github.com/authplatform/auth-platform/components/ingress"
+	"github.com/authplatform/auth-platform/components/servicelogs"
 	"github.com/authplatform/auth-platform/components/timing"
 )
 
 // ServiceConfig is the auth-service, ALB and alarm part of Config.
 type ServiceConfig struct {
-	Image             string
-	Replicas          int
-	Size              authservice.FargateSize
-	SessionTTLSeconds int
-	Budget            timing.Budget
-	Overrides         timing.Overrides
+	Image              string
+	Replicas           int
+	Size               authservice.FargateSize
+	SessionTTLSeconds  int
+	SessionIdleSeconds int
+	Budget             timing.Budget
+	Overrides          timing.Overrides
 	// Timing is derived from Budget and Overrides during validation.
 	Timing           timing.Timing
 	CertificateArn   string
 	AccessLogsBucket string
 	AlarmEmail       string
+	// LogRetentionDays of the service's log group.
+	LogRetentionDays int
 }
 
 // Bounds of the service settings.
@@ -60,10 +64,11 @@ var timingKeys = map[string]string{
 
 func (c *Config) readService(r *reader) {
 	c.Service = ServiceConfig{
-		Image:             r.str("authImage"),
-		Replicas:          r.integer("authReplicas"),
-		Size:              authservice.FargateSize{VCPU: r.decimal("authFargateCpu"), MemoryGiB: r.decimal("authFargateMemoryGb")},
-		SessionTTLSeconds: r.integer("sessionTtlSeconds"),
+		Image:              r.str("authImage"),
+		Replicas:           r.integer("authReplicas"),
+		Size:               authservice.FargateSize{VCPU: r.decimal("authFargateCpu"), MemoryGiB: r.decimal("authFargateMemoryGb")},
+		SessionTTLSeconds:  r.integer("sessionTtlSeconds"),
+		SessionIdleSeconds: r.integer("sessionIdleSeconds"),
 		Budget: timing.Budget{
 			PropagationSeconds: r.integer("drainPropagationSeconds"),
 			MaxRequestSeconds:  r.integer("maxRequestSeconds"),
@@ -77,6 +82,7 @@ func (c *Config) readService(r *reader) {
 		CertificateArn:   r.str("certificateArn"),
 		AccessLogsBucket: r.str("albAccessLogsBucket"),
 		AlarmEmail:       r.str("alarmEmail"),
+		LogRetentionDays: r.integer("authLogRetentionDays"),
 	}
 }
 
@@ -112,7 +118,11 @@ func (c *Config) validateService(p *problems) {
 	if s.SessionTTLSeconds < MinSessionTTL {
 		p.add(q("sessionTtlSeconds"), strconv.Itoa(s.SessionTTLSeconds), ttlFix, "sessions shorter than a minute log users out in the middle of a sign-in")
 	} else if s.SessionTTLSeconds > MaxSessionTTL {
-		p.add(q("sessionTtlSeconds"), strconv.Itoa(s.SessionTTLSeconds), ttlFix, "sessions longer than a week outlive password changes and revocations the service cannot push to Redis")
+		p.add(q("sessionTtlSeconds"), strconv.Itoa(s.SessionTTLSeconds), ttlFix, "sessions longer than a week: the service's own bound on a session's absolute lifetime (cmd/auth-service/internal/config/environment.txt)")
+	}
+	if s.SessionIdleSeconds < MinSessionTTL {
+		p.add(q("sessionIdleSeconds"), strconv.Itoa(s.SessionIdleSeconds), fmt.Sprintf("set at least %d (a longer one than sessionTtlSeconds is the lifetime)", MinSessionTTL),
+			"an idle timeout under a minute logs users out in the middle of a sign-in")
 	}
 	t, violations := timing.Derive(s.Budget, s.Overrides)
 	for _, v := range violations {
@@ -137,6 +147,7 @@ func (c *Config) validateService(p *problems) {
 	if e := s.AlarmEmail; e != "" && !email.MatchString(e) {
 		p.add(q("alarmEmail"), e, "use an address such as oncall@example.com", "not an e-mail address")
 	}
+	checkLogRetention(p, "authLogRetentionDays", s.LogRetentionDays)
 }
 
 // ServiceSourceDir is where the auth service's module lives, relative to
@@ -231,6 +242,21 @@ func (r *Region) buildService(ctx *pulumi.Context, cfg *Config) error {
 		return err
 	}
 
+	// The service's output reaches CloudWatch through Fargate's log
+	// router; its pods must start after the router's configuration.
+	r.ServiceLogs, err = servicelogs.New(ctx, r.Namer.Name("service-logs"), &servicelogs.Args{
+		Region:              cfg.Region,
+		PodExecutionRoleArn: r.Cluster.PodExecutionRoleARN,
+		PodNamespace:        cfg.AuthNamespace,
+		Container:           authservice.Name,
+		RetentionDays:       s.LogRetentionDays,
+		Namer:               r.Namer,
+		Tags:                r.Tags,
+	}, pulumi.Providers(r.Provider, r.Cluster.Provider))
+	if err != nil {
+		return err
+	}
+
 	authImage := pulumi.String(s.Image).ToStringOutput()
 	if s.Image == "" {
 		if r.Image, err = buildImage(ctx, r, cfg); err != nil {
@@ -239,14 +265,23 @@ func (r *Region) buildService(ctx *pulumi.Context, cfg *Config) error {
 		authImage = r.Image.Ref
 	}
 
+	// A standalone cluster has the application role: its pods read that
+	// secret, and the migration Job alone holds the master's.
+	var appSecret pulumi.StringInput
+	if r.Database.HasAppRole {
+		appSecret = r.Database.AppSecretArn
+	}
 	r.Auth, err = authservice.NewService(ctx, r.Namer.Name("auth"), &authservice.Args{
-		Namespace:          cfg.AuthNamespace,
-		Image:              authImage,
-		Replicas:           s.Replicas,
-		Zones:              r.Network.AvailabilityZones,
-		Size:               s.Size,
-		Timing:             s.Timing,
-		SessionTTLSeconds:  s.SessionTTLSeconds,
+		AppDatabaseSecretArn: appSecret,
+		Namespace:            cfg.AuthNamespace,
+		Image:                authImage,
+		Replicas:             s.Replicas,
+		Zones:                r.Network.AvailabilityZones,
+		Size:                 s.Size,
+		Timing:               s.Timing,
+		SessionTTLSeconds:    s.SessionTTLSeconds,
+		// Never past the absolute lifetime: a longer idle timeout is the lifetime.
+		SessionIdleSeconds: min(s.SessionIdleSeconds, s.SessionTTLSeconds),
 		TargetGroupArn:     r.Ingress.TargetGroupArn,
 		ALBSecurityGroupID: r.Ingress.SecurityGroupID,
 		DatabaseHost:       r.Database.AppEndpoint,
@@ -263,7 +298,8 @@ func (r *Region) buildService(ctx *pulumi.Context, cfg *Config) error {
 		OIDCIssuerURL:      r.Cluster.OIDCIssuerURL,
 		Region:             cfg.Region,
 		ControllerRelease:  r.LBController.Release,
-		PodsWaitFor:        r.authPodsWaitFor(),
+		PodsWaitFor:        append(r.authPodsWaitFor(), r.ServiceLogs.Ready...),
+		LogRouterConfig:    r.ServiceLogs.ConfigHash,
 		Namer:              r.Namer,
 		Tags:               r.Tags,
 
@@ -291,7 +327,8 @@ func (r *Region) buildService(ctx *pulumi.Context, cfg *Config) error {
 		},
 		DatabaseClusterID:  r.Database.ClusterIdentifier,
 		DatabaseServerless: cfg.Database.Serverless,
-		DatabaseSecondary:  r.member != nil && r.member.Database != nil && !r.member.Database.Primary,
+		DatabaseSecondary:  r.member != nil && r.member.Database != nil && !r.member.Database.Writer,
+		ServiceLogGroup:    r.ServiceLogs.LogGroup,
 		Namer:              r.Namer,
 		Tags:               r.Tags,
 	}, awsOnly)

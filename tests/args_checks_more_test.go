@@ -125,6 +125,7 @@ var alarmsSpec = argsSpec[alarms.Args]{
 			TargetGroupArnSuffix:  pulumi.String("targetgroup/auth/0123456789abcdef"),
 			Cache:                 alarms.CacheNodes{ReplicationGroupID: pulumi.String("auth-unit-sessions"), Shards: 3, ReplicasPerShard: 1},
 			DatabaseClusterID:     pulumi.String("auth-unit-aurora"),
+			ServiceLogGroup:       pulumi.String("/auth-unit-use1/auth-service"),
 			Namer:                 argsNamer,
 			Tags:                  naming.Tags{"Stack": "unit"},
 		}
@@ -140,6 +141,7 @@ func TestAlarmsArgsChecksEachRejectOneMistake(t *testing.T) {
 		{"a cache of one shard", func(a *alarms.Args) { a.Cache.Shards = 1 }, "Cache needs", true},
 		{"a cache without replicas", func(a *alarms.Args) { a.Cache.ReplicasPerShard = 0 }, "Cache.ReplicasPerShard is", true},
 		{"negative cache replicas", func(a *alarms.Args) { a.Cache.ReplicasPerShard = -1 }, "Cache.ReplicasPerShard is -1, want 0 or more", false},
+		{"no service log group", func(a *alarms.Args) { a.ServiceLogGroup = nil }, "ServiceLogGroup is required", false},
 	})
 }
 
@@ -270,11 +272,12 @@ func TestGlobalRoutingArgsChecksEachRejectOneMistake(t *testing.T) {
 // --- the components that only need their inputs ---
 
 func TestSignalsArgsChecksEachRejectOneMistake(t *testing.T) {
-	const required = "ClusterName and AlarmTopicArn are required"
+	const required = "ClusterName, ClusterArn and AlarmTopicArn are required"
 	argsSpec[signals.Args]{
 		valid: func(*pulumi.Context) *signals.Args {
 			return &signals.Args{
 				ClusterName:   pulumi.String("auth-unit-use1"),
+				ClusterArn:    pulumi.String("arn:aws:eks:us-east-1:123456789012:cluster/auth-unit-use1"),
 				AlarmTopicArn: pulumi.String("arn:aws:sns:us-east-1:123456789012:auth-alarms"),
 				Namer:         argsNamer,
 				Tags:          naming.Tags{"Stack": "unit"},
@@ -287,6 +290,7 @@ func TestSignalsArgsChecksEachRejectOneMistake(t *testing.T) {
 		complete: true,
 	}.check(t, []argsCase[signals.Args]{
 		{"no cluster", func(a *signals.Args) { a.ClusterName = nil }, required, false},
+		{"no cluster ARN", func(a *signals.Args) { a.ClusterArn = nil }, required, false},
 		{"no alarm topic", func(a *signals.Args) { a.AlarmTopicArn = nil }, required, false},
 	})
 }

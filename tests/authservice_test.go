@@ -316,8 +316,11 @@ func TestAuthRoleReadsExactlyItsTwoSecrets(t *testing.T) {
 	read := stmts[0].(map[string]interface{})
 	assert.Equal(t, []interface{}{"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}, read["Action"])
 	cacheSecret := one(t, c.res, "aws:secretsmanager/secret:Secret", "-cache-auth")
-	dbSecret := c.res.Outputs["dbSecretArn"]
-	assert.ElementsMatch(t, []interface{}{cacheSecret.Outputs["arn"].StringValue(), dbSecret}, read["Resource"])
+	// The application role's secret, not the master's (issue 25, M5: the
+	// migration Job alone reads that one).
+	appSecret := one(t, c.res, "aws:secretsmanager/secret:Secret", "-db-app")
+	assert.ElementsMatch(t, []interface{}{cacheSecret.Outputs["arn"].StringValue(), appSecret.Outputs["arn"].StringValue()}, read["Resource"])
+	assert.NotContains(t, read["Resource"], c.res.Outputs["dbSecretArn"])
 	decrypt := stmts[1].(map[string]interface{})
 	assert.Equal(t, []interface{}{"kms:Decrypt"}, decrypt["Action"])
 	assert.Len(t, decrypt["Resource"], 2, "the cache key and the database key")
@@ -374,14 +377,14 @@ func TestALBListenersAndSecurityGroup(t *testing.T) {
 				assert.Equal(t, "HTTPS", str(t, https, "protocol"))
 				assert.Equal(t, ingress.TLSPolicy, str(t, https, "sslPolicy"))
 				assert.Equal(t, c.cfg.Service.CertificateArn, str(t, https, "certificateArn"))
-				assert.Equal(t, c.tg.ID, action(https)["targetGroupArn"])
+				// What is forwarded: tests/ingress_rules_test.go.
+				assert.Equal(t, "fixed-response", action(https)["type"])
 				redirect := action(listeners[80])
 				assert.Equal(t, "redirect", redirect["type"])
 				assert.Equal(t, "HTTPS", redirect["redirect"].(map[string]interface{})["protocol"])
 				assert.Equal(t, "HTTP_301", redirect["redirect"].(map[string]interface{})["statusCode"])
 			} else {
-				assert.Equal(t, "forward", action(listeners[80])["type"])
-				assert.Equal(t, c.tg.ID, action(listeners[80])["targetGroupArn"])
+				assert.Equal(t, "fixed-response", action(listeners[80])["type"])
 			}
 			assert.Equal(t, c.cfg.ProtectStatefulResources, value(c.alb.Inputs, "enableDeletionProtection"))
 		})

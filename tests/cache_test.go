@@ -125,7 +125,12 @@ func TestCacheIsAClusterModeReplicationGroupWithFailoverOverAZs(t *testing.T) {
 			// Its own parameter group, cluster mode on, family from the engine.
 			pg := one(t, run.res, cachePGType, "-cache-valkey8")
 			assert.Equal(t, "valkey8", str(t, pg, "family"))
-			assert.Equal(t, []interface{}{map[string]interface{}{"name": "cluster-enabled", "value": "yes"}}, value(pg.Inputs, "parameters"))
+			// Cluster mode, and a lost shard fails only its own keys: with
+			// full coverage required every shard would answer CLUSTERDOWN.
+			assert.ElementsMatch(t, []interface{}{
+				map[string]interface{}{"name": "cluster-enabled", "value": "yes"},
+				map[string]interface{}{"name": "cluster-require-full-coverage", "value": "no"},
+			}, value(pg.Inputs, "parameters"))
 			assert.Equal(t, pg.ID, in["parameterGroupName"])
 
 			// Private subnets only.

@@ -70,7 +70,7 @@ func reachCases() []reachCase {
 		{"wafRateWindowSeconds", "600", waf, "-waf", "rules.3.statement.rateBasedStatement.evaluationWindowSec", float64(600), nil},
 		{"wafLogRetentionDays", "30", logGroup, "-waf-logs", "retentionInDays", float64(30), nil},
 		{"flowLogsRetentionDays", "14", logGroup, "-flow-logs", "retentionInDays", float64(14), nil},
-		{"wafBlockedRequestsAlarmThreshold", "55", "aws:cloudwatch/metricAlarm:MetricAlarm", "-waf-counted-requests", "threshold", float64(55), nil},
+		{"wafBlockedRequestsAlarmThreshold", "55", "aws:cloudwatch/metricAlarm:MetricAlarm", "-waf-counted-login-rate-per-ip", "threshold", float64(55), nil},
 		{"podEvictionAlarmThreshold", "12", "aws:cloudwatch/metricAlarm:MetricAlarm", "-HighPodEvictionRate", "threshold", float64(12), nil},
 		{"appName", "idp", "aws:ec2/vpc:Vpc", "-network-vpc", "tags.Name", "idp-dev-use1-vpc", nil},
 		{"environment", "staging", "aws:ec2/vpc:Vpc", "-network-vpc", "tags.Environment", "staging", nil},

@@ -156,6 +156,12 @@ func normalize(v interface{}) interface{} {
 			out[i] = s
 		}
 		return out
+	case []int:
+		out := make([]interface{}, len(t))
+		for i, n := range t {
+			out[i] = n
+		}
+		return out
 	case []interface{}:
 		return t
 	}

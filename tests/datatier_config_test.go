@@ -127,6 +127,7 @@ func TestDataTierDefaultsAreValidAndMatchTheKeys(t *testing.T) {
 			Engine: "valkey", EngineVersion: "8.0", NodeType: "cache.r7g.large", Shards: 3, ReplicasPerShard: 1,
 			MultiAZ: true, AtRestEncryption: true, SnapshotRetentionDays: 7,
 			SnapshotWindow: "02:00-03:00", MaintenanceWindow: "sun:04:00-sun:05:00",
+			AuthTokenGenerations: []int{1},
 		}, cfg.Cache)
 		assert.Equal(t, stacks.DatabaseConfig{
 			EngineVersion: "16", InstanceClass: "db.r7g.large", Readers: 1, Name: "auth", MasterUsername: "authadmin",

@@ -2,6 +2,8 @@ package tests
 
 import (
 	"encoding/json"
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -10,6 +12,7 @@ import (
 	"github.com/authplatform/auth-platform/cmd/plan/mocks"
 	"github.com/authplatform/auth-platform/components/accesslogs"
 	"github.com/authplatform/auth-platform/components/alarms"
+	"github.com/authplatform/auth-platform/components/waf"
 	"github.com/authplatform/auth-platform/stacks"
 )
 
@@ -128,6 +131,8 @@ func TestDefenseProdRegionsShowEverything(t *testing.T) {
 			assert.Equal(t, "BlockedRequests", str(t, blocked, "metricName"))
 			assert.Equal(t, str(t, acl, "name"), str(t, blocked, "dimensions.WebACL"))
 			assert.Equal(t, region, str(t, blocked, "dimensions.Region"))
+			// Block mode: every block, a managed group's too, is the web ACL's.
+			assert.Equal(t, "ALL", str(t, blocked, "dimensions.Rule"))
 
 			// Access logs: the stack's bucket, hardened, and the ALB using it.
 			bucket := onlyOne(t, rp, typeBucket)
@@ -162,23 +167,19 @@ func TestDefenseProdRegionsShowEverything(t *testing.T) {
 			assert.Equal(t, group.Outputs["arn"].StringValue(), str(t, fl, "logDestination"))
 			assert.EqualValues(t, 30, value(group.Inputs, "retentionInDays"))
 
-			// GuardDuty: only where the stack manages the region's detector
-			// (one per account and region: prod-us-east-1 manages us-east-1's,
-			// prod-global us-west-2's); created where the account has none,
-			// adopted where it has one (the mocked account: us-west-2).
+			// GuardDuty: only where the stack owns the region's detector
+			// (one per account and region: prod-us-east-1 owns us-east-1's,
+			// prod-global us-west-2's), created by the stack (no
+			// guardDutyDetectorId) and protected like the data it holds.
 			if !rp.cfg.Defense.GuardDuty {
 				assert.Empty(t, ofType(rp.res, typeFeature), "a region whose detector another stack manages")
 				assert.Empty(t, ofType(rp.res, typeDetector))
 			} else {
 				feature := onlyOne(t, rp, typeFeature)
 				assert.Equal(t, "EKS_AUDIT_LOGS", str(t, feature, "name"))
-				if existing := mocks.GuardDutyDetectors[region]; existing != "" {
-					assert.Empty(t, ofType(rp.res, typeDetector), "an existing detector is adopted, never duplicated")
-					assert.Equal(t, existing, str(t, feature, "detectorId"))
-				} else {
-					detector := onlyOne(t, rp, typeDetector)
-					assert.Equal(t, detector.ID, str(t, feature, "detectorId"))
-				}
+				detector := onlyOne(t, rp, typeDetector)
+				assert.Equal(t, detector.ID, str(t, feature, "detectorId"))
+				assert.True(t, detector.Protect, "deleting the detector deletes its findings")
 				assert.NotContains(t, str(t, feature, "name"), "RUNTIME", "Runtime Monitoring does not cover EKS on Fargate")
 			}
 
@@ -188,7 +189,7 @@ func TestDefenseProdRegionsShowEverything(t *testing.T) {
 			assert.Equal(t, []interface{}{"aws.health"}, pattern["source"])
 			assert.Equal(t, []interface{}{"AWS Health Event"}, pattern["detail-type"])
 			assert.ElementsMatch(t, []interface{}{"EKS", "FARGATE"}, pattern["detail"].(map[string]interface{})["service"])
-			assert.Equal(t, []interface{}{"scheduledChange"}, pattern["detail"].(map[string]interface{})["eventTypeCategory"])
+			assert.NotContains(t, pattern["detail"], "eventTypeCategory", "the patch notice in whatever category (D-9)")
 			termination := jsonInput(t, one(t, rp.res, typeEventRule, "-fargate-scheduled-termination"), "eventPattern")
 			assert.Equal(t, []interface{}{"EKS Fargate Pod Scheduled Termination"}, termination["detail-type"])
 			targets := ofType(rp.res, typeEventTarget)
@@ -257,12 +258,58 @@ func TestDefenseDevShowsWhatItsConfigAsks(t *testing.T) {
 			assert.Contains(t, rule["action"], "count")
 		}
 	}
-	counted := one(t, res, typeAlarm, "-waf-counted-requests")
-	assert.Equal(t, "CountedRequests", str(t, counted, "metricName"))
 	assert.Len(t, ofType(res, typeFlowLog), 1)
 	assert.Len(t, ofType(res, typeBucket), 1)
 	assert.Empty(t, ofType(res, typeFeature), "GuardDuty is opt-in")
 	assert.Empty(t, ofType(res, "aws:lb/trustStore:TrustStore"), "mutual TLS is off by default")
+}
+
+// TestWAFCountModeAlarmsWatchWhatWAFPublishes (issue 23, C-1): in count
+// mode a managed rule group's counts are published only with the Region,
+// Rule and RuleGroup dimensions, RuleGroup being the metric name of the web
+// ACL rule that references the group (AWS WAF Developer Guide, "AWS WAF
+// metrics and dimensions"). So each group is watched under that name, over
+// all of its rules, and the web ACL's Rule=ALL is watched for nothing; the
+// rate rule, the web ACL's own, is watched under the web ACL.
+func TestWAFCountModeAlarmsWatchWhatWAFPublishes(t *testing.T) {
+	res := planStack(t, "dev")
+	cfg, _ := stackConfig(t, "dev")
+	region := cfg["aws:region"]
+	acl := one(t, res, typeWebACL, "-waf")
+	aclName := str(t, acl, "name")
+	alarms := ofType(res, typeAlarm)
+	queries := map[string]string{} // expression -> alarm
+	for _, a := range alarms {
+		if q, ok := value(a.Inputs, "metricQueries").([]interface{}); ok && strings.Contains(a.Name, "-waf-") {
+			require.Len(t, q, 1, a.Name)
+			query := q[0].(map[string]interface{})
+			assert.Equal(t, true, query["returnData"], a.Name)
+			assert.EqualValues(t, 300, query["period"], "%s: a Metrics Insights query carries its period", a.Name)
+			queries[query["expression"].(string)] = a.Name
+		}
+		dims, _ := value(a.Inputs, "dimensions").(map[string]interface{})
+		if dims["WebACL"] != nil {
+			assert.NotEqual(t, "ALL", dims["Rule"], "%s: Rule=ALL of the web ACL has no counts of managed groups", a.Name)
+		}
+	}
+	groups := 0
+	for _, r := range value(acl.Inputs, "rules").([]interface{}) {
+		rule := r.(map[string]interface{})
+		metric := rule["visibilityConfig"].(map[string]interface{})["metricName"].(string)
+		stmt := rule["statement"].(map[string]interface{})
+		if _, managed := stmt["managedRuleGroupStatement"]; managed {
+			groups++
+			want := fmt.Sprintf(`SELECT SUM(CountedRequests) FROM SCHEMA("AWS/WAFV2", Region, Rule, RuleGroup) WHERE Region = '%s' AND RuleGroup = '%s'`, region, metric)
+			assert.Contains(t, queries, want, "rule group %s is watched by its metric name", rule["name"])
+			continue
+		}
+		rate := one(t, res, typeAlarm, "-waf-counted-"+waf.RateRuleName)
+		assert.Equal(t, "AWS/WAFV2", str(t, rate, "namespace"))
+		assert.Equal(t, "CountedRequests", str(t, rate, "metricName"))
+		assert.Equal(t, map[string]interface{}{"WebACL": aclName, "Region": region, "Rule": metric}, value(rate.Inputs, "dimensions"))
+	}
+	assert.Equal(t, 3, groups)
+	assert.Len(t, queries, groups, "one query per group, no other")
 }
 
 // TestDefenseOptionsChangeThePlan: switches off what they say, bring-your-
@@ -285,13 +332,6 @@ func TestDefenseOptionsChangeThePlan(t *testing.T) {
 		https := one(t, res, "aws:lb/listener:Listener", "-https")
 		assert.Equal(t, "verify", str(t, https, "mutualAuthentication.mode"))
 		assert.Equal(t, store[0].ID, str(t, https, "mutualAuthentication.trustStoreArn"))
-	})
-	t.Run("explicit detector", func(t *testing.T) {
-		id := "0123456789abcdef0123456789abcdef"
-		res, err := runProgram(t, "prod-us-east-1", withConfig(base, map[string]string{q("guardDutyDetectorId"): id}), nil)
-		require.NoError(t, err)
-		assert.Empty(t, ofType(res, typeDetector))
-		assert.Equal(t, id, str(t, ofType(res, typeFeature)[0], "detectorId"))
 	})
 }
 

@@ -31,7 +31,7 @@ func TestControllerHelmValuesCarryThisStacksRegionAndVPC(t *testing.T) {
 			assert.Equal(t, float64(1), value(rel.Inputs, "values.podDisruptionBudget.maxUnavailable"))
 			// A chart bump is deliberate: the IAM policy (policy.go) and the
 			// CRDs move with it, so the version is stated here too.
-			assert.Equal(t, "3.5.0", str(t, rel, "version"))
+			assert.Equal(t, "3.6.2", str(t, rel, "version"))
 			assert.Equal(t, "aws-load-balancer-controller", str(t, rel, "chart"))
 			// The chart repository of the controller's installation guide.
 			assert.Equal(t, "https://aws.github.io/eks-charts", str(t, rel, "repositoryOpts.repo"))
@@ -68,9 +68,10 @@ func TestControllerIRSATrustNamesItsServiceAccount(t *testing.T) {
 
 func TestControllerPolicyMatchesTheInstalledVersion(t *testing.T) {
 	doc := lbcontroller.Policy("aws")
-	// Upstream docs/install/iam_policy.json at v3.5.0: 16 statements, 80
-	// distinct actions. A chart bump without a policy update fails here.
-	assert.Equal(t, "3.5.0", lbcontroller.ChartVersion)
+	// Upstream docs/install/iam_policy.json at v3.6.2 (as at v3.5.0): 16
+	// statements, 80 distinct actions. A chart bump without a policy update
+	// fails here and in TestControllerPolicyIsTheModulesIAMPolicy.
+	assert.Equal(t, "3.6.2", lbcontroller.ChartVersion)
 	assert.Len(t, doc.Statement, 16)
 	assert.Len(t, doc.Actions(), 80)
 	for _, required := range []string{

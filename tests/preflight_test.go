@@ -135,6 +135,7 @@ func TestCatalogueStatesItsDateAndSources(t *testing.T) {
 		"eksClusterVersions":              c.EKSClusterVersions.Section,
 		"auroraPostgresqlVersions":        c.AuroraVersions.Section,
 		"auroraPostgresqlInstanceClasses": c.AuroraClasses.Section,
+		"auroraPostgresqlStorageTypes":    c.AuroraStorage.Section,
 		"elasticacheNodeTypes":            c.CacheNodeTypes.Section,
 	} {
 		require.NotEmpty(t, s.Sources, "%s has sources", name)
@@ -192,10 +193,6 @@ func TestPreflightRefusesWhatAWSDoesNotOfferBeforeAnyResource(t *testing.T) {
 		message   string
 		fix       string
 	}{
-		{"no such cache node type", validBase, map[string]string{"auth-platform:cacheNodeType": "cache.r7g.medium"},
-			"auth-platform:cacheNodeType", "ElastiCache in us-east-1 offers no valkey node of this type", "cache.r7g.large"},
-		{"node type without the engine", validBase, map[string]string{"auth-platform:cacheNodeType": "cache.r6gd.large"},
-			"auth-platform:cacheNodeType", "offers no valkey node", "ElastiCache offers"},
 		{"no such Aurora minor", validBase, map[string]string{"auth-platform:dbEngineVersion": "16.99"},
 			"auth-platform:dbEngineVersion", "RDS in us-east-1 offers no Aurora PostgreSQL 16.99", "aws rds describe-db-engine-versions"},
 		{"retired Aurora minor", validBase, map[string]string{"auth-platform:dbEngineVersion": "16.6"},
@@ -241,11 +238,53 @@ func TestPreflightMissesExitTwoWithTheKey(t *testing.T) {
 	code, out, stderr := runPlan("--config-file", path)
 	require.Equal(t, plan.ExitConfigError, code, stderr)
 	assert.Empty(t, out)
-	assert.Contains(t, stderr, `auth-platform:cacheNodeType = "cache.m7g.medium": ElastiCache in eu-west-1 offers no redis node of this type`)
 	assert.Contains(t, stderr, `auth-platform:dbEngineVersion = "17.1": RDS in eu-west-1 offers no Aurora PostgreSQL 17.1`)
-	// Without a version, the class (here db.serverless) is still checked:
-	// it exists, so no third problem.
-	assert.Contains(t, stderr, "(2 problems)")
+	// Without a version, the class (here db.serverless) is still checked
+	// against every version: it exists, so no second problem. A node type
+	// without a reserved offering is not refused (C-3; see
+	// TestCacheNodeTypeWithoutReservedOfferingIsAWarning).
+	assert.Contains(t, stderr, "(1 problem)")
+	assert.NotContains(t, stderr, "auth-platform:cacheNodeType")
+}
+
+// C-3: ElastiCache has no API that lists the node types it sells on demand,
+// and a reserved offering is only evidence that it does. A type with a
+// reserved offering of any type and term plans in silence; a type with
+// none plans with a warning naming the key, since some types are sold on
+// demand only.
+func TestCacheNodeTypeWithoutReservedOfferingIsAWarning(t *testing.T) {
+	for _, tc := range []struct {
+		name, engine, nodeType string
+		warned                 bool
+	}{
+		{"Heavy Utilization only (R4)", "redis", "cache.r4.large", false},
+		{"No Upfront for one year", "valkey", "cache.r7g.large", false},
+		{"no reserved offering at all", "valkey", "cache.r7g.medium", true},
+		{"none for the engine", "valkey", "cache.r4.large", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			overrides := map[string]string{"auth-platform:cacheNodeType": tc.nodeType, "auth-platform:cacheEngine": tc.engine}
+			if tc.engine == "redis" {
+				overrides["auth-platform:cacheEngineVersion"] = "7.1"
+			}
+			var warnings []string
+			res, err := mocks.Run(project, "test", withConfig(validBase, overrides), nil, func(ctx *pulumi.Context) (map[string]pulumi.Output, error) {
+				exports, w, err := stacks.RunReport(ctx)
+				warnings = w
+				return exports, err
+			})
+			require.NoError(t, err, "a node type is never refused for want of a reserved offering")
+			assert.Len(t, ofType(res, "aws:elasticache/replicationGroup:ReplicationGroup"), 1)
+			if !tc.warned {
+				assert.Empty(t, warnings)
+				return
+			}
+			require.Len(t, warnings, 1)
+			assert.Contains(t, warnings[0], "cacheNodeType "+tc.nodeType+": ElastiCache in us-east-1 sells no reserved "+tc.engine+" node of this type")
+			assert.Contains(t, warnings[0], "No Upfront/P1Y, Partial Upfront/P1Y, All Upfront/P1Y, Heavy Utilization/P1Y, No Upfront/P3Y")
+			assert.Contains(t, warnings[0], "fails when the replication group is created")
+		})
+	}
 }
 
 func TestPreflightResolvesTheAuroraVersion(t *testing.T) {
@@ -308,13 +347,12 @@ func TestPreflightNamesTheRegionOfAMultiRegionMiss(t *testing.T) {
 // A top-level value no region offers is one mistake, said once.
 func TestPreflightReportsATopLevelMissOnceInAMultiRegionStack(t *testing.T) {
 	cfg, _ := stackConfig(t, "prod-global")
-	_, err := runUntilError(t, "prod-global", withConfig(cfg, map[string]string{"auth-platform:cacheNodeType": "cache.r7g.48xlarge"}))
+	_, err := runUntilError(t, "prod-global", withConfig(cfg, map[string]string{"auth-platform:kubernetesVersion": "1.99"}))
 	var cerr *stacks.ConfigError
 	require.True(t, errors.As(err, &cerr), "%v", err)
 	require.Len(t, cerr.Problems, 1, cerr.Error())
-	assert.Equal(t, "auth-platform:cacheNodeType", cerr.Problems[0].Key)
-	assert.Contains(t, cerr.Problems[0].Message, "ElastiCache in us-east-1 offers no valkey node of this type")
-	assert.NotContains(t, cerr.Problems[0].Fix, "regions[", "the Global Datastore's members share their node type")
+	assert.Equal(t, "auth-platform:kubernetesVersion", cerr.Problems[0].Key)
+	assert.Contains(t, cerr.Problems[0].Message, "in us-east-1: EKS does not offer Kubernetes 1.99")
 }
 
 // A regional key set at the top level can be fixed for one region alone.
@@ -363,7 +401,7 @@ func TestREADMESaysWhichLookupsThePreflightUses(t *testing.T) {
 	require.NoError(t, err)
 	readme := string(b)
 	for _, fn := range []string{"eks.GetClusterVersions", "rds.GetEngineVersion", "rds.GetOrderableDbInstance",
-		"elasticache.GetReservedCacheNodeOffering", "cmd/plan/mocks/catalogue.json", "components/cluster/versions.go"} {
+		"elasticache.GetReservedCacheNodeOffering", "guardduty.LookupDetector", "cmd/plan/mocks/catalogue.json", "components/cluster/versions.go"} {
 		assert.Contains(t, readme, fn)
 	}
 }

@@ -69,7 +69,10 @@ func TestAuthPodsRunAsTheImagesUserWithoutAKubernetesToken(t *testing.T) {
 		assert.Equal(t, "IfNotPresent", ctr["imagePullPolicy"], "the image is pinned by digest")
 		// The Service's targetPort names "http"; TCP is stated so a
 		// server-side apply diff never shows the API server's default.
-		assert.Equal(t, []interface{}{map[string]interface{}{"name": "http", "containerPort": float64(8080), "protocol": "TCP"}}, ctr["ports"])
+		assert.Equal(t, []interface{}{
+			map[string]interface{}{"name": "http", "containerPort": float64(8080), "protocol": "TCP"},
+			map[string]interface{}{"name": "metrics", "containerPort": float64(9090), "protocol": "TCP"},
+		}, ctr["ports"])
 		get := func(path string) map[string]interface{} {
 			return map[string]interface{}{"path": path, "port": float64(8080), "scheme": "HTTP"}
 		}
@@ -218,7 +221,16 @@ func TestEveryAlarmIsTheOneThisTableStates(t *testing.T) {
 		// Counts of events over five minutes.
 		{"-HighPodEvictionRate", "Sum", 300, 1, 30, gt, "notBreaching"},
 		{"-waf-blocked-requests", "Sum", 300, 1, 100, gt, "notBreaching"},
-		{"-waf-counted-requests", "Sum", 300, 1, 100, gt, "notBreaching"}, // count mode: what block would stop
+		// Count mode: what block would stop, per managed group (a Metrics
+		// Insights query, its period on the query) and for the rate rule.
+		{"-waf-counted-awsmanagedrules", "", 0, 1, 100, gt, "notBreaching"},
+		{"-waf-counted-login-rate-per-ip", "Sum", 300, 1, 100, gt, "notBreaching"},
+		// The service's dependency_down lines, per minute (a Metrics
+		// Insights query, which carries the period): two minutes running.
+		{"-dependency-down-", "", 0, 2, 1, "GreaterThanOrEqualToThreshold", "notBreaching"},
+		// The service's audit events: failed or refused logins in five
+		// minutes, three times what one address gets through the WAF.
+		{"-login-failure-surge", "Sum", 300, 1, 300, "GreaterThanOrEqualToThreshold", "notBreaching"},
 	}
 	for stack, res := range allPlans(t) {
 		t.Run(stack, func(t *testing.T) {
@@ -485,7 +497,7 @@ func TestEveryTaggableResourceCarriesTheStacksTags(t *testing.T) {
 		"aws:elasticache/parameterGroup:ParameterGroup", "aws:elasticache/replicationGroup:ReplicationGroup",
 		"aws:elasticache/subnetGroup:SubnetGroup", "aws:guardduty/detector:Detector",
 		"aws:iam/openIdConnectProvider:OpenIdConnectProvider", "aws:iam/policy:Policy", "aws:iam/role:Role", "aws:kms/key:Key",
-		"aws:lb/listener:Listener", "aws:lb/loadBalancer:LoadBalancer", "aws:lb/targetGroup:TargetGroup",
+		"aws:lb/listener:Listener", "aws:lb/listenerRule:ListenerRule", "aws:lb/loadBalancer:LoadBalancer", "aws:lb/targetGroup:TargetGroup",
 		"aws:rds/cluster:Cluster", "aws:rds/clusterInstance:ClusterInstance", "aws:rds/clusterParameterGroup:ClusterParameterGroup",
 		"aws:rds/subnetGroup:SubnetGroup", "aws:route53/healthCheck:HealthCheck", "aws:s3/bucketV2:BucketV2",
 		"aws:secretsmanager/secret:Secret", "aws:sns/topic:Topic", "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",

@@ -117,7 +117,9 @@ func TestPlanRecordsDependenciesFromInputs(t *testing.T) {
 		case deploymentType:
 			deployment = &doc.Resources[i]
 		case "kubernetes:core/v1:ConfigMap":
-			configMap = &doc.Resources[i]
+			if strings.HasSuffix(r.Name, "-auth-config") {
+				configMap = &doc.Resources[i]
+			}
 		}
 	}
 	require.NotNil(t, deployment)

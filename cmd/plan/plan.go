@@ -121,8 +121,9 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	timeline := fs.Bool("timeline", false, "print the critical path of a first deploy and a destroy (with --json: add \"timeline\")")
 	diagram := fs.Bool("diagram", false, "print the platform as a Graphviz DOT picture")
 	svg := fs.String("svg", "", "with --diagram: also render the picture to this SVG file (needs Graphviz's dot)")
+	secondRun := fs.Bool("second-run", false, "plan twice against one account and list what the second run would create, delete or change (exit 1 if anything)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: go run . plan [--stack NAME | --config-file FILE] [--json] [--timeline | --diagram [--svg FILE]]")
+		fmt.Fprintln(stderr, "usage: go run . plan [--stack NAME | --config-file FILE] [--json] [--timeline | --diagram [--svg FILE] | --second-run]")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -135,6 +136,10 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	}
 	if *stack != "" && *configFile != "" {
 		fmt.Fprintln(stderr, "plan: give --stack or --config-file, not both")
+		return ExitConfigError
+	}
+	if *secondRun && (*timeline || *diagram || *svg != "") {
+		fmt.Fprintln(stderr, "plan: --second-run goes alone (with --json at most), not with --timeline, --diagram or --svg")
 		return ExitConfigError
 	}
 
@@ -166,6 +171,10 @@ func Main(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stderr, "plan:", err)
 		}
 		return ExitConfigError
+	}
+
+	if *secondRun {
+		return secondRunMain(project.Name, stackName, file, *asJSON, stdout, stderr)
 	}
 
 	doc, err := PlanFile(project.Name, stackName, file)
@@ -227,6 +236,36 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		WriteTree(stdout, doc)
 	}
 	return exitFor(doc)
+}
+
+// ExitSecondRunChanges is --second-run's exit code when the second run would
+// change anything (the same code as ExitViolations: the check failed).
+const ExitSecondRunChanges = 1
+
+// secondRunMain runs the second-run check and prints its report.
+func secondRunMain(project, stack string, file *StackFile, asJSON bool, stdout, stderr io.Writer) int {
+	report, err := SecondRunFile(project, stack, file)
+	if err != nil {
+		var cerr *stacks.ConfigError
+		if errors.As(err, &cerr) {
+			fmt.Fprintln(stderr, cerr.Error())
+			return ExitConfigError
+		}
+		fmt.Fprintln(stderr, "plan:", err)
+		return ExitFailure
+	}
+	for _, w := range report.Warnings {
+		fmt.Fprintln(stderr, "plan: warning:", w)
+	}
+	if asJSON {
+		if err := writeSecondRunJSON(stdout, report); err != nil {
+			fmt.Fprintln(stderr, "plan:", err)
+			return ExitFailure
+		}
+	} else {
+		WriteSecondRun(stdout, report)
+	}
+	return report.ExitCode()
 }
 
 // exitFor is ExitViolations when a mandatory policy is violated.

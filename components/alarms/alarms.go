@@ -1,6 +1,25 @@
 // Package alarms watches what the platform promises: enough healthy auth
 // targets behind the ALB, few 5XX answers, fast responses, and healthy data
-// stores. Every alarm notifies one SNS topic, which can mail an operator.
+// stores, as AWS measures them and as the auth service itself sees them.
+// Every alarm notifies one SNS topic, which can mail an operator.
+//
+// The service's view: on every failed background check of a dependency it
+// logs a JSON line {"event":"dependency_down","dependency":…,"shard":…}
+// (dependency postgres-writer, postgres-reader or redis; shard the Redis
+// shard's slot ranges, "" for PostgreSQL), and the pods' log lines reach
+// the service's log group (components/servicelogs). Metric filters count
+// those lines as DependencyDown with the dependency, and for Redis the
+// shard, as dimensions. PostgreSQL's lines get their own filter without
+// the shard: a CloudWatch dimension value must contain a non-whitespace
+// character (CloudWatch API reference, Dimension), so "" cannot be one.
+// The shards' values are not known in advance (they are slot ranges, and
+// change with resharding), so the alarms read the metric with Metrics
+// Insights queries, which sum over every dimension value (CloudWatch User
+// Guide, "Query your metrics with CloudWatch Metrics Insights"; alarms on
+// them take the period on the query: terraform-provider-aws #28547, the
+// period pulumi-aws v6 has on metricQueries). SEARCH cannot back an alarm.
+// Readiness does not fail on a shared dependency (issue 22), so this alarm,
+// not a target count, is how a dependency outage is seen.
 package alarms
 
 import (
@@ -36,7 +55,58 @@ const (
 	// DefaultMaxGlobalLagMillis of a global secondary behind its primary:
 	// Aurora replicates in about a second; a failover would lose the lag.
 	DefaultMaxGlobalLagMillis = 10000.0
+	// DefaultDependencyDownMinutes: a dependency reported down in this
+	// many consecutive minutes raises its alarm. Two minutes let a routine
+	// failover (ElastiCache and Aurora promote within about a minute) pass
+	// without paging, while an outage the service only rides out is seen.
+	DefaultDependencyDownMinutes = 2
 )
+
+// The service's dependency events (the contract with cmd/auth-service).
+const (
+	DependencyDownEvent = "dependency_down"
+	// DependencyMetric counts dependency_down lines, per Dependency (and
+	// Shard for Redis).
+	DependencyMetric = "DependencyDown"
+	DependencyRedis  = "redis"
+)
+
+// Dependencies are the values of the events' "dependency" field.
+var Dependencies = []string{"postgres-writer", "postgres-reader", DependencyRedis}
+
+// DependencyFilter is one metric filter on the service's log group.
+type DependencyFilter struct {
+	Name       string
+	Pattern    string
+	Dimensions map[string]string
+}
+
+// DependencyFilters are the filters that turn the service's dependency
+// events into DependencyMetric: Redis with its shard, PostgreSQL without.
+func DependencyFilters() []DependencyFilter {
+	return []DependencyFilter{
+		{
+			Name:       "dependency-down-redis",
+			Pattern:    fmt.Sprintf(`{ ($.event = "%s") && ($.dependency = "%s") }`, DependencyDownEvent, DependencyRedis),
+			Dimensions: map[string]string{"Dependency": "$.dependency", "Shard": "$.shard"},
+		},
+		{
+			Name:       "dependency-down-postgres",
+			Pattern:    fmt.Sprintf(`{ ($.event = "%s") && ($.dependency != "%s") }`, DependencyDownEvent, DependencyRedis),
+			Dimensions: map[string]string{"Dependency": "$.dependency"},
+		},
+	}
+}
+
+// MetricNamespace is the custom namespace of one stack region's service
+// metrics: two stacks in one account and region never add up.
+func MetricNamespace(n naming.Namer) string { return "AuthPlatform/" + n.Prefix() }
+
+// DependencyQuery is the Metrics Insights query of one dependency's
+// DependencyMetric, summed over every shard.
+func DependencyQuery(namespace, dependency string) string {
+	return fmt.Sprintf(`SELECT SUM(%s) FROM "%s" WHERE Dependency = '%s'`, DependencyMetric, namespace, dependency)
+}
 
 // CacheNodes describes the replication group's member clusters, whose IDs
 // ElastiCache derives as "<group>-<shard:4>-<node:3>".
@@ -69,6 +139,13 @@ type Args struct {
 	// readers, and its replication lag behind the primary is watched.
 	// Default false.
 	DatabaseSecondary bool
+	// ServiceLogGroup is the auth service's log group (once it exists):
+	// its dependency events become DependencyMetric and one alarm per
+	// dependency. Required.
+	ServiceLogGroup pulumi.StringInput
+	// DependencyDownMinutes before a dependency alarm fires. Default
+	// DefaultDependencyDownMinutes.
+	DependencyDownMinutes int
 
 	MinHealthyTargets     int
 	Max5xxPercent         float64
@@ -106,6 +183,12 @@ func NewAlarms(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Reso
 	}
 	if a.MinHealthyTargets == 0 {
 		a.MinHealthyTargets = DefaultMinHealthyTargets
+	}
+	if a.DependencyDownMinutes == 0 {
+		a.DependencyDownMinutes = DefaultDependencyDownMinutes
+	}
+	if a.ServiceLogGroup == nil {
+		return nil, fmt.Errorf("alarms %s: ServiceLogGroup is required: the dependency alarms read the service's log lines", name)
 	}
 	def(&a.Max5xxPercent, DefaultMax5xxPercent)
 	def(&a.MaxP99ResponseSeconds, DefaultMaxP99ResponseSeconds)
@@ -237,6 +320,12 @@ func NewAlarms(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Reso
 		namespace: "AWS/RDS", metric: "AuroraReplicaLagMaximum", dims: cluster, stat: "Maximum",
 		op: "GreaterThanThreshold", threshold: a.MaxReplicaLagMillis, periods: 3, period: 60, missing: "notBreaching",
 	})
+	if err := b.loginFailures(&a); err != nil {
+		return nil, err
+	}
+	if err := b.dependencies(&a); err != nil {
+		return nil, err
+	}
 	if a.DatabaseServerless {
 		b.add(spec{
 			name:      "db-acu-utilization",
@@ -274,6 +363,47 @@ func TopicPolicy(topicArn, partition, region, accountID string) iamdoc.Document 
 	return iamdoc.New(st, events)
 }
 
+// dependencies creates the metric filters on the service's log group and
+// an alarm per dependency.
+func (b *builder) dependencies(a *Args) error {
+	namespace := MetricNamespace(a.Namer)
+	var filters []pulumi.Resource
+	for _, f := range DependencyFilters() {
+		filter, err := cloudwatch.NewLogMetricFilter(b.ctx, b.namer.Name(f.Name), &cloudwatch.LogMetricFilterArgs{
+			LogGroupName: a.ServiceLogGroup,
+			Pattern:      pulumi.String(f.Pattern),
+			MetricTransformation: &cloudwatch.LogMetricFilterMetricTransformationArgs{
+				Name:       pulumi.String(DependencyMetric),
+				Namespace:  pulumi.String(namespace),
+				Value:      pulumi.String("1"),
+				Unit:       pulumi.String("Count"),
+				Dimensions: pulumi.ToStringMap(f.Dimensions),
+			},
+		}, b.parent)
+		if err != nil {
+			return err
+		}
+		filters = append(filters, filter)
+	}
+	for _, dep := range Dependencies {
+		b.add(spec{
+			name: "dependency-down-" + dep,
+			desc: fmt.Sprintf("The auth service reported %s down in %d consecutive minutes (its %s log lines). Pods stay Ready: readiness does not check shared dependencies, so requests that need %s fail while others are served. Which shard: the %s metric's Shard dimension, or the log group /%s/auth-service.",
+				dep, a.DependencyDownMinutes, DependencyDownEvent, dep, DependencyMetric, a.Namer.Prefix()),
+			op: "GreaterThanOrEqualToThreshold", threshold: 1, periods: a.DependencyDownMinutes, missing: "notBreaching",
+			queries: cloudwatch.MetricAlarmMetricQueryArray{cloudwatch.MetricAlarmMetricQueryArgs{
+				Id:         pulumi.String("events"),
+				Expression: pulumi.String(DependencyQuery(namespace, dep)),
+				Period:     pulumi.Int(60),
+				Label:      pulumi.String(dep + " down events"),
+				ReturnData: pulumi.Bool(true),
+			}},
+			after: filters,
+		})
+	}
+	return b.err
+}
+
 // spec is one alarm: a metric (or a ratio of two) against a threshold.
 type spec struct {
 	name, desc        string
@@ -285,6 +415,8 @@ type spec struct {
 	periods, period   int
 	missing           string
 	queries           cloudwatch.MetricAlarmMetricQueryArray
+	// after must exist first (the filters that publish the metric).
+	after []pulumi.Resource
 }
 
 type builder struct {
@@ -353,7 +485,7 @@ func (b *builder) add(s spec) {
 			args.Statistic = pulumi.String(s.stat)
 		}
 	}
-	if _, err := cloudwatch.NewMetricAlarm(b.ctx, name, args, b.parent); err != nil {
+	if _, err := cloudwatch.NewMetricAlarm(b.ctx, name, args, b.parent, pulumi.DependsOn(s.after)); err != nil {
 		b.err = err
 		return
 	}

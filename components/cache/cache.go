@@ -53,6 +53,98 @@ const (
 	AuthTokenSpecials = "!&#$^<>-"
 )
 
+// Parameter is one engine parameter the component's parameter group sets.
+type Parameter struct{ Name, Value string }
+
+// Parameters are stated explicitly, whatever the engine's default:
+//   - cluster-enabled: cluster mode (sessions are sharded).
+//   - cluster-require-full-coverage: with "yes" (the open-source engine's
+//     default) every node answers CLUSTERDOWN as soon as one hash slot has
+//     no serving node, so one hung or lost shard would fail the sessions of
+//     every other shard too. ElastiCache's documented default is already
+//     "no" (ElastiCache User Guide, "Redis specific parameters", 3.2.4 new
+//     parameters: "Default: no ... Changes Take Effect: Immediately";
+//     awsdocs/amazon-elasticache-docs doc_source/redis/ParameterGroups.Redis.md),
+//     and the families this component uses inherit it; saying it here keeps
+//     it true if that default or the engine ever changes, and matches the
+//     local cluster of tests/realparts.
+var Parameters = []Parameter{
+	{"cluster-enabled", "yes"},
+	{"cluster-require-full-coverage", "no"},
+}
+
+// AUTH token rotation, as ElastiCache does it (ElastiCache User Guide,
+// "Authenticating users with the Redis AUTH command", Modifying the AUTH
+// token; awsdocs/amazon-elasticache-docs doc_source/redis/auth.md): ROTATE
+// adds a token and keeps the previous one (a server holds at most the two
+// most recent); SET, with the token last rotated in, leaves only that one.
+// The provider changes the token in place: terraform-provider-aws'
+// aws_elasticache_replication_group update (internal/service/elasticache/
+// replication_group.go, resourceReplicationGroupUpdate, v5 and later) sends
+// a ModifyReplicationGroup of its own with AuthToken, AuthTokenUpdateStrategy
+// and ApplyImmediately hard-coded to true whenever auth_token or
+// auth_token_update_strategy changes, after the other modifications, and
+// waits for the group to be available before and after. So the step needs
+// no applyImmediately of ours (the group sets it anyway, for node changes),
+// and a change of the strategy alone (ROTATE -> SET, same token) is a
+// modification. pulumi-aws v6.83.4 (elasticache.ReplicationGroup) documents
+// SET, ROTATE and DELETE and a ROTATE default, which TF v5 writes to state
+// for groups created without a strategy.
+const (
+	StrategyRotate = "ROTATE"
+	StrategySet    = "SET"
+	// MaxAuthTokens is how many tokens a group accepts at once.
+	MaxAuthTokens = 2
+)
+
+// DefaultAuthTokenGenerations: the token generated at creation.
+var DefaultAuthTokenGenerations = []int{1}
+
+// AuthTokenUpdateStrategy is the strategy the group is given for a list of
+// accepted generations: ROTATE while two are listed (the newest joins the
+// one in use), SET once only a rotated-in generation is left. The first
+// generation alone asks for nothing: the group was created with it, and
+// the provider's state holds its default strategy, so no modification is
+// sent to a group that was never rotated.
+func AuthTokenUpdateStrategy(generations []int) string {
+	switch {
+	case len(generations) == MaxAuthTokens:
+		return StrategyRotate
+	case len(generations) == 1 && generations[0] > 1:
+		return StrategySet
+	}
+	return ""
+}
+
+// CheckAuthTokenGenerations explains what is wrong with a list of accepted
+// generations, or returns nil. A rotation is two `pulumi up`s: [N] to
+// [N, N+1] (ROTATE), then [N+1] (SET).
+func CheckAuthTokenGenerations(generations []int) error {
+	switch {
+	case len(generations) == 0:
+		return fmt.Errorf("list the generation in use, e.g. [1]")
+	case len(generations) > MaxAuthTokens:
+		return fmt.Errorf("ElastiCache accepts at most %d AUTH tokens at once: list the one in use and, while rotating, the next", MaxAuthTokens)
+	}
+	for _, g := range generations {
+		if g < 1 {
+			return fmt.Errorf("generations are numbered from 1, got %d", g)
+		}
+	}
+	if len(generations) == 2 {
+		old, next := generations[0], generations[1]
+		switch {
+		case next == old:
+			return fmt.Errorf("generation %d is listed twice", old)
+		case next < old:
+			return fmt.Errorf("the steps are in the wrong order: the new generation goes last ([%d, %d]), ROTATE adds it while %d still works, then [%d] SETs it", next, old, next, old)
+		case next != old+1:
+			return fmt.Errorf("rotate to the next generation, [%d, %d]; %d skips one", old, old+1, next)
+		}
+	}
+	return nil
+}
+
 // ReplicationGroupIDMax is AWS's limit on replication group IDs.
 const ReplicationGroupIDMax = 40
 
@@ -107,6 +199,13 @@ type Args struct {
 	// GlobalSecondary joins the group to a Global Datastore as a read-only
 	// member. Default nil: a standalone or primary group.
 	GlobalSecondary *GlobalSecondary
+	// AuthTokenGenerations are the AUTH token generations the group
+	// accepts, oldest first: one in steady state, two while a rotation is
+	// under way (ElastiCache keeps at most two). Each generation is its own
+	// generated token; the newest is the group's token and the secret's.
+	// See AuthTokenUpdateStrategy. Default [1]. A Global Datastore
+	// secondary takes the primary's token and the same generations.
+	AuthTokenGenerations []int
 	// Protect guards the replication group, its key, token and secret
 	// against `pulumi destroy`. Default false.
 	Protect bool
@@ -261,24 +360,38 @@ func NewCache(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Resou
 	// cannot be changed later. A secondary inherits the primary's.
 	var params *elasticache.ParameterGroup
 	if a.GlobalSecondary == nil {
+		var parameters elasticache.ParameterGroupParameterArray
+		for _, p := range Parameters {
+			parameters = append(parameters, elasticache.ParameterGroupParameterArgs{Name: pulumi.String(p.Name), Value: pulumi.String(p.Value)})
+		}
 		params, err = elasticache.NewParameterGroup(ctx, a.Namer.Name("cache", family), &elasticache.ParameterGroupArgs{
 			Family:      pulumi.String(family),
 			Description: pulumi.String("Cluster mode for " + a.Namer.Prefix()),
-			Parameters: elasticache.ParameterGroupParameterArray{
-				elasticache.ParameterGroupParameterArgs{Name: pulumi.String("cluster-enabled"), Value: pulumi.String("yes")},
-			},
-			Tags: tags(a.Namer.Name("cache", family)),
+			Parameters:  parameters,
+			Tags:        tags(a.Namer.Name("cache", family)),
 		}, parent)
 		if err != nil {
 			return nil, err
 		}
 	}
 
+	// One token per accepted generation; the newest is the group's. Only
+	// the newest is protected: the next step of a rotation retires the
+	// older one, which must then be deletable.
+	newest := a.AuthTokenGenerations[len(a.AuthTokenGenerations)-1]
 	var authToken pulumi.StringOutput
 	if g := a.GlobalSecondary; g != nil {
 		authToken = pulumi.ToSecret(g.AuthToken).(pulumi.StringOutput)
-	} else if authToken, err = newAuthToken(ctx, a.Namer.Name("cache-auth"), parent, keep); err != nil {
-		return nil, err
+	} else {
+		for _, gen := range a.AuthTokenGenerations {
+			token, err := newAuthToken(ctx, AuthTokenName(a.Namer, gen), parent, pulumi.Protect(a.Protect && gen == newest))
+			if err != nil {
+				return nil, err
+			}
+			if gen == newest {
+				authToken = token
+			}
+		}
 	}
 
 	groupID := ReplicationGroupID(a.Namer)
@@ -301,9 +414,11 @@ func NewCache(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Resou
 		// preferred->required dance is only for turning TLS on later).
 		TransitEncryptionEnabled: pulumi.Bool(true),
 		AuthToken:                authToken,
-		AtRestEncryptionEnabled:  pulumi.Bool(*a.AtRestEncryption),
-		DataTieringEnabled:       pulumi.Bool(DataTiering(a.NodeType)),
-		SnapshotRetentionLimit:   pulumi.Int(*a.SnapshotRetentionDays),
+		// ROTATE, then SET (AuthTokenUpdateStrategy); applied at once.
+		AuthTokenUpdateStrategy: strategyInput(AuthTokenUpdateStrategy(a.AuthTokenGenerations)),
+		AtRestEncryptionEnabled: pulumi.Bool(*a.AtRestEncryption),
+		DataTieringEnabled:      pulumi.Bool(DataTiering(a.NodeType)),
+		SnapshotRetentionLimit:  pulumi.Int(*a.SnapshotRetentionDays),
 		// Without it, node type changes wait for the maintenance window and
 		// the state shows a size the cluster does not have yet.
 		ApplyImmediately: pulumi.Bool(true),
@@ -364,10 +479,12 @@ func NewCache(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Resou
 		})
 		return string(b), err
 	}).(pulumi.StringOutput)
+	// The secret changes only once the group accepts its token (ROTATE done),
+	// so a pod that re-reads it never gets a token the group refuses.
 	if _, err := secretsmanager.NewSecretVersion(ctx, a.Namer.Name("cache-auth"), &secretsmanager.SecretVersionArgs{
 		SecretId:     secret.ID(),
 		SecretString: pulumi.ToSecret(secretString).(pulumi.StringOutput),
-	}, parent); err != nil {
+	}, parent, pulumi.DependsOn([]pulumi.Resource{rg})); err != nil {
 		return nil, err
 	}
 
@@ -377,7 +494,9 @@ func NewCache(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Resou
 	c.ReplicationGroupID = rg.ID().ToStringOutput()
 	c.SecurityGroupID = sg.ID().ToStringOutput()
 	c.KmsKeyArn = keyArn
-	c.AuthToken = authToken
+	// Through the group, so that a Global Datastore secondary takes a new
+	// token only after the primary has it.
+	c.AuthToken = pulumi.ToSecret(rg.AuthToken.Elem()).(pulumi.StringOutput)
 	if err := ctx.RegisterResourceOutputs(c, pulumi.Map{
 		"configurationEndpoint": c.ConfigurationEndpoint,
 		"port":                  c.Port,
@@ -420,6 +539,9 @@ func (args *Args) withDefaults() (*Args, error) {
 	}
 	if a.SnapshotRetentionDays == nil {
 		a.SnapshotRetentionDays = pulumi.IntRef(DefaultSnapshotRetention)
+	}
+	if a.AuthTokenGenerations == nil {
+		a.AuthTokenGenerations = DefaultAuthTokenGenerations
 	}
 
 	var problems []string
@@ -473,6 +595,9 @@ func (args *Args) withDefaults() (*Args, error) {
 			add("SnapshotWindow %q overlaps MaintenanceWindow %q", a.SnapshotWindow, a.MaintenanceWindow)
 		}
 	}
+	if err := CheckAuthTokenGenerations(a.AuthTokenGenerations); err != nil {
+		add("AuthTokenGenerations %v: %v", a.AuthTokenGenerations, err)
+	}
 	if a.VpcID == nil || a.SubnetIDs == nil || a.ClientSecurityGroupID == nil {
 		add("VpcID, SubnetIDs and ClientSecurityGroupID are required")
 	}
@@ -485,6 +610,22 @@ func (args *Args) withDefaults() (*Args, error) {
 		return nil, fmt.Errorf("%s", strings.Join(problems, "; "))
 	}
 	return &a, nil
+}
+
+// AuthTokenName is the logical name of one generation's token: the first
+// keeps the name it had before rotation existed, so its token stays.
+func AuthTokenName(n naming.Namer, generation int) string {
+	if generation == 1 {
+		return n.Name("cache-auth")
+	}
+	return n.Name("cache-auth", fmt.Sprintf("g%d", generation))
+}
+
+func strategyInput(s string) pulumi.StringPtrInput {
+	if s == "" {
+		return nil
+	}
+	return pulumi.String(s)
 }
 
 // newAuthToken generates the AUTH token. It exists only in Pulumi state

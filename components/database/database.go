@@ -1,7 +1,8 @@
 // Package database builds the relational store: an Aurora PostgreSQL
 // cluster over exactly three AZs with a writer and readers in distinct AZs,
 // storage, Performance Insights and the RDS-managed master password
-// encrypted with a KMS key of its own, TLS enforced, its log group with a
+// encrypted with a KMS key of its own, the application role's secret
+// (AppRoleName; the role itself is the migrate step's), TLS enforced, its log group with a
 // retention, and 5432 open only to the client security group it is given
 // (the auth pods').
 // Provisioned instances or Serverless v2.
@@ -140,8 +141,16 @@ type Database struct {
 	WriterEndpoint pulumi.StringOutput `pulumi:"writerEndpoint"`
 	ReaderEndpoint pulumi.StringOutput `pulumi:"readerEndpoint"`
 	Port           pulumi.IntOutput    `pulumi:"port"`
-	// SecretArn is the RDS-managed secret with the master credentials.
-	SecretArn         pulumi.StringOutput `pulumi:"secretArn"`
+	// SecretArn is the RDS-managed secret with the master credentials
+	// (the migrate step's).
+	SecretArn pulumi.StringOutput `pulumi:"secretArn"`
+	// AppSecretArn is the application role's secret (AppRoleName), which
+	// the serving pods read; empty for a global member, whose pods keep
+	// the master secret (the role would have to be made in the primary's
+	// region and its secret replicated: not done yet).
+	AppSecretArn pulumi.StringOutput `pulumi:"appSecretArn"`
+	// HasAppRole tells whether AppSecretArn is set (a standalone cluster).
+	HasAppRole        bool
 	ClusterIdentifier pulumi.StringOutput `pulumi:"clusterIdentifier"`
 	// ClusterResourceID goes into rds-db:connect policies for IAM auth.
 	ClusterResourceID pulumi.StringOutput `pulumi:"clusterResourceId"`
@@ -149,9 +158,10 @@ type Database struct {
 	KmsKeyArn         pulumi.StringOutput `pulumi:"kmsKeyArn"`
 	// AppEndpoint is where the application sends its reads and writes: an
 	// endpoint that is active for this cluster's role. It is the writer
-	// endpoint, except in a global secondary: that cluster has no writer,
-	// its writer endpoint is "inactive" and does not resolve, so it is the
-	// reader endpoint, which forwards writes to the primary
+	// endpoint, except in a global member that is not the writer now
+	// (GlobalMember.Writer): that cluster has no writer, its writer
+	// endpoint is "inactive" and does not resolve, so it is the reader
+	// endpoint, which forwards writes to the writer
 	// (EnableGlobalWriteForwarding).
 	AppEndpoint pulumi.StringOutput `pulumi:"appEndpoint"`
 	// Instances are the writer first, then the readers.
@@ -171,6 +181,12 @@ type GlobalMember struct {
 	// name and master credentials. Secondaries must omit them (AWS: "Cannot
 	// specify user name for cross region replication cluster").
 	Primary bool
+	// Writer is the member that is the global database's writer now: the
+	// primary until a switchover or failover promotes another member
+	// (stacks: globalPrimaryRegion). It decides only AppEndpoint, never the
+	// cluster's arguments, so moving it changes nothing stateful. Default
+	// false.
+	Writer bool
 	// MasterPassword, a Pulumi secret. Required for the primary only.
 	MasterPassword pulumi.StringInput
 	// SecretArn is this region's copy of the credentials secret. Required.
@@ -372,13 +388,21 @@ func NewDatabase(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Re
 		// A secondary inherits the database, its users and their passwords
 		// from the primary, and forwards writes to it until promoted.
 		clusterArgs.GlobalClusterIdentifier = g.GlobalClusterIdentifier
-		clusterArgs.EnableGlobalWriteForwarding = pulumi.Bool(true)
 		// Its data lives in the primary; a final snapshot would duplicate it.
 		a.FinalSnapshot = false
 		clusterArgs.SkipFinalSnapshot = pulumi.Bool(true)
 		clusterOpts = append(clusterOpts, pulumi.DependsOn(g.After))
 	}
 	if a.Global != nil {
+		// Every member forwards writes while it is a secondary: the created
+		// secondaries from the start, the primary once a switchover or
+		// failover demotes it ("For the primary DB cluster of an Aurora
+		// global database, this value is used immediately if the primary is
+		// demoted by a global cluster API operation, but it does nothing
+		// until then", RDS API, CreateDBCluster/ModifyDBCluster
+		// EnableGlobalWriteForwarding). Its pods then keep writing through
+		// its reader endpoint.
+		clusterArgs.EnableGlobalWriteForwarding = pulumi.Bool(true)
 		// The global cluster upgrades its members, and a promotion rewrites
 		// replication source and membership outside Pulumi.
 		clusterOpts = append(clusterOpts, pulumi.IgnoreChanges([]string{
@@ -473,11 +497,12 @@ func NewDatabase(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Re
 	d.WriterEndpoint = cluster.Endpoint
 	d.ReaderEndpoint = cluster.ReaderEndpoint
 	d.AppEndpoint = cluster.Endpoint
-	if a.Global != nil && !a.Global.Primary {
-		// Not the global writer endpoint: it resolves to the primary's
-		// private address, which this region's VPC has no route to (the
-		// regions' VPCs are not peered); forwarded writes travel inside
-		// Aurora's replication instead.
+	if a.Global != nil && !a.Global.Writer {
+		// A member that is not the writer: its writer endpoint is inactive,
+		// its reader endpoint forwards writes. Not the global writer
+		// endpoint: it resolves to the writer's private address, which this
+		// region's VPC has no route to (the regions' VPCs are not peered);
+		// forwarded writes travel inside Aurora's replication instead.
 		d.AppEndpoint = cluster.ReaderEndpoint
 	}
 	d.Port = cluster.Port
@@ -485,6 +510,15 @@ func NewDatabase(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Re
 		d.SecretArn = a.Global.SecretArn.ToStringOutput()
 	} else {
 		d.SecretArn = cluster.MasterUserSecrets.Index(pulumi.Int(0)).SecretArn().Elem()
+	}
+	d.AppSecretArn = pulumi.String("").ToStringOutput()
+	if a.Global == nil {
+		app, err := appSecret(ctx, a, keyArn, parent)
+		if err != nil {
+			return nil, err
+		}
+		d.AppSecretArn = app.Arn
+		d.HasAppRole = true
 	}
 	d.ClusterIdentifier = cluster.ClusterIdentifier
 	d.ClusterResourceID = cluster.ClusterResourceId
@@ -497,6 +531,7 @@ func NewDatabase(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Re
 		"appEndpoint":       d.AppEndpoint,
 		"port":              d.Port,
 		"secretArn":         d.SecretArn,
+		"appSecretArn":      d.AppSecretArn,
 		"clusterIdentifier": d.ClusterIdentifier,
 		"clusterResourceId": d.ClusterResourceID,
 		"securityGroupId":   d.SecurityGroupID,

@@ -3,6 +3,21 @@
 // the `ip` target group the service's pods are bound to by a
 // TargetGroupBinding. The target group is ours, not the controller's, so its
 // deregistration delay can come from the timing budget.
+//
+// Only the API reaches the pods. Each serving listener's default action is
+// a fixed 404 with the service's JSON error body, and listener rules forward
+// exactly PublicPaths to the target group. How the ALB matches (Elastic Load
+// Balancing, Application Load Balancers guide, "Listener rules" and
+// "Condition types for listener rules", Path conditions; API reference
+// PathPatternConditionConfig): rules are evaluated by priority, lowest
+// first, the default action last; a path pattern is compared with the path
+// only, not the query string; the comparison is case-sensitive; `*` matches
+// 0 or more characters and `?` exactly one; a rule has at most one
+// path-pattern condition, a condition at most three values and a rule at
+// most five. So "/v1/*" forwards /v1/login but not /V1/login, /v1 or
+// /metrics, and "/health" forwards /health (and /health?x) but not
+// /health/live. The rules are the second line: the metrics port is not
+// exposed at all (components/authservice).
 package ingress
 
 import (
@@ -28,6 +43,18 @@ const (
 	TLSPolicy = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 	// HSTS makes browsers stay on HTTPS for a year.
 	HSTS = "max-age=31536000; includeSubDomains"
+
+	// NotFoundBody is what the ALB answers, with 404, for every path it
+	// does not forward: the service's own error JSON for an unknown
+	// endpoint (cmd/auth-service/internal/httpapi/errors.go, errNotFound),
+	// so a client sees one error shape wherever the 404 comes from.
+	NotFoundBody = `{"error":"not_found","message":"no such endpoint"}`
+	// ForwardPriority is the priority of the first forwarding rule; the
+	// rules of one listener take consecutive priorities from here.
+	ForwardPriority = 10
+	// MaxPathPatternsPerCondition is the ALB's limit of values in one
+	// path-pattern condition (a rule takes one such condition).
+	MaxPathPatternsPerCondition = 3
 
 	DefaultIdleTimeoutSeconds = 60
 	// Health check: a target turns healthy after 2 x 10 s and unhealthy
@@ -73,6 +100,23 @@ type Args struct {
 	// Namer and Tags name and tag everything. Required.
 	Namer naming.Namer
 	Tags  naming.Tags
+}
+
+// PublicPaths are the path patterns the ALB forwards to the pods: the API
+// and the health check path (Route 53's checks and the downtime probe use it
+// too). Everything else gets NotFoundBody.
+var PublicPaths = []string{"/v1/*", HealthCheckPath}
+
+// ForwardConditions splits path patterns into the path-pattern values of
+// consecutive rules, at most MaxPathPatternsPerCondition per rule.
+func ForwardConditions(paths []string) [][]string {
+	var out [][]string
+	for len(paths) > 0 {
+		n := min(len(paths), MaxPathPatternsPerCondition)
+		out = append(out, paths[:n])
+		paths = paths[n:]
+	}
+	return out
 }
 
 // MutualTLS is the ALB's mutual TLS in verify mode: the ALB checks each
@@ -239,10 +283,36 @@ func NewIngress(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Res
 		return nil, err
 	}
 
-	forward := lb.ListenerDefaultActionArray{lb.ListenerDefaultActionArgs{
-		Type:           pulumi.String("forward"),
-		TargetGroupArn: tg.Arn,
+	// What no rule forwards is answered by the ALB itself.
+	notFound := lb.ListenerDefaultActionArray{lb.ListenerDefaultActionArgs{
+		Type: pulumi.String("fixed-response"),
+		FixedResponse: &lb.ListenerDefaultActionFixedResponseArgs{
+			ContentType: pulumi.String("application/json"),
+			MessageBody: pulumi.String(NotFoundBody),
+			StatusCode:  pulumi.String("404"),
+		},
 	}}
+	// forwardPublicPaths gives a serving listener its forwarding rules.
+	forwardPublicPaths := func(listenerName string, listener *lb.Listener) error {
+		for i, values := range ForwardConditions(PublicPaths) {
+			name := fmt.Sprintf("%s-forward-%d", listenerName, i+1)
+			if _, err := lb.NewListenerRule(ctx, name, &lb.ListenerRuleArgs{
+				ListenerArn: listener.Arn,
+				Priority:    pulumi.Int(ForwardPriority + i),
+				Actions: lb.ListenerRuleActionArray{lb.ListenerRuleActionArgs{
+					Type:           pulumi.String("forward"),
+					TargetGroupArn: tg.Arn,
+				}},
+				Conditions: lb.ListenerRuleConditionArray{lb.ListenerRuleConditionArgs{
+					PathPattern: &lb.ListenerRuleConditionPathPatternArgs{Values: pulumi.ToStringArray(values)},
+				}},
+				Tags: pulumi.ToStringMap(a.Tags.WithName(name)),
+			}, parent); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	scheme := "http"
 	if in.HTTPS {
 		scheme = "https"
@@ -263,17 +333,21 @@ func NewIngress(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Res
 				IgnoreClientCertificateExpiry: pulumi.Bool(false),
 			}
 		}
-		if _, err := lb.NewListener(ctx, a.Namer.Name("https"), &lb.ListenerArgs{
+		https, err := lb.NewListener(ctx, a.Namer.Name("https"), &lb.ListenerArgs{
 			LoadBalancerArn:      alb.Arn,
 			Port:                 pulumi.Int(443),
 			Protocol:             pulumi.String("HTTPS"),
 			SslPolicy:            pulumi.String(TLSPolicy),
 			CertificateArn:       pulumi.String(a.CertificateArn),
-			DefaultActions:       forward,
+			DefaultActions:       notFound,
 			MutualAuthentication: mutual,
 			RoutingHttpResponseStrictTransportSecurityHeaderValue: pulumi.String(HSTS),
 			Tags: pulumi.ToStringMap(a.Tags.WithName(a.Namer.Name("https"))),
-		}, parent); err != nil {
+		}, parent)
+		if err != nil {
+			return nil, err
+		}
+		if err := forwardPublicPaths(a.Namer.Name("https"), https); err != nil {
 			return nil, err
 		}
 		if _, err := lb.NewListener(ctx, a.Namer.Name("http"), &lb.ListenerArgs{
@@ -293,13 +367,17 @@ func NewIngress(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Res
 			return nil, err
 		}
 	} else {
-		if _, err := lb.NewListener(ctx, a.Namer.Name("http"), &lb.ListenerArgs{
+		http, err := lb.NewListener(ctx, a.Namer.Name("http"), &lb.ListenerArgs{
 			LoadBalancerArn: alb.Arn,
 			Port:            pulumi.Int(80),
 			Protocol:        pulumi.String("HTTP"),
-			DefaultActions:  forward,
+			DefaultActions:  notFound,
 			Tags:            pulumi.ToStringMap(a.Tags.WithName(a.Namer.Name("http"))),
-		}, parent); err != nil {
+		}, parent)
+		if err != nil {
+			return nil, err
+		}
+		if err := forwardPublicPaths(a.Namer.Name("http"), http); err != nil {
 			return nil, err
 		}
 	}

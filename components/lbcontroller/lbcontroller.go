@@ -16,11 +16,21 @@ import (
 )
 
 // The pinned chart. From v3.0.0 the chart and the controller share one
-// version. Policy() must match AppVersion.
+// version. Policy() must match AppVersion, and the CRDs come from the
+// controller's Go module at AppVersion (crds.go).
+//
+// 3.6.2 rather than 3.5.0: the CRDs are read from the controller's module
+// through the Go module proxy, and the proxy these machines reach serves
+// v3.6.2 of sigs.k8s.io/aws-load-balancer-controller/v3 and refuses v3.5.0.
+// From 3.5.0 the chart changes only the image tag and one optional field of
+// the TargetGroupBinding schema, v1alpha1 and v1beta1
+// (registerTargetsWithPodAvailabilityZone, unset here); its templates,
+// values and docs/install/iam_policy.json are unchanged (compared file by
+// file, the v3.5.0 tag against the v3.6.2 module).
 const (
 	ChartName    = "aws-load-balancer-controller"
-	ChartVersion = "3.5.0"
-	AppVersion   = "v3.5.0"
+	ChartVersion = "3.6.2"
+	AppVersion   = "v3.6.2"
 	ChartRepo    = "https://aws.github.io/eks-charts"
 )
 

@@ -22,3 +22,10 @@ func (n Namer) WAFLogGroup() string {
 func (n Namer) FlowLogGroup() string {
 	return "/" + n.Prefix() + "/vpc-flow-logs"
 }
+
+// ServiceLogGroup is the CloudWatch Logs group of the auth service's own
+// output (its JSON log lines, routed by Fargate's log router): named for
+// the service, not for any one alarm reading it.
+func (n Namer) ServiceLogGroup() string {
+	return "/" + n.Prefix() + "/auth-service"
+}

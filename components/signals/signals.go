@@ -1,7 +1,7 @@
 // Package signals carries the operational signals Fargate patching gives
 // before and while it evicts the auth pods into the alarm topic:
 //
-//   - AWS Health scheduled changes for EKS and Fargate ("patch announced"),
+//   - AWS Health events of EKS and Fargate naming this cluster ("patch announced"),
 //   - EKS' own "EKS Fargate Pod Scheduled Termination" event, sent when an
 //     eviction for patching failed and the pod will be deleted at a set time,
 //   - the rate of pod eviction requests in the control plane's audit log,
@@ -11,6 +11,7 @@ package signals
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -18,23 +19,63 @@ import (
 	"github.com/authplatform/auth-platform/components/naming"
 )
 
-// AWS Health events matched. AWS Health delivers an event to EventBridge in
-// the region it concerns (account-specific events of a regional service
-// such as EKS), with source "aws.health" and detail-type "AWS Health Event"
-// (AWS Health User Guide, "Monitoring AWS Health events with Amazon
-// EventBridge"). The event type codes are not pinned: AWS adds codes over
-// time, and the authoritative list is the AWS Health API's
-// DescribeEventTypes for the services below (`aws health
-// describe-event-types --filter services=EKS,FARGATE --region us-east-1`).
-// Known scheduled-change codes of EKS include AWS_EKS_PLANNED_LIFECYCLE_EVENT
-// (version end of support); Fargate OS patching of EKS pods is announced by
-// EKS ("Amazon EKS sends you a notification that includes the affected
-// resources and the date of the upcoming pod eviction", EKS User Guide,
-// "Set actions for AWS Fargate OS patching events").
-var (
-	HealthServices   = []string{"EKS", "FARGATE"}
-	HealthCategories = []string{"scheduledChange"}
-)
+// AWS Health events matched (issue 23, D-9). AWS Health delivers an
+// account's events of a regional service such as EKS to EventBridge in the
+// region they concern, with source "aws.health" and detail-type "AWS Health
+// Event" (AWS Health User Guide, "Monitoring AWS Health events with Amazon
+// EventBridge"); public events also go to a backup region, us-west-2 for
+// every region ("choosing-a-region.html"), marked detail.backupEvent.
+//
+// Scoped to what concerns this stack: its account (the event's "account"),
+// its cluster where the event names it (the cluster's ARN, or an ARN below
+// it such as a Fargate profile's, in "resources" or in
+// detail.affectedEntities[].entityValue, or the cluster's name there), and
+// no backup copy (detail.backupEvent false or absent). A public event with
+// no affected entity of the account is left out: it is the same for every
+// stack of the region.
+//
+// Every category: the Fargate OS patching notice ("Amazon EKS will send you
+// a notification that includes your affected resources and the date of
+// upcoming pod evictions", EKS User Guide, "Set actions for AWS Fargate OS
+// patching events") is matched whatever eventTypeCategory and event type
+// code AWS gives it. Verified: the service code EKS (DescribeEventTypes
+// lists AWS_EKS_* codes, e.g. AWS_EKS_PLANNED_LIFECYCLE_EVENT). Not verified
+// offline: whether Health also uses a service code FARGATE for EKS pods
+// (kept, harmless), which event type code and category the patch notice
+// has, and which entity values it lists (`aws health describe-event-types
+// --filter services=EKS,FARGATE --region us-east-1` and the notice itself
+// settle it).
+var HealthServices = []string{"EKS", "FARGATE"}
+
+// ClusterScope is what names one EKS cluster in events: its ARN, ARNs of
+// what lives under it (Fargate profiles, node groups, add-ons:
+// "arn:…:eks:<region>:<account>:fargateprofile/<cluster>/…"), and its name.
+type ClusterScope struct {
+	Partition, Region, Account, Name string
+}
+
+// ParseClusterArn reads arn:<partition>:eks:<region>:<account>:cluster/<name>.
+func ParseClusterArn(arn string) (ClusterScope, error) {
+	parts := strings.SplitN(arn, ":", 6)
+	if len(parts) != 6 || parts[0] != "arn" || parts[2] != "eks" || !strings.HasPrefix(parts[5], "cluster/") {
+		return ClusterScope{}, fmt.Errorf("%q is not an EKS cluster ARN", arn)
+	}
+	return ClusterScope{Partition: parts[1], Region: parts[3], Account: parts[4], Name: strings.TrimPrefix(parts[5], "cluster/")}, nil
+}
+
+// Arn is the cluster's ARN.
+func (c ClusterScope) Arn() string {
+	return fmt.Sprintf("arn:%s:eks:%s:%s:cluster/%s", c.Partition, c.Region, c.Account, c.Name)
+}
+
+// entities are the pattern values naming the cluster or what is under it.
+func (c ClusterScope) entities() []any {
+	out := []any{c.Arn()}
+	for _, kind := range []string{"fargateprofile", "nodegroup", "addon"} {
+		out = append(out, map[string]any{"prefix": fmt.Sprintf("arn:%s:eks:%s:%s:%s/%s/", c.Partition, c.Region, c.Account, kind, c.Name)})
+	}
+	return out
+}
 
 // FargateTerminationDetailType is the event EKS sends directly to
 // EventBridge when a patching eviction failed (EventBridge reference,
@@ -67,6 +108,9 @@ type Args struct {
 	// ClusterName resolves once the control plane exists (EKS creates the
 	// log group then, unless the stack already has). Required.
 	ClusterName pulumi.StringInput
+	// ClusterArn scopes the event rules to the cluster and its account.
+	// Required.
+	ClusterArn pulumi.StringInput
 	// LogGroupDependsOn are the resources that create the control-plane
 	// log group, when the stack creates it itself. Default none.
 	LogGroupDependsOn []pulumi.Resource
@@ -90,25 +134,37 @@ type Signals struct {
 	AlarmName string
 }
 
-// HealthPattern is the EventBridge pattern of the AWS Health rule.
-func HealthPattern() string {
+// HealthPattern is the EventBridge pattern of the AWS Health rule of one
+// cluster.
+func HealthPattern(c ClusterScope) string {
+	names := append(c.entities(), c.Name)
 	return mustJSON(map[string]any{
 		"source":      []string{"aws.health"},
 		"detail-type": []string{"AWS Health Event"},
+		"account":     []string{c.Account},
 		"detail": map[string]any{
-			"service":           HealthServices,
-			"eventTypeCategory": HealthCategories,
+			"service": HealthServices,
+			"$or": []any{
+				map[string]any{"backupEvent": []any{false}},
+				map[string]any{"backupEvent": []any{map[string]any{"exists": false}}},
+			},
+		},
+		"$or": []any{
+			map[string]any{"resources": c.entities()},
+			map[string]any{"detail": map[string]any{"affectedEntities": map[string]any{"entityValue": names}}},
 		},
 	})
 }
 
 // FargateTerminationPattern matches EKS' failed-eviction events of one
-// cluster.
-func FargateTerminationPattern(clusterName string) string {
+// cluster of the account (the EKS User Guide's sample event carries
+// "account" and detail.clusterName).
+func FargateTerminationPattern(c ClusterScope) string {
 	return mustJSON(map[string]any{
 		"source":      []string{"aws.eks"},
 		"detail-type": []string{FargateTerminationDetailType},
-		"detail":      map[string]any{"clusterName": []string{clusterName}},
+		"account":     []string{c.Account},
+		"detail":      map[string]any{"clusterName": []string{c.Name}},
 	})
 }
 
@@ -123,8 +179,8 @@ func mustJSON(v any) string {
 // NewSignals creates the rules, their targets, the metric filter and the
 // alarm. Pass the regional AWS provider.
 func NewSignals(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOption) (*Signals, error) {
-	if args == nil || args.ClusterName == nil || args.AlarmTopicArn == nil {
-		return nil, fmt.Errorf("signals %s: ClusterName and AlarmTopicArn are required", name)
+	if args == nil || args.ClusterName == nil || args.ClusterArn == nil || args.AlarmTopicArn == nil {
+		return nil, fmt.Errorf("signals %s: ClusterName, ClusterArn and AlarmTopicArn are required", name)
 	}
 	a := *args
 	if a.MaxEvictionsPer5Min == 0 {
@@ -155,11 +211,20 @@ func NewSignals(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Res
 		}
 		return r, nil
 	}
-	health, err := rule("health-eks-fargate", "AWS Health scheduled changes of EKS and Fargate (patching announced)", pulumi.String(HealthPattern()))
+	scoped := func(pattern func(ClusterScope) string) pulumi.StringOutput {
+		return a.ClusterArn.ToStringOutput().ApplyT(func(arn string) (string, error) {
+			c, err := ParseClusterArn(arn)
+			if err != nil {
+				return "", err
+			}
+			return pattern(c), nil
+		}).(pulumi.StringOutput)
+	}
+	health, err := rule("health-eks-fargate", "AWS Health events of this EKS cluster and its Fargate pods (patching announced), any category", scoped(HealthPattern))
 	if err != nil {
 		return nil, err
 	}
-	terminationPattern := a.ClusterName.ToStringOutput().ApplyT(FargateTerminationPattern).(pulumi.StringOutput)
+	terminationPattern := scoped(FargateTerminationPattern)
 	if _, err := rule("fargate-scheduled-termination", "An eviction for Fargate patching failed; EKS deletes the pod at the scheduled time", terminationPattern); err != nil {
 		return nil, err
 	}

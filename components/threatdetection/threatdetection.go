@@ -1,8 +1,25 @@
 // Package threatdetection turns on Amazon GuardDuty's EKS audit-log
 // monitoring for the region and sends high-severity findings to the alarm
-// topic. A GuardDuty detector is one per account and region, often owned by
-// a security team: an existing one is adopted (its EKS audit-log feature is
-// turned on), never duplicated.
+// topic.
+//
+// Who owns the detector is configuration, never a lookup (issue 23, D-1).
+// A GuardDuty detector is one per account and region and is often a
+// security team's. Args.DetectorID set: the stack adopts that detector. It
+// turns on its EKS_AUDIT_LOGS feature and neither creates nor deletes a
+// detector (terraform-provider-aws' aws_guardduty_detector_feature deletes
+// nothing: its Delete is a no-op, so `pulumi destroy` leaves the adopted
+// detector and its feature as they are). Args.DetectorID empty: the stack
+// creates the region's detector and owns it. Every run registers the same
+// resources whatever exists in the account. The old "look up, else create"
+// did not: its second `up` found the stack's own detector, stopped declaring
+// it, and the engine deleted it.
+//
+// Deleting an owned detector, by `pulumi destroy` or by switching to
+// adoption, is GuardDuty's DeleteDetector: monitoring stops in the region,
+// and the existing findings and configuration "are lost and can't be
+// recovered" (GuardDuty User Guide, "Suspending or disabling GuardDuty";
+// export findings first). Args.Protect, on in production, makes the engine
+// refuse that delete.
 //
 // Runtime Monitoring is not turned on: "GuardDuty doesn't support Amazon EKS
 // clusters running on AWS Fargate" (GuardDuty User Guide, "GuardDuty Runtime
@@ -12,7 +29,6 @@ package threatdetection
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/guardduty"
@@ -32,20 +48,19 @@ const (
 	DefaultMinSeverity = 7
 )
 
-// noDetector recognises the lookup's answer for an account and region
-// without a detector (terraform-provider-aws data source aws_guardduty_
-// detector: "no GuardDuty Detectors found", and in later versions an
-// "empty result" error from FindDetector).
-func noDetector(err error) bool {
-	msg := err.Error()
-	return strings.Contains(msg, "no GuardDuty Detectors found") || strings.Contains(msg, "empty result")
-}
+// DetectorName is the name (and Name tag) of the detector a stack creates
+// in a region. The tag tells the stack's own detector from anyone else's.
+func DetectorName(n naming.Namer) string { return n.Name("guardduty") }
 
 // Args configures ThreatDetection.
 type Args struct {
-	// DetectorID adopts this detector without a lookup. Default: look the
-	// region's detector up, and create one when there is none.
+	// DetectorID adopts this existing detector: the stack turns on its EKS
+	// audit-log feature and never creates or deletes a detector. Default
+	// (empty): the stack creates the region's detector and owns it.
 	DetectorID string
+	// Protect makes the engine refuse to delete a detector the stack
+	// created (deleting it deletes its findings). Default false.
+	Protect bool
 	// AlarmTopicArn receives high-severity findings. Required.
 	AlarmTopicArn pulumi.StringInput
 	// MinSeverity of the findings sent. Default DefaultMinSeverity.
@@ -60,12 +75,14 @@ type ThreatDetection struct {
 	pulumi.ResourceState
 
 	DetectorID pulumi.StringOutput `pulumi:"detectorId"`
-	// Adopted reports whether the detector existed before the stack.
+	// Adopted reports whether the detector is one the stack adopted
+	// (Args.DetectorID) rather than created.
 	Adopted bool
 }
 
-// NewThreatDetection adopts or creates the detector, turns on EKS audit-log
-// monitoring and routes findings. Pass the regional AWS provider.
+// NewThreatDetection creates or adopts the detector as Args say, turns on
+// EKS audit-log monitoring and routes findings. Pass the regional AWS
+// provider.
 func NewThreatDetection(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOption) (*ThreatDetection, error) {
 	if args == nil || args.AlarmTopicArn == nil {
 		return nil, fmt.Errorf("threatdetection %s: AlarmTopicArn is required", name)
@@ -74,34 +91,22 @@ func NewThreatDetection(ctx *pulumi.Context, name string, args *Args, opts ...pu
 	if a.MinSeverity == 0 {
 		a.MinSeverity = DefaultMinSeverity
 	}
-	td := &ThreatDetection{}
+	td := &ThreatDetection{Adopted: a.DetectorID != ""}
 	if err := ctx.RegisterComponentResource("authplatform:threatdetection:ThreatDetection", name, td, opts...); err != nil {
 		return nil, err
 	}
 	parent := pulumi.Parent(td)
 
-	detectorID := a.DetectorID
-	if detectorID == "" {
-		found, err := guardduty.LookupDetector(ctx, &guardduty.LookupDetectorArgs{}, parent)
-		switch {
-		case err == nil:
-			detectorID = found.Id
-		case !noDetector(err):
-			return nil, fmt.Errorf("threatdetection %s: looking up the region's GuardDuty detector: %w", name, err)
-		}
-	}
 	var id pulumi.StringOutput
-	if detectorID != "" {
-		td.Adopted = true
-		id = pulumi.String(detectorID).ToStringOutput()
+	if td.Adopted {
+		id = pulumi.String(a.DetectorID).ToStringOutput()
 	} else {
-		// Not protected: destroying it stops paid monitoring with the
-		// stack; findings are exported to the topic as they come.
-		detector, err := guardduty.NewDetector(ctx, a.Namer.Name("guardduty"), &guardduty.DetectorArgs{
+		detectorName := DetectorName(a.Namer)
+		detector, err := guardduty.NewDetector(ctx, detectorName, &guardduty.DetectorArgs{
 			Enable:                     pulumi.Bool(true),
 			FindingPublishingFrequency: pulumi.String("FIFTEEN_MINUTES"),
-			Tags:                       pulumi.ToStringMap(a.Tags.WithName(a.Namer.Name("guardduty"))),
-		}, parent)
+			Tags:                       pulumi.ToStringMap(a.Tags.WithName(detectorName)),
+		}, parent, pulumi.Protect(a.Protect))
 		if err != nil {
 			return nil, err
 		}

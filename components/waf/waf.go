@@ -124,8 +124,10 @@ type WebACL struct {
 	LogGroupArn pulumi.StringOutput `pulumi:"logGroupArn"`
 	// Name of the web ACL (the WebACL metric dimension), known before
 	// deployment.
-	Name      string
-	AlarmName string
+	Name string
+	// AlarmNames are the alarms on what the WAF blocks (or, in count mode,
+	// counts), known before deployment.
+	AlarmNames []string
 }
 
 // Capacity is the WCU the web ACL needs for these rule groups.
@@ -208,7 +210,7 @@ func NewWebACL(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Reso
 	metric := func(suffix string) *wafv2.WebAclRuleVisibilityConfigArgs {
 		return &wafv2.WebAclRuleVisibilityConfigArgs{
 			CloudwatchMetricsEnabled: pulumi.Bool(true),
-			MetricName:               pulumi.String(w.Name + "-" + suffix),
+			MetricName:               pulumi.String(RuleMetricName(w.Name, suffix)),
 			SampledRequestsEnabled:   pulumi.Bool(true),
 		}
 	}
@@ -329,32 +331,40 @@ func NewWebACL(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Reso
 		return nil, err
 	}
 
-	// In count mode nothing is blocked; the counted requests are what
-	// block mode would stop, and a spike of them is worth a look too.
-	metricName, what := "BlockedRequests", "blocked"
-	if a.Mode == ModeCount {
-		metricName, what = "CountedRequests", "counted (count mode: would be blocked)"
-	}
-	w.AlarmName = a.Namer.Name("waf-" + strings.ToLower(strings.TrimSuffix(metricName, "Requests")) + "-requests")
-	if _, err := cloudwatch.NewMetricAlarm(ctx, w.AlarmName, &cloudwatch.MetricAlarmArgs{
-		Name:               pulumi.String(w.AlarmName),
-		AlarmDescription:   pulumi.String(fmt.Sprintf("More than %d auth requests %s by the WAF in 5 minutes: an attack, or a rule hitting real users. Check the WAF logs (%s).", a.BlockedRequestsThreshold, what, logGroupName)),
-		Namespace:          pulumi.String("AWS/WAFV2"),
-		MetricName:         pulumi.String(metricName),
-		Dimensions:         pulumi.StringMap{"WebACL": pulumi.String(w.Name), "Region": pulumi.String(a.Region), "Rule": pulumi.String("ALL")},
-		Statistic:          pulumi.String("Sum"),
-		Period:             pulumi.Int(300),
-		EvaluationPeriods:  pulumi.Int(1),
-		DatapointsToAlarm:  pulumi.Int(1),
-		Threshold:          pulumi.Float64(float64(a.BlockedRequestsThreshold)),
-		ComparisonOperator: pulumi.String("GreaterThanThreshold"),
-		// WAF publishes nothing while nothing matches.
-		TreatMissingData: pulumi.String("notBreaching"),
-		AlarmActions:     pulumi.Array{a.AlarmTopicArn},
-		OkActions:        pulumi.Array{a.AlarmTopicArn},
-		Tags:             pulumi.ToStringMap(a.Tags.WithName(w.AlarmName)),
-	}, parent); err != nil {
-		return nil, err
+	for _, spec := range Alarms(w.Name, a.Region, a.Mode, a.RuleGroups) {
+		name := a.Namer.Name(spec.Suffix)
+		w.AlarmNames = append(w.AlarmNames, name)
+		args := &cloudwatch.MetricAlarmArgs{
+			Name:               pulumi.String(name),
+			AlarmDescription:   pulumi.String(fmt.Sprintf("More than %d auth requests %s in 5 minutes: an attack, or a rule hitting real users. Check the WAF logs (%s).", a.BlockedRequestsThreshold, spec.What, logGroupName)),
+			EvaluationPeriods:  pulumi.Int(1),
+			DatapointsToAlarm:  pulumi.Int(1),
+			Threshold:          pulumi.Float64(float64(a.BlockedRequestsThreshold)),
+			ComparisonOperator: pulumi.String("GreaterThanThreshold"),
+			// WAF publishes nothing while nothing matches.
+			TreatMissingData: pulumi.String("notBreaching"),
+			AlarmActions:     pulumi.Array{a.AlarmTopicArn},
+			OkActions:        pulumi.Array{a.AlarmTopicArn},
+			Tags:             pulumi.ToStringMap(a.Tags.WithName(name)),
+		}
+		if spec.Query != "" {
+			args.MetricQueries = cloudwatch.MetricAlarmMetricQueryArray{cloudwatch.MetricAlarmMetricQueryArgs{
+				Id:         pulumi.String("counted"),
+				Expression: pulumi.String(spec.Query),
+				Period:     pulumi.Int(AlarmPeriodSeconds),
+				Label:      pulumi.String(spec.What),
+				ReturnData: pulumi.Bool(true),
+			}}
+		} else {
+			args.Namespace = pulumi.String(MetricNamespace)
+			args.MetricName = pulumi.String(spec.Metric)
+			args.Dimensions = pulumi.ToStringMap(spec.Dimensions)
+			args.Statistic = pulumi.String("Sum")
+			args.Period = pulumi.Int(AlarmPeriodSeconds)
+		}
+		if _, err := cloudwatch.NewMetricAlarm(ctx, name, args, parent); err != nil {
+			return nil, err
+		}
 	}
 
 	w.WebACLArn = acl.Arn
@@ -377,4 +387,71 @@ func LogDeliveryPolicy(logGroupArn, partition, region, accountID string) iamdoc.
 		When("ArnLike", "aws:SourceArn", fmt.Sprintf("arn:%s:logs:%s:%s:*", partition, region, accountID))
 	st.Principal = &iamdoc.Principal{Service: []string{"delivery.logs.amazonaws.com"}}
 	return iamdoc.New(st)
+}
+
+// MetricNamespace is where AWS WAF publishes its metrics.
+const MetricNamespace = "AWS/WAFV2"
+
+// AlarmPeriodSeconds is the window each WAF alarm sums over.
+const AlarmPeriodSeconds = 300
+
+// RuleMetricName is the CloudWatch metric name a rule of the web ACL
+// publishes under (its VisibilityConfig): for a managed rule group, the
+// value of the RuleGroup dimension of its rules' metrics.
+func RuleMetricName(aclName, rule string) string { return aclName + "-" + rule }
+
+// AlarmSpec is one WAF alarm: a plain metric (Metric, Dimensions) or a
+// CloudWatch Metrics Insights query (Query).
+type AlarmSpec struct {
+	// Suffix of the alarm's name.
+	Suffix string
+	// What the alarm counts, for its description.
+	What       string
+	Metric     string
+	Dimensions map[string]string
+	Query      string
+}
+
+// Alarms are the alarms of a web ACL in a mode, each on a metric AWS WAF
+// publishes for it (AWS WAF Developer Guide, "AWS WAF metrics and
+// dimensions", https://docs.aws.amazon.com/waf/latest/developerguide/waf-metrics.html).
+//
+// In block mode, BlockedRequests of the web ACL with Rule=ALL: every block,
+// by the managed groups or the rate rule, is the web ACL's.
+//
+// In count mode that metric stays empty for the managed groups: "Count
+// action rules in rule groups don't emit web ACL dimension metrics - only
+// Rule, RuleGroup, and Region dimensions", and the AWS managed rule groups
+// are named as such rule groups (same page). So each group gets an alarm
+// of its own, a Metrics Insights query summing CountedRequests over every
+// rule of the group, found by its RuleGroup dimension: the metric name of
+// the web ACL rule that references it (RuleMetricName). The rate rule is
+// the web ACL's own rule, so its counts stay on the web ACL's dimensions
+// ("when you test a rule in Count mode, its matches are listed as Count
+// metrics for the web ACL"), under its own Rule.
+func Alarms(aclName, region, mode string, ruleGroups []string) []AlarmSpec {
+	if mode != ModeCount {
+		return []AlarmSpec{{
+			Suffix: "waf-blocked-requests", What: "blocked by the WAF",
+			Metric:     "BlockedRequests",
+			Dimensions: map[string]string{"WebACL": aclName, "Region": region, "Rule": "ALL"},
+		}}
+	}
+	var out []AlarmSpec
+	for _, g := range ruleGroups {
+		out = append(out, AlarmSpec{
+			Suffix: "waf-counted-" + strings.ToLower(g),
+			What:   "counted by " + g + " (count mode: would be blocked)",
+			Query: fmt.Sprintf(`SELECT SUM(CountedRequests) FROM SCHEMA("%s", Region, Rule, RuleGroup) WHERE Region = '%s' AND RuleGroup = '%s'`,
+				MetricNamespace, region, RuleMetricName(aclName, g)),
+		})
+	}
+	return append(out, AlarmSpec{
+		Suffix: "waf-counted-" + RateRuleName,
+		What:   "counted by the login rate rule (count mode: would be blocked)",
+		Metric: "CountedRequests",
+		Dimensions: map[string]string{
+			"WebACL": aclName, "Region": region, "Rule": RuleMetricName(aclName, RateRuleName),
+		},
+	})
 }

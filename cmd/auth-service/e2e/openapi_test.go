@@ -208,6 +208,7 @@ func (d *openAPI) checkResponse(t *testing.T, doc documented, r response) {
 	if doc.method != http.MethodHead {
 		assert.Equal(t, "no-store", r.Header.Get("Cache-Control"), at)
 	}
+	assert.NotEmpty(t, r.Header.Get("X-Request-Id"), at)
 	content, hasBody := doc.response["content"].(map[string]any)
 	if !hasBody || doc.method == http.MethodHead {
 		assert.Empty(t, r.Body, "%s: no body documented", at)
@@ -271,6 +272,23 @@ func TestTheOpenAPIDocumentIsTheService(t *testing.T) {
 	token := loginToken(t, inst.URL, name, pw)
 	plain, plainPw := newUser(t, "openapi-plain")
 	plainToken := loginToken(t, inst.URL, plain, plainPw)
+	// logout-all ends every session of its user: a user of its own, so
+	// that the other recipes' tokens stay valid whatever the order.
+	leaver, leaverPw := newUser(t, "openapi-leaver")
+	changer, changerPw := newUser(t, "openapi-changer")
+	guesser, guesserPw := newUser(t, "openapi-guesser")
+	guesserToken := loginToken(t, inst.URL, guesser, guesserPw)
+	const strong = "Correct-Horse-Battery-Staple-42"
+	withAuth := func(tok string, h map[string]string) map[string]string {
+		out := map[string]string{"Authorization": "Bearer " + tok}
+		for k, v := range h {
+			out[k] = v
+		}
+		return out
+	}
+	change := func(current, next string) string {
+		return mustJSON(map[string]string{"currentPassword": current, "newPassword": next})
+	}
 	jsonCT := map[string]string{"Content-Type": "application/json"}
 	auth := func(tok string) map[string]string { return map[string]string{"Authorization": "Bearer " + tok} }
 	call := func(base, method, path string, body string, header map[string]string) response {
@@ -310,8 +328,41 @@ func TestTheOpenAPIDocumentIsTheService(t *testing.T) {
 		"POST /v1/logout 204": func() response {
 			return call(inst.URL, "POST", "/v1/logout", "", auth(loginToken(t, inst.URL, name, pw)))
 		},
-		"POST /v1/logout 401":  func() response { return call(inst.URL, "POST", "/v1/logout", "", nil) },
-		"POST /v1/logout 503":  func() response { return call(starting.URL, "POST", "/v1/logout", "", auth(token)) },
+		"POST /v1/logout 401": func() response { return call(inst.URL, "POST", "/v1/logout", "", nil) },
+		"POST /v1/logout 503": func() response { return call(starting.URL, "POST", "/v1/logout", "", auth(token)) },
+		"POST /v1/logout-all 204": func() response {
+			return call(inst.URL, "POST", "/v1/logout-all", "", auth(loginToken(t, inst.URL, leaver, leaverPw)))
+		},
+		"POST /v1/logout-all 401": func() response { return call(inst.URL, "POST", "/v1/logout-all", "", nil) },
+		"POST /v1/logout-all 503": func() response { return call(starting.URL, "POST", "/v1/logout-all", "", auth(token)) },
+		"POST /v1/password 204": func() response {
+			return call(inst.URL, "POST", "/v1/password", change(changerPw, strong), withAuth(loginToken(t, inst.URL, changer, changerPw), jsonCT))
+		},
+		"POST /v1/password 400": func() response {
+			return call(inst.URL, "POST", "/v1/password", change(guesserPw, "short"), withAuth(guesserToken, jsonCT))
+		},
+		"POST /v1/password 401": func() response { return call(inst.URL, "POST", "/v1/password", change("a", strong), jsonCT) },
+		"POST /v1/password 403": func() response {
+			return call(inst.URL, "POST", "/v1/password", change("wrong-password", strong), withAuth(guesserToken, jsonCT))
+		},
+		"POST /v1/password 413": func() response {
+			return call(inst.URL, "POST", "/v1/password", change(strings.Repeat("a", 5000), strong), withAuth(guesserToken, jsonCT))
+		},
+		"POST /v1/password 415": func() response {
+			return call(inst.URL, "POST", "/v1/password", change(guesserPw, strong), withAuth(guesserToken, map[string]string{"Content-Type": "text/plain"}))
+		},
+		"POST /v1/password 429": func() response {
+			for range 200 { // the policy's limit, whatever it is
+				if r := call(inst.URL, "POST", "/v1/password", change("wrong-password", strong), withAuth(guesserToken, jsonCT)); r.Status != http.StatusForbidden {
+					return r
+				}
+			}
+			t.Fatal("no lockout after 200 wrong current passwords")
+			return response{}
+		},
+		"POST /v1/password 503": func() response {
+			return call(starting.URL, "POST", "/v1/password", change(guesserPw, strong), withAuth(token, jsonCT))
+		},
 		"GET /health 200":      func() response { return call(inst.URL, "GET", "/health", "", nil) },
 		"GET /health 503":      func() response { return call(starting.URL, "GET", "/health", "", nil) },
 		"GET /health/live 200": func() response { return call(inst.URL, "GET", "/health/live", "", nil) },

@@ -205,7 +205,10 @@ func Run(ctx context.Context, opts Options) (_ *Report, err error) {
 		"DB_USER=" + pg.User(), "DB_PASSWORD_FILE=" + pwFile, "DB_CA_FILE=" + ca.CAFile,
 		"REDIS_HOSTS=" + strings.Join(redis.Addrs(), ","), "REDIS_AUTH_TOKEN_FILE=" + tokenFile, "REDIS_CA_FILE=" + ca.CAFile,
 		"CLUSTER_ENABLED=true", "REDIS_TLS=true",
-		"SESSION_TTL_SECONDS=3600",
+		"SESSION_TTL_SECONDS=3600", "SESSION_IDLE_SECONDS=1800",
+		// The migrate step's application role (issue 25); the pods keep
+		// the master user, which the drill's questions do not depend on.
+		"APP_DB_USER=auth_app", "APP_DB_PASSWORD_FILE=" + filepath.Join(secrets, "app-db-password"),
 		// The request deadline is the stack's: it bounds one request and
 		// is not part of the termination sequence.
 		"REQUEST_TIMEOUT_SECONDS=" + strconv.Itoa(st.MaxRequestSeconds),
@@ -343,10 +346,15 @@ func Drive(ctx context.Context, sc Scenario, t Timings, orch *Orchestrator, load
 	return res, nil
 }
 
-// createUsers creates the drill's users with the service's own admin
-// command (the password on stdin), the first alone so that it runs the
-// migrations.
+// createUsers runs the migrate step (as the stack's Job does before any
+// pod), then creates the drill's users with the service's own admin
+// command (the password on stdin).
 func createUsers(ctx context.Context, bin string, args, env []string) ([]Credentials, error) {
+	migrate := exec.CommandContext(ctx, bin, append(append([]string(nil), args...), "migrate")...)
+	migrate.Env = append(os.Environ(), env...)
+	if out, err := migrate.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("auth-service migrate: %v: %s", err, out)
+	}
 	users := make([]Credentials, drillUsers)
 	for i := range users {
 		users[i] = Credentials{Username: fmt.Sprintf("drill-user-%d", i+1), Password: "drill-" + secret()}

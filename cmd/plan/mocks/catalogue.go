@@ -25,6 +25,7 @@ type Catalogue struct {
 	EKSClusterVersions EKSClusterVersions     `json:"eksClusterVersions"`
 	AuroraVersions     AuroraVersions         `json:"auroraPostgresqlVersions"`
 	AuroraClasses      FamilyCatalogue        `json:"auroraPostgresqlInstanceClasses"`
+	AuroraStorage      AuroraStorageTypes     `json:"auroraPostgresqlStorageTypes"`
 	CacheNodeTypes     CacheNodeTypeOfferings `json:"elasticacheNodeTypes"`
 }
 
@@ -52,12 +53,37 @@ type FamilyCatalogue struct {
 	Families map[string][]string `json:"families"`
 }
 
+// AuroraStorageTypes are the cluster storage types Aurora PostgreSQL offers:
+// DescribeOrderableDBInstanceOptions lists every class once per storage
+// type of the version.
+type AuroraStorageTypes struct {
+	Section
+	Standard    string `json:"standard"`
+	IOOptimized string `json:"ioOptimized"`
+	// IOOptimizedFrom is, per major, the first minor that offers
+	// I/O-Optimized.
+	IOOptimizedFrom map[string]string `json:"ioOptimizedFrom"`
+}
+
+// Of lists the storage types a version is orderable with.
+func (s AuroraStorageTypes) Of(version string) []string {
+	from, ok := s.IOOptimizedFrom[majorOf(version)]
+	if ok && !versionLess(version, from) {
+		return []string{s.Standard, s.IOOptimized}
+	}
+	return []string{s.Standard}
+}
+
 // CacheNodeTypeOfferings answers aws:elasticache/getReservedCacheNodeOffering.
 type CacheNodeTypeOfferings struct {
 	FamilyCatalogue
 	ProductDescriptions []string `json:"productDescriptions"`
 	OfferingTypes       []string `json:"offeringTypes"`
 	Durations           []string `json:"durations"`
+	// Families whose reserved nodes are sold otherwise: other offering
+	// types (older generations: Heavy Utilization only) or engines.
+	OfferingTypesByFamily       map[string][]string `json:"offeringTypesByFamily"`
+	ProductDescriptionsByFamily map[string][]string `json:"productDescriptionsByFamily"`
 }
 
 // LoadCatalogue parses the embedded snapshot.
@@ -94,15 +120,6 @@ var catalogue = func() *Catalogue {
 	return c
 }()
 
-// lookups answer from the catalogue, and fail as the provider does when
-// AWS has nothing that matches.
-var lookups = map[string]func(region string, args resource.PropertyMap) (map[string]interface{}, error){
-	"aws:eks/getClusterVersions:getClusterVersions":                             getClusterVersions,
-	"aws:rds/getEngineVersion:getEngineVersion":                                 getEngineVersion,
-	"aws:rds/getOrderableDbInstance:getOrderableDbInstance":                     getOrderableDbInstance,
-	"aws:elasticache/getReservedCacheNodeOffering:getReservedCacheNodeOffering": getReservedCacheNodeOffering,
-}
-
 func str(args resource.PropertyMap, key string) string {
 	if v, ok := args[resource.PropertyKey(key)]; ok && v.IsString() {
 		return v.StringValue()
@@ -129,17 +146,34 @@ func boolean(args resource.PropertyMap, key string) bool {
 	return ok && v.IsBool() && v.BoolValue()
 }
 
-// getClusterVersions answers like DescribeClusterVersions: the versions EKS
-// offers (standard and extended support), with includeAll the retired
-// (UNSUPPORTED) ones too, filtered by status.
-func getClusterVersions(region string, args resource.PropertyMap) (map[string]interface{}, error) {
-	status := str(args, "versionStatus")
+// getClusterVersions follows aws_eks_cluster_versions
+// (DescribeClusterVersions): the versions EKS offers (standard and
+// extended support), with includeAll the retired (UNSUPPORTED) ones too,
+// narrowed by status, clusterVersionsOnly and defaultOnly. A list: no
+// match is an empty answer. versionStatus is validated against EKS's
+// ClusterVersionStatus values.
+func getClusterVersions(q query) (map[string]interface{}, error) {
+	const token = "aws:eks/getClusterVersions"
+	status := q.str("versionStatus")
+	if status != "" && !contains(versionStatuses, status) {
+		return nil, fmt.Errorf("Attribute version_status value must be one of: %q, got: %q", versionStatuses, status)
+	}
+	if t := q.str("clusterType"); t != "" && t != "eks" {
+		return nil, q.notModelled(token, "clusterType")
+	}
+	only := q.strs("clusterVersionsOnlies")
 	var out []interface{}
 	for _, v := range catalogue.EKSClusterVersions.Versions {
 		if status != "" && v["status"] != status {
 			continue
 		}
-		if v["status"] == "UNSUPPORTED" && !boolean(args, "includeAll") {
+		if v["status"] == "UNSUPPORTED" && !q.flag("includeAll") {
+			continue
+		}
+		if len(only) > 0 && !contains(only, fmt.Sprint(v["clusterVersion"])) {
+			continue
+		}
+		if q.flag("defaultOnly") && v["defaultVersion"] != true {
 			continue
 		}
 		row := map[string]interface{}{"clusterType": "eks", "defaultPlatformVersion": "eks.1", "kubernetesPatchVersion": fmt.Sprint(v["clusterVersion"], ".0")}
@@ -151,20 +185,36 @@ func getClusterVersions(region string, args resource.PropertyMap) (map[string]in
 		}
 		out = append(out, row)
 	}
-	return map[string]interface{}{"id": region, "clusterVersions": out}, nil
+	return map[string]interface{}{"id": q.region, "clusterVersions": out}, nil
 }
 
-// getEngineVersion follows the provider's data source
-// (terraform-provider-aws internal/service/rds/engine_version_data_source.go):
-// available versions of the engine, narrowed by parameter group family,
-// version and preferred versions, then the latest; its error texts.
-func getEngineVersion(region string, args resource.PropertyMap) (map[string]interface{}, error) {
-	engine := str(args, "engine")
+// versionStatuses are EKS's ClusterVersionStatus values.
+var versionStatuses = []string{"UNSUPPORTED", "STANDARD_SUPPORT", "EXTENDED_SUPPORT"}
+
+// getEngineVersion follows aws_rds_engine_version (terraform-provider-aws
+// internal/service/rds/engine_version_data_source.go, aws-sdk-go-v2):
+// DescribeDBEngineVersions for the engine, parameter group family and
+// version (a partial version such as "16" matches its minors), then
+// preferredVersions (every match, in the list's order), then latest (the
+// newest), else exactly one result; its error texts. Without any criterion
+// the data source asks AWS for its default version, which the catalogue
+// does not mark: refused as not modelled.
+func getEngineVersion(q query) (map[string]interface{}, error) {
+	const token = "aws:rds/getEngineVersion"
+	if err := q.notModelled(token, "filters", "includeAll", "hasMajorTarget", "hasMinorTarget",
+		"preferredMajorTargets", "preferredUpgradeTargets", "defaultOnly"); err != nil {
+		return nil, err
+	}
+	if !q.has("latest") && !q.has("preferredVersions") && !q.has("version") {
+		return nil, fmt.Errorf("mocks: %s without version, preferredVersions or latest asks for AWS's default version, which the catalogue does not mark", token)
+	}
+	engine := q.str("engine")
 	if engine != "aurora-postgresql" {
 		return nil, fmt.Errorf("mocks: the catalogue holds only aurora-postgresql versions, not %s", engine)
 	}
+	family, version := q.str("parameterGroupFamily"), q.str("version")
+	input := fmt.Sprintf("{Engine: %s, EngineVersion: %q, DBParameterGroupFamily: %q}", engine, version, family)
 	var found []string
-	family, version := str(args, "parameterGroupFamily"), str(args, "version")
 	for _, v := range catalogue.AuroraVersions.Versions {
 		if family != "" && family != engine+majorOf(v) {
 			continue
@@ -174,11 +224,11 @@ func getEngineVersion(region string, args resource.PropertyMap) (map[string]inte
 		}
 		found = append(found, v)
 	}
-	input := fmt.Sprintf("{Engine: %s, EngineVersion: %q, DBParameterGroupFamily: %q}", engine, version, family)
 	if len(found) == 0 {
 		return nil, fmt.Errorf("no RDS engine versions found: %s", input)
 	}
-	if preferred := strs(args, "preferredVersions"); len(preferred) > 0 {
+	prefSearch := false
+	if preferred := q.strs("preferredVersions"); len(preferred) > 0 {
 		var matches []string
 		for _, p := range preferred {
 			for _, v := range found {
@@ -190,56 +240,202 @@ func getEngineVersion(region string, args resource.PropertyMap) (map[string]inte
 		if len(matches) == 0 {
 			return nil, fmt.Errorf("no RDS engine versions match the criteria and preferred versions: %s\n%v", input, preferred)
 		}
-		found = matches[:1]
+		prefSearch, found = true, matches
 	}
-	if boolean(args, "latest") {
-		sort.Slice(found, func(i, j int) bool { return versionLess(found[i], found[j]) })
-		found = found[len(found)-1:]
-	}
-	if len(found) > 1 {
+	var v string
+	switch {
+	case q.flag("latest"):
+		sorted := append([]string(nil), found...)
+		sort.Slice(sorted, func(i, j int) bool { return versionLess(sorted[i], sorted[j]) })
+		v = sorted[len(sorted)-1]
+	case len(found) == 1, prefSearch:
+		v = found[0]
+	default:
 		return nil, fmt.Errorf("multiple RDS engine versions (%v) match the criteria: %s", found, input)
 	}
-	v := found[0]
 	return map[string]interface{}{
 		"id": v, "engine": engine, "version": v, "versionActual": v, "status": "available",
 		"parameterGroupFamily": engine + majorOf(v), "supportedModes": []interface{}{"provisioned", "global"},
 	}, nil
 }
 
-// getOrderableDbInstance answers one engine, version and class.
-func getOrderableDbInstance(region string, args resource.PropertyMap) (map[string]interface{}, error) {
-	engine, version, class := str(args, "engine"), str(args, "engineVersion"), str(args, "instanceClass")
-	// No version: the provider asks for AWS' default one, which the
-	// catalogue has (every catalogue version offers every class).
-	ok := engine == "aurora-postgresql" && (version == "" || contains(catalogue.AuroraVersions.Versions, version)) &&
-		contains(catalogue.AuroraClasses.Types("db."), class)
-	if !ok {
+// orderable is one OrderableDBInstanceOption.
+type orderable struct{ version, class, storage string }
+
+func (o orderable) String() string {
+	return fmt.Sprintf("{EngineVersion: %s, DBInstanceClass: %s, StorageType: %s}", o.version, o.class, o.storage)
+}
+
+// getOrderableDbInstance follows aws_rds_orderable_db_instance
+// (terraform-provider-aws internal/service/rds/
+// orderable_instance_data_source.go, aws-sdk-go-v2). AWS lists one option
+// per engine version, class and cluster storage type: Aurora PostgreSQL
+// 16.1 and later offer Aurora Standard ("aurora") and I/O-Optimized
+// ("aurora-iopt1"), so a class and version alone match two options, and a
+// class without a version one or two per version. The data source then
+// filters by storageType (and the other supports* flags), takes the first
+// match of preferredEngineVersions and preferredInstanceClasses (with
+// engineLatestVersion, the newest version of the first preferred class),
+// else accepts exactly one option: 0 is "no RDS Orderable DB Instance
+// Options found", 2 to 4 "multiple (N) RDS DB Instance Classes (<options>)
+// match the criteria", more than 4 the same without the options.
+func getOrderableDbInstance(q query) (map[string]interface{}, error) {
+	const token = "aws:rds/getOrderableDbInstance"
+	// Options the catalogue does not describe: refused rather than
+	// answered as if every option had them.
+	if err := q.notModelled(token, "availabilityZoneGroup", "readReplicaCapable", "supportsEnhancedMonitoring",
+		"supportsGlobalDatabases", "supportsIamDatabaseAuthentication", "supportsIops", "supportsKerberosAuthentication",
+		"supportsMultiAz", "supportsPerformanceInsights", "supportsStorageAutoscaling", "supportsStorageEncryption",
+		"supportedEngineModes", "supportedNetworkTypes"); err != nil {
+		return nil, err
+	}
+	engine, version, class := q.str("engine"), q.str("engineVersion"), q.str("instanceClass")
+	if engine != "aurora-postgresql" {
+		return nil, fmt.Errorf("mocks: the catalogue holds only aurora-postgresql instance classes, not %s", engine)
+	}
+	input := fmt.Sprintf("{Engine: %s, EngineVersion: %q, DBInstanceClass: %q}", engine, version, class)
+	// DescribeOrderableDBInstanceOptions: the request's filters.
+	var results []orderable
+	licensed := !q.has("licenseModel") || q.str("licenseModel") == auroraLicense
+	for _, v := range catalogue.AuroraVersions.Versions {
+		if version != "" && v != version || !licensed {
+			continue
+		}
+		for _, c := range catalogue.AuroraClasses.Types("db.") {
+			if class != "" && c != class {
+				continue
+			}
+			for _, st := range catalogue.AuroraStorage.Of(v) {
+				results = append(results, orderable{v, c, st})
+			}
+		}
+	}
+	// The data source's own filters over AWS's answer. (Every Aurora
+	// option supports clusters; a false flag is no filter: GetOk.)
+	if st := q.str("storageType"); st != "" {
+		var kept []orderable
+		for _, o := range results {
+			if o.storage == st {
+				kept = append(kept, o)
+			}
+		}
+		results = kept
+	}
+	if len(results) == 0 {
 		return nil, fmt.Errorf("no RDS Orderable DB Instance Options found matching criteria; try different search")
 	}
+	prefSearch := false
+	if preferred := q.strs("preferredEngineVersions"); len(preferred) > 0 {
+		var matches []orderable
+		for _, p := range preferred {
+			for _, o := range results {
+				if o.version == p {
+					matches = append(matches, o)
+				}
+			}
+		}
+		if len(matches) == 0 {
+			return nil, fmt.Errorf("no RDS Orderable DB Instance Options found matching preferred_engine_versions: %#v", preferred)
+		}
+		prefSearch, results = true, matches
+	}
+	latest := q.flag("engineLatestVersion")
+	if preferred := q.strs("preferredInstanceClasses"); len(preferred) > 0 {
+		var matches []orderable
+		for _, p := range preferred {
+			for _, o := range results {
+				if o.class == p {
+					matches = append(matches, o)
+				}
+				if !latest && len(matches) > 0 {
+					break
+				}
+			}
+			if len(matches) > 0 {
+				break
+			}
+		}
+		if len(matches) == 0 {
+			return nil, fmt.Errorf("no RDS Orderable DB Instance Options found matching preferred_instance_classes: %#v", preferred)
+		}
+		prefSearch, results = true, matches
+	}
+	var found *orderable
+	switch {
+	case latest && prefSearch:
+		sort.SliceStable(results, func(i, j int) bool { return versionLess(results[i].version, results[j].version) })
+		found = &results[len(results)-1]
+	case prefSearch, len(results) == 1:
+		found = &results[0]
+	case len(results) > 4:
+		return nil, fmt.Errorf("multiple (%d) RDS DB Instance Classes match the criteria; try a different search: %s\nPreferred instance classes: %v\nPreferred engine versions: %v",
+			len(results), input, q.strs("preferredInstanceClasses"), q.strs("preferredEngineVersions"))
+	default:
+		return nil, fmt.Errorf("multiple (%d) RDS DB Instance Classes (%v) match the criteria; try a different search: %s\nPreferred instance classes: %v\nPreferred engine versions: %v",
+			len(results), results, input, q.strs("preferredInstanceClasses"), q.strs("preferredEngineVersions"))
+	}
 	var zones []interface{}
-	for _, l := range "abc" {
-		zones = append(zones, region+string(l))
+	for _, z := range zoneCatalogue[q.region] {
+		if z.Type == "availability-zone" {
+			zones = append(zones, z.Name)
+		}
 	}
 	return map[string]interface{}{
-		"id": class, "engine": engine, "engineVersion": version, "instanceClass": class,
-		"licenseModel": "postgresql-license", "storageType": "aurora", "availabilityZones": zones,
+		"id": found.class, "engine": engine, "engineVersion": found.version, "instanceClass": found.class,
+		"licenseModel": auroraLicense, "storageType": found.storage, "availabilityZones": zones,
+		"supportsClusters": true, "supportsStorageEncryption": true, "multiAzCapable": true, "vpc": true,
 	}, nil
 }
 
-// getReservedCacheNodeOffering answers whether a node type is offered for
-// an engine; the provider fails with an empty result when none matches.
-func getReservedCacheNodeOffering(region string, args resource.PropertyMap) (map[string]interface{}, error) {
+// auroraLicense is the only license model of Aurora PostgreSQL.
+const auroraLicense = "postgresql-license"
+
+// reservedOfferingTypes are the offering types aws_elasticache_reserved_
+// cache_node_offering's schema accepts.
+var reservedOfferingTypes = []string{"Light Utilization", "Medium Utilization", "Heavy Utilization", "Partial Upfront", "All Upfront", "No Upfront"}
+
+// getReservedCacheNodeOffering follows aws_elasticache_reserved_cache_node_
+// offering (terraform-provider-aws internal/service/elasticache/
+// reserved_cache_node_offering_data_source.go): the schema accepts
+// durations P1Y and P3Y and six offering types;
+// DescribeReservedCacheNodesOfferings filters by node type, duration,
+// offering type and product description; AssertSingleValueResult then
+// wants exactly one offering ("empty result", "too many results").
+func getReservedCacheNodeOffering(q query) (map[string]interface{}, error) {
 	c := catalogue.CacheNodeTypes
-	nodeType, product := str(args, "cacheNodeType"), str(args, "productDescription")
-	offering, duration := str(args, "offeringType"), str(args, "duration")
-	if !contains(c.Types("cache."), nodeType) || !contains(c.ProductDescriptions, product) ||
-		!contains(c.OfferingTypes, offering) || !contains(c.Durations, duration) {
-		return nil, fmt.Errorf("reading ElastiCache Reserved Cache Node Offering: empty result")
+	nodeType, product := q.str("cacheNodeType"), q.str("productDescription")
+	offering, duration := q.str("offeringType"), q.str("duration")
+	if !contains(reservedOfferingTypes, offering) {
+		return nil, fmt.Errorf("Attribute offering_type value must be one of: %q, got: %q", reservedOfferingTypes, offering)
 	}
+	if duration != "P1Y" && duration != "P3Y" {
+		return nil, fmt.Errorf("Attribute duration value must be one of: [\"P1Y\" \"P3Y\"], got: %q", duration)
+	}
+	matches := 0
+	if contains(c.Types("cache."), nodeType) {
+		family := strings.Split(nodeType, ".")[1]
+		offerings, products := c.OfferingTypes, c.ProductDescriptions
+		if o, ok := c.OfferingTypesByFamily[family]; ok {
+			offerings = o
+		}
+		if p, ok := c.ProductDescriptionsByFamily[family]; ok {
+			products = p
+		}
+		if contains(offerings, offering) && contains(products, product) && contains(c.Durations, duration) {
+			matches = 1
+		}
+	}
+	switch matches {
+	case 0:
+		return nil, fmt.Errorf("reading ElastiCache Reserved Cache Node Offering: empty result")
+	case 1:
+	default:
+		return nil, fmt.Errorf("reading ElastiCache Reserved Cache Node Offering: too many results: wanted 1, got %d", matches)
+	}
+	id := uuid("offering", q.region, nodeType, product, offering, duration)
 	return map[string]interface{}{
-		"id": uuid("offering", region, nodeType, product), "offeringId": uuid("offering", region, nodeType, product),
-		"cacheNodeType": nodeType, "productDescription": product, "offeringType": offering, "duration": duration,
-		"fixedPrice": 0.0,
+		"id": id, "offeringId": id, "cacheNodeType": nodeType, "productDescription": product,
+		"offeringType": offering, "duration": duration, "fixedPrice": 0.0,
 	}, nil
 }
 

@@ -82,11 +82,18 @@ type Call struct {
 	Token    string
 	Provider string // URN of the explicit provider, "" for the default one
 	Region   string
+	// Args are the arguments as the provider received them.
+	Args resource.PropertyMap
 }
 
 // Mocks implements pulumi.MockResourceMonitor.
 type Mocks struct {
 	project, stack, defaultRegion string
+	account                       *Account
+	// prior is the Pulumi state the run updates: the previous run's
+	// resources by URN (empty for a first run). A registered URN that is
+	// in it is not created again in AWS.
+	prior map[string]*Resource
 
 	mu        sync.Mutex
 	resources []*Resource
@@ -94,11 +101,26 @@ type Mocks struct {
 	regions   map[string]string // provider URN -> region
 }
 
-// New returns empty mocks. defaultRegion answers for resources and invokes
-// that use the default AWS provider.
+// New returns empty mocks of a first run into a fresh account.
+// defaultRegion answers for resources and invokes that use the default AWS
+// provider.
 func New(project, stack, defaultRegion string) *Mocks {
-	return &Mocks{project: project, stack: stack, defaultRegion: defaultRegion, regions: map[string]string{}}
+	return newMocks(project, stack, defaultRegion, NewAccount(), nil)
 }
+
+func newMocks(project, stack, defaultRegion string, account *Account, prior *Result) *Mocks {
+	m := &Mocks{project: project, stack: stack, defaultRegion: defaultRegion, account: account,
+		prior: map[string]*Resource{}, regions: map[string]string{}}
+	if prior != nil {
+		for _, r := range prior.Resources {
+			m.prior[r.URN] = r
+		}
+	}
+	return m
+}
+
+// Account is the AWS account the run deploys into.
+func (m *Mocks) Account() *Account { return m.account }
 
 // Resources returns the recorded resources sorted by URN.
 func (m *Mocks) Resources() []*Resource {
@@ -169,6 +191,12 @@ func (m *Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 	id, outputs := m.outputs(r)
 	r.ID = id
 	r.Outputs = outputs
+	if _, existed := m.prior[r.URN]; !existed {
+		// A URN the state does not hold is created in AWS.
+		if err := m.account.create(r); err != nil {
+			return "", nil, err
+		}
+	}
 
 	m.mu.Lock()
 	m.resources = append(m.resources, r)
@@ -181,29 +209,15 @@ func (m *Mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
 	m.mu.Lock()
 	provider := providerURN(args.Provider)
 	region := m.regionOf(provider)
-	m.calls = append(m.calls, Call{Token: args.Token, Provider: provider, Region: region})
+	m.calls = append(m.calls, Call{Token: args.Token, Provider: provider, Region: region, Args: args.Args.Copy()})
 	m.mu.Unlock()
-	if args.Token == "aws:index/getAvailabilityZones:getAvailabilityZones" {
-		out, err := availabilityZones(region, args.Args)
-		if err != nil {
-			return nil, err
-		}
-		return resource.NewPropertyMapFromMap(out), nil
-	}
-	if lookup, ok := lookups[args.Token]; ok {
-		out, err := lookup(region, args.Args)
-		if err != nil {
-			return nil, err
-		}
-		return resource.NewPropertyMapFromMap(out), nil
-	}
-	fn, ok := invokes[args.Token]
+	fn, ok := functions[args.Token]
 	if !ok {
 		return nil, fmt.Errorf("mocks: no mock for function %s; add one to cmd/plan/mocks so it answers like AWS", args.Token)
 	}
-	out := fn(region, args.Args)
-	if out == nil && args.Token == "aws:guardduty/getDetector:getDetector" {
-		return nil, fmt.Errorf("%s", noDetector)
+	out, err := fn(query{region: region, args: args.Args, account: m.account})
+	if err != nil {
+		return nil, err
 	}
 	return resource.NewPropertyMapFromMap(out), nil
 }

@@ -32,10 +32,35 @@ type Result struct {
 	Mocks   *Mocks
 }
 
+// RunOptions say what a run starts from.
+type RunOptions struct {
+	// Account is the AWS account the run deploys into. Nil: a fresh
+	// NewAccount().
+	Account *Account
+	// Prior is the previous run of the same stack against Account: the
+	// Pulumi state this run updates. Nil: a first run.
+	Prior *Result
+}
+
 // Run runs program under the mocks with the given configuration (fully
 // qualified keys, values as the engine passes them: structured values as
-// JSON), exactly as `pulumi up` would run it, minus the clouds.
+// JSON), exactly as the first `pulumi up` into a fresh account would run
+// it, minus the clouds.
 func Run(project, stack string, config map[string]string, secretKeys []string, program Program) (*Result, error) {
+	return RunWith(RunOptions{}, project, stack, config, secretKeys, program)
+}
+
+// RunWith is Run against an account that may already hold what earlier
+// runs created, updating their state: a resource whose URN is in
+// opts.Prior is not created again, and what opts.Prior holds that this run
+// does not register is deleted from the account at the end, as the engine
+// deletes it (unless protected, which the engine refuses, or
+// retainOnDelete, which leaves it in AWS).
+func RunWith(opts RunOptions, project, stack string, config map[string]string, secretKeys []string, program Program) (*Result, error) {
+	account := opts.Account
+	if account == nil {
+		account = NewAccount()
+	}
 	// The engine hands a program its whole configuration in PULUMI_CONFIG
 	// too; programs that check for unknown keys read it there. Runs are
 	// serialized because the environment is process-wide.
@@ -55,7 +80,7 @@ func Run(project, stack string, config map[string]string, secretKeys []string, p
 		}
 	}()
 
-	mocks := New(project, stack, config["aws:region"])
+	mocks := newMocks(project, stack, config["aws:region"], account, opts.Prior)
 	res := &Result{Project: project, Stack: stack, Outputs: map[string]interface{}{}, Mocks: mocks}
 	withConfig := func(info *pulumi.RunInfo) {
 		info.Config = config
@@ -84,6 +109,17 @@ func Run(project, stack string, config map[string]string, secretKeys []string, p
 		return nil, err
 	}
 	res.Resources = mocks.Resources()
+	if opts.Prior != nil {
+		registered := map[string]bool{}
+		for _, r := range res.Resources {
+			registered[r.URN] = true
+		}
+		for _, r := range opts.Prior.Resources {
+			if !registered[r.URN] && !r.Protect {
+				account.remove(r.URN, r.Options.RetainOnDelete)
+			}
+		}
+	}
 	return res, nil
 }
 

@@ -57,12 +57,23 @@ func ZoneID(region, name string) string {
 	return ""
 }
 
+// zoneStates are the values aws_availability_zones accepts for state (its
+// schema validates against EC2's AvailabilityZoneState values).
+var zoneStates = []string{"available", "information", "impaired", "unavailable"}
+
 // availabilityZones answers aws:index/getAvailabilityZones the way the
-// provider does: DescribeAvailabilityZones (opted-in zones only unless
-// allAvailabilityZones, the state and the filters applied by EC2), sorted
-// by name, then excludeNames and excludeZoneIds dropped; names and zoneIds
-// stay aligned.
-func availabilityZones(region string, args resource.PropertyMap) (map[string]interface{}, error) {
+// provider does (terraform-provider-aws internal/service/ec2/
+// ec2_availability_zones_data_source.go): DescribeAvailabilityZones
+// (opted-in zones only unless allAvailabilityZones, the state and the
+// filters applied by EC2), sorted by name, then excludeNames and
+// excludeZoneIds dropped; names and zoneIds stay aligned. No zone left is
+// an empty answer, not an error; a state outside EC2's values is refused by
+// the schema.
+func availabilityZones(q query) (map[string]interface{}, error) {
+	region, args := q.region, q.args
+	if v, ok := args["state"]; ok && v.IsString() && !contains(zoneStates, v.StringValue()) {
+		return nil, fmt.Errorf("expected state to be one of %q, got %s", zoneStates, v.StringValue())
+	}
 	catalogue, ok := zoneCatalogue[region]
 	if !ok {
 		return nil, fmt.Errorf("mocks: no zone catalogue for %s; add the region's zones to cmd/plan/mocks/zones.go", region)

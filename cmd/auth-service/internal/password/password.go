@@ -137,6 +137,18 @@ func decode(encoded string) (Params, []byte, []byte, error) {
 	return p, salt, key, nil
 }
 
+// NeedsRehash tells whether a stored hash was made with weaker parameters
+// than p (a login then stores a new hash of the password it just
+// verified), or is malformed.
+func NeedsRehash(encoded string, p Params) bool {
+	q, salt, key, err := decode(encoded)
+	if err != nil {
+		return true
+	}
+	return q.MemoryKiB < p.MemoryKiB || q.Iterations < p.Iterations || q.Parallelism < p.Parallelism ||
+		len(salt) < p.SaltLen || len(key) < int(p.KeyLen)
+}
+
 // DummyHash is a valid hash of a random password under Default, verified
 // against when a login names no known user, so that unknown users and
 // wrong passwords cost the same work. Computing it also gives the Gate its

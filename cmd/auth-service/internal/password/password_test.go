@@ -47,6 +47,7 @@ func TestVerifyRejectsMalformedOrAbusiveHashes(t *testing.T) {
 		"$argon2id$v=19$m=64,t=11,p=1$" + salt + "$" + key,
 		"$argon2id$v=19$m=64,t=1,p=5$" + salt + "$" + key,
 		"$argon2id$v=19$m=64,t=1,p=255$" + salt + "$" + key,
+		"$argon2id$v=19$m=65536,t=1,p=16$" + salt + "$" + key,
 		"$argon2id$v=19$m=64,t=1,p=0$" + salt + "$" + key,
 		"$argon2id$v=19$m=64,t=1,p=1$" + salt + "$a2V5",                        // key too short
 		"$argon2id$v=19$m=64,t=1,p=1$" + salt + "$" + strings.Repeat("a", 120), // key too long
@@ -83,4 +84,18 @@ func TestAHashAtTheBoundsVerifies(t *testing.T) {
 	}
 	require.NoError(t, err)
 	assert.True(t, ok)
+}
+
+func TestNeedsRehashWhenParametersWereRaised(t *testing.T) {
+	ctx := context.Background()
+	weak, err := Hash(ctx, "pw", fast)
+	require.NoError(t, err)
+	assert.True(t, NeedsRehash(weak, Default))
+	assert.False(t, NeedsRehash(weak, fast))
+	strong, err := Hash(ctx, "pw", Default)
+	require.NoError(t, err)
+	assert.False(t, NeedsRehash(strong, Default))
+	assert.True(t, NeedsRehash("garbage", Default))
+	_, err = Hash(ctx, "pw", Params{MemoryKiB: MaxMemoryKiB + 1, Iterations: 1, Parallelism: 1, SaltLen: 16, KeyLen: 32})
+	assert.Error(t, err, "Hash refuses what Verify would refuse")
 }
