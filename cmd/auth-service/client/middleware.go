@@ -87,7 +87,13 @@ func writeError(w http.ResponseWriter, status int, code, message string, retryAf
 	h.Set("Content-Type", "application/json")
 	h.Set("Cache-Control", "no-store")
 	if status == http.StatusUnauthorized {
-		h.Set("WWW-Authenticate", `Bearer realm="auth"`)
+		// The service's challenge (RFC 6750 §3): an error code only when a
+		// token was presented (§3.1).
+		challenge := `Bearer realm="auth"`
+		if code == "invalid_token" {
+			challenge += `, error="invalid_token"`
+		}
+		h.Set("WWW-Authenticate", challenge)
 	}
 	if status == http.StatusServiceUnavailable {
 		h.Set("Retry-After", strconv.Itoa(max(1, int((retryAfter+time.Second-1)/time.Second))))

@@ -60,8 +60,11 @@ func TestMiddlewarePutsTheIdentityInTheContextAndFailsClosed(t *testing.T) {
 				assert.JSONEq(t, `"`+tc.code+`"`, jsonString(rec.Body.Bytes(), "error"))
 			}
 			assert.Equal(t, tc.retryAfter, rec.Header().Get("Retry-After"))
-			if tc.status == 401 {
+			if tc.code == "missing_token" {
 				assert.Equal(t, `Bearer realm="auth"`, rec.Header().Get("WWW-Authenticate"))
+			}
+			if tc.code == "invalid_token" {
+				assert.Equal(t, `Bearer realm="auth", error="invalid_token"`, rec.Header().Get("WWW-Authenticate"))
 			}
 			if tc.seen == "" {
 				assert.Empty(t, seen, "the handler did not run")

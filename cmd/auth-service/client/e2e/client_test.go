@@ -268,8 +268,10 @@ func TestAnOutageKeepsKnownSessionsAndFailsClosedForOthers(t *testing.T) {
 	known, pw := newUser(t, "known", "reader")
 	tkKnown, err := c.Login(ctx, known, pw)
 	require.NoError(t, err)
+	// Another application's login: this client never validated it (its
+	// own logins are validated once, so that it knows them from the start).
 	other, pw := newUser(t, "other", "reader")
-	tkOther, err := c.Login(ctx, other, pw)
+	tkOther, err := newClient(t, svc.URL, client.Config{}).Login(ctx, other, pw)
 	require.NoError(t, err)
 	get := func(token string) (int, string, string) {
 		req, _ := http.NewRequest(http.MethodGet, app.URL, nil)
@@ -323,10 +325,13 @@ func TestTheMiddlewareInFrontOfAnApplication(t *testing.T) {
 	admin, pw := newUser(t, "admin", "admin")
 	tkAdmin, err := c.Login(ctx, admin, pw)
 	require.NoError(t, err)
+	// Logged in and out by another application: this client learns of it
+	// from the service (its own cache never held it).
 	revoked, pw := newUser(t, "revoked", "admin")
-	tkRevoked, err := c.Login(ctx, revoked, pw)
+	other := newClient(t, svc.URL, client.Config{})
+	tkRevoked, err := other.Login(ctx, revoked, pw)
 	require.NoError(t, err)
-	require.NoError(t, newClient(t, svc.URL, client.Config{}).Logout(ctx, tkRevoked.Token)) // another application
+	require.NoError(t, other.Logout(ctx, tkRevoked.Token))
 
 	for _, tc := range []struct {
 		path, token string

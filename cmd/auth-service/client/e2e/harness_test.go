@@ -22,8 +22,9 @@ import (
 
 // serviceEnv is a local instance's environment: the stack's variables,
 // with the secrets and CAs replaced by the local files (as the service's
-// own e2e harness and the drill do).
-func serviceEnv(port, metricsPort int) []string {
+// own e2e harness and the drill do). Instances connect as the application
+// role the migrate step made (issue 25), as the stack's pods do.
+func serviceEnv(port, metricsPort int, overrides map[string]string) []string {
 	env := map[string]string{
 		"AWS_REGION":               "eu-west-1",
 		"PORT":                     strconv.Itoa(port),
@@ -32,8 +33,8 @@ func serviceEnv(port, metricsPort int) []string {
 		"DB_READER_HOST":           "localhost",
 		"DB_PORT":                  strconv.Itoa(parts.pg.Port()),
 		"DB_NAME":                  dbName,
-		"DB_USER":                  dbUser,
-		"DB_PASSWORD_FILE":         filepath.Join(parts.dir, "db-password"),
+		"DB_USER":                  appUser,
+		"DB_PASSWORD_FILE":         filepath.Join(parts.dir, "app-db-password"),
 		"DB_CA_FILE":               parts.ca.CAFile,
 		"REDIS_HOSTS":              parts.redis.SeedAddr(),
 		"REDIS_AUTH_TOKEN_FILE":    filepath.Join(parts.dir, "redis-token"),
@@ -41,8 +42,12 @@ func serviceEnv(port, metricsPort int) []string {
 		"CLUSTER_ENABLED":          "true",
 		"REDIS_TLS":                "true",
 		"SESSION_TTL_SECONDS":      "3600",
+		"SESSION_IDLE_SECONDS":     "1800",
 		"REQUEST_TIMEOUT_SECONDS":  "25",
 		"SHUTDOWN_TIMEOUT_SECONDS": "5",
+	}
+	for k, v := range overrides {
+		env[k] = v
 	}
 	out := []string{"PATH=" + os.Getenv("PATH")}
 	for k, v := range env {
@@ -73,7 +78,7 @@ func startService(t testing.TB, port int) *service {
 	logf, err := os.Create(logPath)
 	require.NoError(t, err)
 	cmd := exec.Command(parts.bin)
-	cmd.Env = serviceEnv(port, ports[1])
+	cmd.Env = serviceEnv(port, ports[1], nil)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	require.NoError(t, cmd.Start())
 	s := &service{URL: "http://127.0.0.1:" + strconv.Itoa(port), Port: port, cmd: cmd, done: make(chan struct{}), log: logPath}
@@ -117,6 +122,25 @@ func (s *service) tail() string {
 	return string(b)
 }
 
+// migrate runs `auth-service migrate` with the master credentials, as the
+// stack's migration Job does before any pod starts: the schema, and the
+// application role with a new password in its file.
+func migrate(ctx context.Context) error {
+	ports, err := realparts.FreePorts(2)
+	if err != nil {
+		return err
+	}
+	cmd := exec.CommandContext(ctx, parts.bin, "migrate")
+	cmd.Env = serviceEnv(ports[0], ports[1], map[string]string{
+		"DB_USER": dbUser, "DB_PASSWORD_FILE": filepath.Join(parts.dir, "db-password"),
+		"APP_DB_USER": appUser, "APP_DB_PASSWORD_FILE": filepath.Join(parts.dir, "app-db-password"),
+	})
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("auth-service migrate: %v: %s", err, out)
+	}
+	return nil
+}
+
 // adminRun runs an admin command through the binary, as an operator does.
 func adminRun(t testing.TB, stdin string, args ...string) {
 	t.Helper()
@@ -125,7 +149,7 @@ func adminRun(t testing.TB, stdin string, args ...string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, parts.bin, append([]string{"admin"}, args...)...)
-	cmd.Env = serviceEnv(ports[0], ports[1])
+	cmd.Env = serviceEnv(ports[0], ports[1], nil)
 	cmd.Stdin = strings.NewReader(stdin)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
@@ -142,9 +166,12 @@ func newUser(t testing.TB, prefix string, roles ...string) (name, pw string) {
 	t.Helper()
 	userSeq.Lock()
 	userSeq.n++
-	name = fmt.Sprintf("%s-%d-%d", prefix, userSeq.n, time.Now().UnixNano()%1e6)
+	n := userSeq.n
 	userSeq.Unlock()
-	pw = "pw-" + name + "-long-enough"
+	name = fmt.Sprintf("%s-%d-%d", prefix, n, time.Now().UnixNano()%1e6)
+	// Not containing the name, and no common password (the service's
+	// password policy, issue 25).
+	pw = fmt.Sprintf("Quartz-%d-Meadow-%d", n, time.Now().UnixNano()%1e9)
 	args := []string{"create-user", "--username", name}
 	for _, r := range roles {
 		args = append(args, "--role", r)

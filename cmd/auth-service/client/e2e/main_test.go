@@ -25,7 +25,8 @@ import (
 
 const (
 	redisToken = "client-e2e-redis-token-0123456789"
-	dbUser     = "authsvc"
+	dbUser     = "authsvc"  // the master user (the migrate step's)
+	appUser    = "auth_app" // the application role the instances connect as
 	dbPassword = "client-e2e-db-password-1"
 	dbName     = "auth"
 )
@@ -105,6 +106,10 @@ func runMain(m *testing.M) int {
 		if err := os.WriteFile(filepath.Join(dir, f.name), []byte(f.value+"\n"), 0o600); err != nil {
 			return fail("%v", err)
 		}
+	}
+	// The migrate step comes before any instance, as in the stack.
+	if err := migrate(ctx); err != nil {
+		return fail("%v", err)
 	}
 	fmt.Fprintf(os.Stderr, "client e2e: redis cluster, postgres and the service binary ready in %s\n", time.Since(start).Round(time.Millisecond))
 	return m.Run()

@@ -175,7 +175,13 @@ func TestNginxAuthRequestInFrontOfAnApplication(t *testing.T) {
 			if tc.status != http.StatusOK {
 				assert.Equal(t, before, app.calls(), "the application never saw it")
 				if tc.status == http.StatusUnauthorized {
-					assert.Equal(t, `Bearer realm="auth"`, a.header.Get("WWW-Authenticate"), "the service's challenge, passed on")
+					// RFC 6750 §3.1: an error code only when a token came.
+					challenge := a.header.Get("WWW-Authenticate")
+					if tc.token == "" {
+						assert.Equal(t, `Bearer realm="auth"`, challenge, "the service's challenge, passed on")
+					} else {
+						assert.True(t, strings.HasPrefix(challenge, `Bearer realm="auth", error="invalid_token"`), "the service's challenge, passed on: %q", challenge)
+					}
 				}
 				return
 			}
