@@ -373,10 +373,9 @@ func (a *API) login(w http.ResponseWriter, r *http.Request) {
 	}
 	match, err := ticket.Verify(ctx, pw, hash)
 	if errors.Is(err, password.ErrBusy) {
-		a.loginResult("unavailable")
-		ev.Outcome, ev.Reason = audit.Unavailable, "hashing queue full"
-		a.audit(ctx, ev)
-		writeRetryAfter(w, errUnavailable, password.RetryAfter(err))
+		// Shed like the refusals above (the place lapsed in the queue):
+		// no decision on anyone, so counted, not audited one by one.
+		a.shed(w, password.RetryAfter(err))
 		return
 	}
 	if err != nil && !errors.Is(err, password.ErrMalformed) {
@@ -712,7 +711,7 @@ func (a *API) changePassword(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		match, err = password.Verify(ctx, current, user.PasswordHash)
 		if errors.Is(err, password.ErrBusy) {
-			writeRetryAfter(w, errUnavailable, time.Second)
+			writeRetryAfter(w, errUnavailable, password.RetryAfter(err))
 			return
 		}
 		if err != nil && !errors.Is(err, password.ErrMalformed) {
@@ -732,7 +731,7 @@ func (a *API) changePassword(w http.ResponseWriter, r *http.Request) {
 	a.wait(func() { attempt.Succeeded(ctx) })
 	hash, err := password.Hash(ctx, next, password.Default)
 	if errors.Is(err, password.ErrBusy) {
-		writeRetryAfter(w, errUnavailable, time.Second)
+		writeRetryAfter(w, errUnavailable, password.RetryAfter(err))
 		return
 	}
 	if err != nil {
