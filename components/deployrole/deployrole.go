@@ -88,6 +88,12 @@ var ServiceLinkedRolesByService = map[string][]ServiceLinkedRole{
 	// to SNS, Route 53 health checks and the rest create none.
 	"ec2": nil, "iam": nil, "kms": nil, "logs": nil, "cloudwatch": nil, "events": nil, "sns": nil,
 	"secretsmanager": nil, "route53": nil, "wafv2": nil, "s3": nil, "ecr": nil, "acm": nil,
+	// Reviewed, none: AMP's only service-linked role,
+	// AWSServiceRoleForAmazonPrometheusScraper, comes with a managed
+	// scraper, which the stack does not use (AMP User Guide, Using
+	// service-linked roles for Amazon Managed Service for Prometheus); the
+	// alert manager publishes through the topic's policy.
+	"aps": nil,
 }
 
 // ServiceLinkedRoles are the service principals of every role in
