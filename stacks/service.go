@@ -19,12 +19,13 @@ import (
 
 // ServiceConfig is the auth-service, ALB and alarm part of Config.
 type ServiceConfig struct {
-	Image             string
-	Replicas          int
-	Size              authservice.FargateSize
-	SessionTTLSeconds int
-	Budget            timing.Budget
-	Overrides         timing.Overrides
+	Image              string
+	Replicas           int
+	Size               authservice.FargateSize
+	SessionTTLSeconds  int
+	SessionIdleSeconds int
+	Budget             timing.Budget
+	Overrides          timing.Overrides
 	// Timing is derived from Budget and Overrides during validation.
 	Timing           timing.Timing
 	CertificateArn   string
@@ -60,10 +61,11 @@ var timingKeys = map[string]string{
 
 func (c *Config) readService(r *reader) {
 	c.Service = ServiceConfig{
-		Image:             r.str("authImage"),
-		Replicas:          r.integer("authReplicas"),
-		Size:              authservice.FargateSize{VCPU: r.decimal("authFargateCpu"), MemoryGiB: r.decimal("authFargateMemoryGb")},
-		SessionTTLSeconds: r.integer("sessionTtlSeconds"),
+		Image:              r.str("authImage"),
+		Replicas:           r.integer("authReplicas"),
+		Size:               authservice.FargateSize{VCPU: r.decimal("authFargateCpu"), MemoryGiB: r.decimal("authFargateMemoryGb")},
+		SessionTTLSeconds:  r.integer("sessionTtlSeconds"),
+		SessionIdleSeconds: r.integer("sessionIdleSeconds"),
 		Budget: timing.Budget{
 			PropagationSeconds: r.integer("drainPropagationSeconds"),
 			MaxRequestSeconds:  r.integer("maxRequestSeconds"),
@@ -113,7 +115,11 @@ func (c *Config) validateService(p *problems) {
 	if s.SessionTTLSeconds < MinSessionTTL {
 		p.add(q("sessionTtlSeconds"), strconv.Itoa(s.SessionTTLSeconds), ttlFix, "sessions shorter than a minute log users out in the middle of a sign-in")
 	} else if s.SessionTTLSeconds > MaxSessionTTL {
-		p.add(q("sessionTtlSeconds"), strconv.Itoa(s.SessionTTLSeconds), ttlFix, "sessions longer than a week outlive password changes and revocations the service cannot push to Redis")
+		p.add(q("sessionTtlSeconds"), strconv.Itoa(s.SessionTTLSeconds), ttlFix, "sessions longer than a week: the service's own bound on a session's absolute lifetime (cmd/auth-service/internal/config/environment.txt)")
+	}
+	if s.SessionIdleSeconds < MinSessionTTL {
+		p.add(q("sessionIdleSeconds"), strconv.Itoa(s.SessionIdleSeconds), fmt.Sprintf("set at least %d (a longer one than sessionTtlSeconds is the lifetime)", MinSessionTTL),
+			"an idle timeout under a minute logs users out in the middle of a sign-in")
 	}
 	t, violations := timing.Derive(s.Budget, s.Overrides)
 	for _, v := range violations {
@@ -258,14 +264,23 @@ func (r *Region) buildService(ctx *pulumi.Context, cfg *Config) error {
 		authImage = r.Image.Ref
 	}
 
+	// A standalone cluster has the application role: its pods read that
+	// secret, and the migration Job alone holds the master's.
+	var appSecret pulumi.StringInput
+	if r.Database.HasAppRole {
+		appSecret = r.Database.AppSecretArn
+	}
 	r.Auth, err = authservice.NewService(ctx, r.Namer.Name("auth"), &authservice.Args{
-		Namespace:          cfg.AuthNamespace,
-		Image:              authImage,
-		Replicas:           s.Replicas,
-		Zones:              r.Network.AvailabilityZones,
-		Size:               s.Size,
-		Timing:             s.Timing,
-		SessionTTLSeconds:  s.SessionTTLSeconds,
+		AppDatabaseSecretArn: appSecret,
+		Namespace:            cfg.AuthNamespace,
+		Image:                authImage,
+		Replicas:             s.Replicas,
+		Zones:                r.Network.AvailabilityZones,
+		Size:                 s.Size,
+		Timing:               s.Timing,
+		SessionTTLSeconds:    s.SessionTTLSeconds,
+		// Never past the absolute lifetime: a longer idle timeout is the lifetime.
+		SessionIdleSeconds: min(s.SessionIdleSeconds, s.SessionTTLSeconds),
 		TargetGroupArn:     r.Ingress.TargetGroupArn,
 		ALBSecurityGroupID: r.Ingress.SecurityGroupID,
 		DatabaseHost:       r.Database.AppEndpoint,

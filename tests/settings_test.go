@@ -228,6 +228,9 @@ func TestEveryAlarmIsTheOneThisTableStates(t *testing.T) {
 		// The service's dependency_down lines, per minute (a Metrics
 		// Insights query, which carries the period): two minutes running.
 		{"-dependency-down-", "", 0, 2, 1, "GreaterThanOrEqualToThreshold", "notBreaching"},
+		// The service's audit events: failed or refused logins in five
+		// minutes, three times what one address gets through the WAF.
+		{"-login-failure-surge", "Sum", 300, 1, 300, "GreaterThanOrEqualToThreshold", "notBreaching"},
 	}
 	for stack, res := range allPlans(t) {
 		t.Run(stack, func(t *testing.T) {

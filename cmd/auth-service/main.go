@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -35,6 +36,9 @@ func run() int {
 	if len(os.Args) > 1 && os.Args[1] == "admin" {
 		return runAdmin(ctx, cfg, logger, os.Args[2:])
 	}
+	if len(os.Args) > 1 && os.Args[1] == "migrate" {
+		return runMigrate(ctx, cfg, logger, os.Args[2:])
+	}
 	// Nothing is reached here: the service listens first (liveness
 	// answers), then initialises in the background (see app.Serve).
 	svc, err := app.New(ctx, cfg, logger)
@@ -62,16 +66,50 @@ func run() int {
 	return 0
 }
 
+// runMigrate is the migration step: `auth-service migrate
+// [--rotate-app-password]`, with the master credentials.
+func runMigrate(ctx context.Context, cfg config.Config, logger *slog.Logger, args []string) int {
+	rotate := false
+	for _, a := range args {
+		if a != "--rotate-app-password" {
+			fmt.Fprintf(os.Stderr, "usage: auth-service migrate [--rotate-app-password]\n")
+			return 2
+		}
+		rotate = true
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
+	defer cancel()
+	if err := app.Migrate(ctx, cfg, logger, rotate); err != nil {
+		logger.Error("migrate failed", "err", err)
+		return 1
+	}
+	return 0
+}
+
+// auditOut is where an admin command's audit events go: the serving
+// process's stdout when the command runs beside it in the pod (`kubectl
+// exec` output reaches only the operator's terminal, while PID 1's stdout
+// is the container's log, which the stack routes to CloudWatch), and this
+// process's stderr as well.
+func auditOut() io.Writer {
+	if os.Getpid() != 1 {
+		if f, err := os.OpenFile("/proc/1/fd/1", os.O_WRONLY|os.O_APPEND, 0); err == nil {
+			return io.MultiWriter(f, os.Stderr)
+		}
+	}
+	return os.Stderr
+}
+
 func runAdmin(ctx context.Context, cfg config.Config, logger *slog.Logger, args []string) int {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	db, err := app.OpenAdminDB(ctx, cfg)
+	deps, closeAll, err := app.Admin(ctx, cfg, slog.New(slog.NewJSONHandler(auditOut(), nil)))
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "auth-service admin: %v\n", err)
 		return 1
 	}
-	defer db.Close()
-	if err := admin.Run(ctx, db, args, os.Stdin, os.Stdout); err != nil {
+	defer closeAll()
+	if err := admin.Run(ctx, deps, args, os.Stdin, os.Stdout); err != nil {
 		fmt.Fprintf(os.Stderr, "auth-service admin: %v\n", err)
 		if errors.Is(err, admin.ErrUsage) {
 			return 2

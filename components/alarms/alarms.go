@@ -320,6 +320,9 @@ func NewAlarms(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Reso
 		namespace: "AWS/RDS", metric: "AuroraReplicaLagMaximum", dims: cluster, stat: "Maximum",
 		op: "GreaterThanThreshold", threshold: a.MaxReplicaLagMillis, periods: 3, period: 60, missing: "notBreaching",
 	})
+	if err := b.loginFailures(&a); err != nil {
+		return nil, err
+	}
 	if err := b.dependencies(&a); err != nil {
 		return nil, err
 	}

@@ -76,9 +76,10 @@ const (
 	TargetGroupBindingAPIVersion = "elbv2.k8s.aws/v1beta1"
 	TargetGroupBindingKind       = "TargetGroupBinding"
 
-	DefaultReplicas   = 3
-	MinReplicas       = 2
-	DefaultSessionTTL = 3600
+	DefaultReplicas    = 3
+	MinReplicas        = 2
+	DefaultSessionTTL  = 3600
+	DefaultSessionIdle = 1800
 	// RolloutTimeout covers Fargate's slow pod starts plus the readiness
 	// gate for each surge pod of a rolling update.
 	RolloutTimeout = "20m"
@@ -114,8 +115,11 @@ type Args struct {
 	// Timing gives the preStop sleep and the grace period. Required, and
 	// it must satisfy timing.Check.
 	Timing timing.Timing
-	// SessionTTLSeconds is handed to the service. Default 3600.
-	SessionTTLSeconds int
+	// SessionTTLSeconds (a session's absolute lifetime) and
+	// SessionIdleSeconds (its idle timeout, at most the lifetime) are
+	// handed to the service. Defaults 3600 and 1800.
+	SessionTTLSeconds  int
+	SessionIdleSeconds int
 
 	// TargetGroupArn and ALBSecurityGroupID come from the ingress.
 	// Required.
@@ -136,10 +140,16 @@ type Args struct {
 	DatabaseName       string
 	DatabaseSecretArn  pulumi.StringInput
 	DatabaseKmsKeyArn  pulumi.StringInput
-	RedisEndpoint      pulumi.StringInput
-	RedisPort          pulumi.IntInput
-	RedisSecretArn     pulumi.StringInput
-	RedisKmsKeyArn     pulumi.StringInput
+	// AppDatabaseSecretArn is the application role's secret (encrypted with
+	// DatabaseKmsKeyArn). When set, the pods read it instead of
+	// DatabaseSecretArn (the master's), and a migration Job holding the
+	// master secret runs before they roll (migrate.go). Default nil: the
+	// pods use DatabaseSecretArn and migrate nothing (a global member).
+	AppDatabaseSecretArn pulumi.StringInput
+	RedisEndpoint        pulumi.StringInput
+	RedisPort            pulumi.IntInput
+	RedisSecretArn       pulumi.StringInput
+	RedisKmsKeyArn       pulumi.StringInput
 
 	// OIDCProviderARN and OIDCIssuerURL of the cluster, for IRSA. Required.
 	OIDCProviderARN pulumi.StringInput
@@ -210,6 +220,9 @@ func NewService(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Res
 	}
 	if a.SessionTTLSeconds == 0 {
 		a.SessionTTLSeconds = DefaultSessionTTL
+	}
+	if a.SessionIdleSeconds == 0 {
+		a.SessionIdleSeconds = min(DefaultSessionIdle, a.SessionTTLSeconds)
 	}
 	if a.DatabaseReaderHost == nil {
 		a.DatabaseReaderHost = a.DatabaseHost
@@ -376,6 +389,15 @@ func NewService(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Res
 		return nil, err
 	}
 
+	podsAfter := append([]pulumi.Resource{tgb, svc, sgp}, a.PodsWaitFor...)
+	if a.AppDatabaseSecretArn != nil {
+		job, err := s.migrationJob(ctx, &a, n, namespace, objectLabels, cm.Metadata.Name().Elem(), a.PodsWaitFor, parent)
+		if err != nil {
+			return nil, err
+		}
+		podsAfter = append(podsAfter, job)
+	}
+
 	// One Deployment per zone. They roll independently, each with
 	// maxUnavailable 0 and maxSurge 1, so no zone ever has fewer Ready pods
 	// than it is given; the one PDB over all of them still limits voluntary
@@ -390,7 +412,8 @@ func NewService(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Res
 			// The Service, the binding, the namespace label and the security
 			// group policy must exist before the first pod, or it gets no
 			// readiness gate or the cluster's group.
-			pulumi.DependsOn(append([]pulumi.Resource{tgb, svc, sgp}, a.PodsWaitFor...)),
+			// The migration Job too: the pods wait for their schema.
+			pulumi.DependsOn(podsAfter),
 			pulumi.Timeouts(&pulumi.CustomTimeouts{Create: RolloutTimeout, Update: RolloutTimeout}))
 		if err != nil {
 			return nil, err
@@ -441,7 +464,7 @@ func (s *Service) irsaRole(ctx *pulumi.Context, a *Args, name string, parent pul
 	if err != nil {
 		return nil, err
 	}
-	policy := pulumi.All(a.DatabaseSecretArn, a.RedisSecretArn, a.DatabaseKmsKeyArn, a.RedisKmsKeyArn).ApplyT(
+	policy := pulumi.All(a.podDatabaseSecret(), a.RedisSecretArn, a.DatabaseKmsKeyArn, a.RedisKmsKeyArn).ApplyT(
 		func(v []interface{}) (string, error) {
 			return SecretsPolicy(a.Region, v[0].(string), v[1].(string), v[2].(string), v[3].(string)).JSON()
 		}).(pulumi.StringOutput)
@@ -467,6 +490,15 @@ func SecretsPolicy(region, dbSecretArn, cacheSecretArn string, kmsKeyArns ...str
 	)
 }
 
+// podDatabaseSecret is the secret the serving pods read: the application
+// role's when there is one, never the master's then.
+func (a *Args) podDatabaseSecret() pulumi.StringInput {
+	if a.AppDatabaseSecretArn != nil {
+		return a.AppDatabaseSecretArn
+	}
+	return a.DatabaseSecretArn
+}
+
 func configData(a *Args) pulumi.StringMap {
 	t := a.Timing
 	return pulumi.StringMap{
@@ -477,13 +509,14 @@ func configData(a *Args) pulumi.StringMap {
 		"DB_READER_HOST":   a.DatabaseReaderHost,
 		"DB_PORT":          pulumi.Sprintf("%d", a.DatabasePort),
 		"DB_NAME":          pulumi.String(a.DatabaseName),
-		"DB_SECRET_ARN":    a.DatabaseSecretArn,
+		"DB_SECRET_ARN":    a.podDatabaseSecret(),
 		"REDIS_HOSTS":      pulumi.Sprintf("%s:%d", a.RedisEndpoint, a.RedisPort),
 		"REDIS_SECRET_ARN": a.RedisSecretArn,
 		"CLUSTER_ENABLED":  pulumi.String("true"),
 		"REDIS_TLS":        pulumi.String("true"),
 		// Sessions live in Redis with this TTL.
-		"SESSION_TTL_SECONDS": pulumi.String(strconv.Itoa(a.SessionTTLSeconds)),
+		"SESSION_TTL_SECONDS":  pulumi.String(strconv.Itoa(a.SessionTTLSeconds)),
+		"SESSION_IDLE_SECONDS": pulumi.String(strconv.Itoa(a.SessionIdleSeconds)),
 		// The service's own deadlines, from the same budget as the pod's.
 		"REQUEST_TIMEOUT_SECONDS":  pulumi.String(strconv.Itoa(t.MaxRequestSeconds)),
 		"SHUTDOWN_TIMEOUT_SECONDS": pulumi.String(strconv.Itoa(t.ShutdownSeconds)),
@@ -519,14 +552,7 @@ func deploymentSpec(a *Args, replicas int, selector, podLabels pulumi.StringMap,
 				TerminationGracePeriodSeconds: pulumi.Int(t.TerminationGracePeriodSeconds),
 				// No topology spread constraint: Fargate ignores it. The
 				// zone label and the zone's one-subnet profile pin the pods.
-				SecurityContext: &corev1.PodSecurityContextArgs{
-					RunAsNonRoot: pulumi.Bool(true),
-					RunAsUser:    pulumi.Int(RunAsUser),
-					RunAsGroup:   pulumi.Int(RunAsUser),
-					// Lets the non-root process read the projected IRSA token.
-					FsGroup:        pulumi.Int(RunAsUser),
-					SeccompProfile: &corev1.SeccompProfileArgs{Type: pulumi.String("RuntimeDefault")},
-				},
+				SecurityContext: podSecurityContext(),
 				Containers: corev1.ContainerArray{corev1.ContainerArgs{
 					Name:            pulumi.String(Name),
 					Image:           a.Image,
@@ -544,6 +570,9 @@ func deploymentSpec(a *Args, replicas int, selector, podLabels pulumi.StringMap,
 					EnvFrom: corev1.EnvFromSourceArray{corev1.EnvFromSourceArgs{
 						ConfigMapRef: &corev1.ConfigMapEnvSourceArgs{Name: configMap},
 					}},
+					// The Go runtime's, not the service's: from the same
+					// size as the memory limit below.
+					Env:       corev1.EnvVarArray{corev1.EnvVarArgs{Name: pulumi.String("GOMEMLIMIT"), Value: pulumi.String(a.Size.GoMemLimit())}},
 					Resources: &corev1.ResourceRequirementsArgs{Requests: resources, Limits: resources},
 					// Gives a slow first start up to 2 minutes before the
 					// liveness probe may restart it.
@@ -567,12 +596,7 @@ func deploymentSpec(a *Args, replicas int, selector, podLabels pulumi.StringMap,
 							Sleep: &corev1.SleepActionArgs{Seconds: pulumi.Int(t.PreStopSleepSeconds)},
 						},
 					},
-					SecurityContext: &corev1.SecurityContextArgs{
-						AllowPrivilegeEscalation: pulumi.Bool(false),
-						ReadOnlyRootFilesystem:   pulumi.Bool(true),
-						RunAsNonRoot:             pulumi.Bool(true),
-						Capabilities:             &corev1.CapabilitiesArgs{Drop: pulumi.StringArray{pulumi.String("ALL")}},
-					},
+					SecurityContext: containerSecurityContext(),
 				}},
 			},
 		},

@@ -1,7 +1,8 @@
 // Package database builds the relational store: an Aurora PostgreSQL
 // cluster over exactly three AZs with a writer and readers in distinct AZs,
 // storage, Performance Insights and the RDS-managed master password
-// encrypted with a KMS key of its own, TLS enforced, its log group with a
+// encrypted with a KMS key of its own, the application role's secret
+// (AppRoleName; the role itself is the migrate step's), TLS enforced, its log group with a
 // retention, and 5432 open only to the client security group it is given
 // (the auth pods').
 // Provisioned instances or Serverless v2.
@@ -140,8 +141,16 @@ type Database struct {
 	WriterEndpoint pulumi.StringOutput `pulumi:"writerEndpoint"`
 	ReaderEndpoint pulumi.StringOutput `pulumi:"readerEndpoint"`
 	Port           pulumi.IntOutput    `pulumi:"port"`
-	// SecretArn is the RDS-managed secret with the master credentials.
-	SecretArn         pulumi.StringOutput `pulumi:"secretArn"`
+	// SecretArn is the RDS-managed secret with the master credentials
+	// (the migrate step's).
+	SecretArn pulumi.StringOutput `pulumi:"secretArn"`
+	// AppSecretArn is the application role's secret (AppRoleName), which
+	// the serving pods read; empty for a global member, whose pods keep
+	// the master secret (the role would have to be made in the primary's
+	// region and its secret replicated: not done yet).
+	AppSecretArn pulumi.StringOutput `pulumi:"appSecretArn"`
+	// HasAppRole tells whether AppSecretArn is set (a standalone cluster).
+	HasAppRole        bool
 	ClusterIdentifier pulumi.StringOutput `pulumi:"clusterIdentifier"`
 	// ClusterResourceID goes into rds-db:connect policies for IAM auth.
 	ClusterResourceID pulumi.StringOutput `pulumi:"clusterResourceId"`
@@ -502,6 +511,15 @@ func NewDatabase(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Re
 	} else {
 		d.SecretArn = cluster.MasterUserSecrets.Index(pulumi.Int(0)).SecretArn().Elem()
 	}
+	d.AppSecretArn = pulumi.String("").ToStringOutput()
+	if a.Global == nil {
+		app, err := appSecret(ctx, a, keyArn, parent)
+		if err != nil {
+			return nil, err
+		}
+		d.AppSecretArn = app.Arn
+		d.HasAppRole = true
+	}
 	d.ClusterIdentifier = cluster.ClusterIdentifier
 	d.ClusterResourceID = cluster.ClusterResourceId
 	d.SecurityGroupID = sg.ID().ToStringOutput()
@@ -513,6 +531,7 @@ func NewDatabase(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Re
 		"appEndpoint":       d.AppEndpoint,
 		"port":              d.Port,
 		"secretArn":         d.SecretArn,
+		"appSecretArn":      d.AppSecretArn,
 		"clusterIdentifier": d.ClusterIdentifier,
 		"clusterResourceId": d.ClusterResourceID,
 		"securityGroupId":   d.SecurityGroupID,

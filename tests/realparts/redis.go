@@ -245,9 +245,33 @@ func (c *RedisCluster) waitHealthy(ctx context.Context, timeout time.Duration) e
 		if len(live) != c.opts.Primaries {
 			return fmt.Errorf("%d of %d shards have a live primary", len(live), c.opts.Primaries)
 		}
+		// Which running nodes are replicas, by their own account.
+		replicas := map[string]bool{}
 		for i := range c.nodes {
 			if !c.reachable(i) {
 				continue
+			}
+			repl, err := c.cmd(i, "INFO", "replication")
+			if err != nil {
+				return err
+			}
+			if infoField(repl, "role") == "slave" {
+				replicas[c.nodes[i].Addr] = true
+			}
+		}
+		for i := range c.nodes {
+			if !c.reachable(i) {
+				continue
+			}
+			// Gossip tells every node who replicates whom a little after
+			// the replicas themselves know; Shards reads one node's view,
+			// so wait until every view agrees with the replicas.
+			nodes, err := c.cmd(i, "CLUSTER", "NODES")
+			if err != nil {
+				return err
+			}
+			if seen := replicasInView(nodes); !sameSet(seen, replicas) {
+				return fmt.Errorf("%s sees replicas %v, the replicas are %v", c.nodes[i].Addr, seen, replicas)
 			}
 			info, err := c.cmd(i, "CLUSTER", "INFO")
 			if err != nil {
@@ -419,4 +443,31 @@ func (c *RedisCluster) Close() error {
 		os.RemoveAll(c.opts.Dir)
 	}
 	return err
+}
+
+// replicasInView are the addresses CLUSTER NODES flags as replicas that
+// are not failed.
+func replicasInView(nodes string) map[string]bool {
+	out := map[string]bool{}
+	for _, line := range strings.Split(strings.TrimSpace(nodes), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 3 || !strings.Contains(f[2], "slave") || strings.Contains(f[2], "fail") {
+			continue
+		}
+		addr, _, _ := strings.Cut(f[1], "@")
+		out[addr] = true
+	}
+	return out
+}
+
+func sameSet(a, b map[string]bool) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k := range a {
+		if !b[k] {
+			return false
+		}
+	}
+	return true
 }

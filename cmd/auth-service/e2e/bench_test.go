@@ -25,7 +25,7 @@ func benchTokens(b *testing.B, inst *instance, n int) []string {
 	b.Helper()
 	tokens := make([]string, n)
 	for i := range tokens {
-		tok, _, err := inst.Svc.Sessions.Create(context.Background(), session.Data{UserID: int64(i + 1), Username: "bench"})
+		tok, _, err := inst.Svc.Sessions.Create(context.Background(), session.Data{UserID: int64(i + 1), Username: "bench"}, 0, false)
 		if err != nil {
 			b.Fatal(err)
 		}

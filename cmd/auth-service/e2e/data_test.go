@@ -16,12 +16,13 @@ import (
 	"github.com/authplatform/auth-platform/cmd/auth-service/internal/store"
 )
 
-// openDB opens the shared database, migrated.
+// openDB opens the shared database as the master user (the migration
+// step's identity: DDL, settings).
 func openDB(t testing.TB) *store.DB {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	db, err := app.OpenAdminDB(ctx, loadConfig(t, nil))
+	db, err := app.OpenDB(ctx, loadConfig(t, masterEnv(nil)))
 	require.NoError(t, err)
 	t.Cleanup(db.Close)
 	return db
@@ -32,7 +33,7 @@ func openDBNamed(t testing.TB, name string) *store.DB {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	db, err := app.OpenDB(ctx, loadConfig(t, map[string]string{"DB_NAME": name}))
+	db, err := app.OpenDB(ctx, loadConfig(t, masterEnv(map[string]string{"DB_NAME": name})))
 	require.NoError(t, err)
 	t.Cleanup(db.Close)
 	return db
@@ -80,7 +81,7 @@ func TestMigrationsRunOnceWhenInstancesStartTogether(t *testing.T) {
 	require.NoError(t, dbs[0].Writer.QueryRow(ctx, `SELECT count(*) FROM goose_db_version WHERE version_id > 0`).Scan(&n))
 	assert.Equal(t, int(latest), n)
 	require.NoError(t, dbs[0].Writer.QueryRow(ctx, `SELECT count(*) FROM settings`).Scan(&n))
-	assert.Equal(t, 3, n, "seed rows inserted once")
+	assert.Equal(t, 5, n, "seed rows inserted once (version 2 moves the lockout settings: five rows)")
 }
 
 func TestDatabaseConnectionsUseVerifiedTLS(t *testing.T) {
@@ -103,7 +104,7 @@ func TestDatabaseConnectionsUseVerifiedTLS(t *testing.T) {
 	// A CA that did not sign the server's certificate: refused (verify-full).
 	other, err := newOtherCA(t)
 	require.NoError(t, err)
-	_, err = app.OpenDB(ctx, loadConfig(t, map[string]string{"DB_CA_FILE": other}))
+	_, err = app.OpenDB(ctx, loadConfig(t, masterEnv(map[string]string{"DB_CA_FILE": other})))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "certificate signed by unknown authority")
 }

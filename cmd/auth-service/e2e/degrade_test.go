@@ -14,7 +14,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/authplatform/auth-platform/cmd/auth-service/internal/health"
+	"github.com/authplatform/auth-platform/cmd/auth-service/internal/lockout"
 	"github.com/authplatform/auth-platform/cmd/auth-service/internal/session"
+	"github.com/authplatform/auth-platform/cmd/auth-service/internal/username"
 	"github.com/authplatform/auth-platform/tests/realparts"
 )
 
@@ -77,7 +79,7 @@ func sessionsByShard(t testing.TB, inst *instance, n int) map[string][]string {
 	t.Helper()
 	out := map[string][]string{}
 	for i := 0; i < n; i++ {
-		tok, _, err := inst.Svc.Sessions.Create(t.Context(), session.Data{UserID: int64(i + 1), Username: "shard"})
+		tok, _, err := inst.Svc.Sessions.Create(t.Context(), session.Data{UserID: int64(i + 1), Username: "shard"}, 0, false)
 		require.NoError(t, err)
 		s, err := parts.redis.ShardOf(session.Key(tok))
 		require.NoError(t, err)
@@ -361,9 +363,16 @@ func TestLoginsRideThroughAHungShard(t *testing.T) {
 }
 
 // lockoutKey is where the lockout counters of an account live (as
-// internal/lockout names them: one hash tag per account).
-func lockoutKey(username string) string {
-	return "lockout:{" + sha256Hex(strings.ToLower(username)) + "}:failures"
+// internal/lockout names them: a hash per account, tagged by the SHA-256
+// of the canonical name).
+func lockoutKey(name string) string { return lockout.AccountKey(canonical(name)) }
+
+func canonical(name string) string {
+	c, err := username.Canonical(name)
+	if err != nil {
+		panic(err)
+	}
+	return c
 }
 
 // metricValue reads one sample from the metrics port (0 when absent).

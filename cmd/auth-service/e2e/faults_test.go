@@ -28,7 +28,7 @@ func TestRedisPrimaryCrashUnderLoadLosesNoSession(t *testing.T) {
 	// Sessions on every shard, made through the service's own store.
 	var tokens []string
 	for i := 0; i < 300; i++ {
-		tok, _, err := a.Svc.Sessions.Create(ctx, session.Data{UserID: int64(i + 1), Username: "load"})
+		tok, _, err := a.Svc.Sessions.Create(ctx, session.Data{UserID: int64(i + 1), Username: "load"}, 0, false)
 		require.NoError(t, err)
 		tokens = append(tokens, tok)
 	}

@@ -25,6 +25,7 @@ import (
 	"github.com/authplatform/auth-platform/cmd/auth-service/internal/admin"
 	"github.com/authplatform/auth-platform/cmd/auth-service/internal/app"
 	"github.com/authplatform/auth-platform/cmd/auth-service/internal/config"
+	"github.com/authplatform/auth-platform/cmd/auth-service/internal/password"
 	"github.com/authplatform/auth-platform/tests/realparts"
 )
 
@@ -39,8 +40,8 @@ func serviceEnv(overrides map[string]string) map[string]string {
 		"DB_READER_HOST":           "localhost", // a second pool; the certificate names localhost too
 		"DB_PORT":                  strconv.Itoa(parts.pg.Port()),
 		"DB_NAME":                  dbName,
-		"DB_USER":                  dbUser,
-		"DB_PASSWORD_FILE":         filepath.Join(parts.dir, "db-password"),
+		"DB_USER":                  appUser,
+		"DB_PASSWORD_FILE":         filepath.Join(parts.dir, "app-db-password"),
 		"DB_CA_FILE":               parts.ca.CAFile,
 		"REDIS_HOSTS":              parts.redis.SeedAddr(),
 		"REDIS_AUTH_TOKEN_FILE":    filepath.Join(parts.dir, "redis-token"),
@@ -48,6 +49,7 @@ func serviceEnv(overrides map[string]string) map[string]string {
 		"CLUSTER_ENABLED":          "true",
 		"REDIS_TLS":                "true",
 		"SESSION_TTL_SECONDS":      "3600",
+		"SESSION_IDLE_SECONDS":     "1800",
 		"REQUEST_TIMEOUT_SECONDS":  "25",
 		"SHUTDOWN_TIMEOUT_SECONDS": "10",
 	}
@@ -219,17 +221,47 @@ func getSession(t testing.TB, base, tok string) response {
 	return do(t, http.MethodGet, base+"/v1/session", nil, bearer(tok))
 }
 
-// adminRun runs an admin command as an operator would.
+// masterEnv is the migration step's environment: the master user.
+func masterEnv(overrides map[string]string) map[string]string {
+	env := map[string]string{"DB_USER": dbUser, "DB_PASSWORD_FILE": filepath.Join(parts.dir, "db-password"),
+		"APP_DB_USER": appUser, "APP_DB_PASSWORD_FILE": filepath.Join(parts.dir, "app-db-password")}
+	for k, v := range overrides {
+		env[k] = v
+	}
+	return env
+}
+
+// migrate runs the migration step on the shared database.
+func migrate(ctx context.Context, rotate bool) error {
+	env := serviceEnv(masterEnv(nil))
+	cfg, err := config.Load(func(k string) string { return env[k] })
+	if err != nil {
+		return err
+	}
+	return app.Migrate(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), rotate)
+}
+
+// adminRun runs an admin command as an operator would, and fails the test
+// if it fails.
 func adminRun(t testing.TB, stdin string, args ...string) string {
+	t.Helper()
+	out, err := adminTry(t, stdin, args...)
+	require.NoError(t, err, out)
+	return out
+}
+
+// adminTry runs an admin command and returns its output and error; its
+// audit events go to the returned log too.
+func adminTry(t testing.TB, stdin string, args ...string) (string, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	db, err := app.OpenAdminDB(ctx, loadConfig(t, nil))
-	require.NoError(t, err)
-	defer db.Close()
 	var out bytes.Buffer
-	require.NoError(t, admin.Run(ctx, db, args, strings.NewReader(stdin), &out))
-	return out.String()
+	deps, closeAll, err := app.Admin(ctx, loadConfig(t, nil), slog.New(slog.NewJSONHandler(&out, nil)))
+	require.NoError(t, err)
+	defer closeAll()
+	err = admin.Run(ctx, deps, append(args, "--operator", "e2e"), strings.NewReader(stdin), &out)
+	return out.String(), err
 }
 
 var userSeq struct {
@@ -244,7 +276,7 @@ func newUser(t testing.TB, prefix string, roles ...string) (name, pw string) {
 	userSeq.n++
 	name = prefix + "-" + strconv.Itoa(userSeq.n) + "-" + strconv.FormatInt(time.Now().UnixNano()%1e6, 10)
 	userSeq.Unlock()
-	pw = "pw-" + name + "-long-enough"
+	pw = "horse-battery-" + strconv.FormatInt(time.Now().UnixNano()%1e9, 36) + "-staple"
 	args := []string{"create-user", "--username", name}
 	for _, r := range roles {
 		args = append(args, "--role", r)
@@ -332,4 +364,12 @@ func jsonList(b []byte, field string) []map[string]any {
 func sha256Hex(s string) string {
 	sum := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(sum[:])
+}
+
+// hashWith hashes pw with argon2id at m KiB (a stored hash made with
+// older, weaker parameters).
+func hashWith(ctx context.Context, pw string, m uint32) (string, error) {
+	p := password.Default
+	p.MemoryKiB = m
+	return password.Hash(ctx, pw, p)
 }

@@ -20,8 +20,9 @@ import (
 
 const (
 	redisToken = "e2e-redis-token-0123456789abcdef"
-	dbUser     = "authsvc"
+	dbUser     = "authsvc" // the master user (the migrate step's)
 	dbPassword = "e2e-db-password-1"
+	appUser    = "auth_app" // the application role the instances connect as (review M5)
 	dbName     = "auth"
 )
 
@@ -91,6 +92,12 @@ func runMain(m *testing.M) int {
 		}
 	}
 	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})))
+	// The migration step, as the stack's Job runs it: the schema, and the
+	// application role with its password in its file.
+	if err := migrate(ctx, false); err != nil {
+		fmt.Fprintln(os.Stderr, "FAIL: migrate:", err)
+		return 1
+	}
 	fmt.Fprintf(os.Stderr, "e2e: redis cluster and postgres ready in %s\n", time.Since(start).Round(time.Millisecond))
 	return m.Run()
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -18,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/authplatform/auth-platform/cmd/auth-service/internal/health"
+	"github.com/authplatform/auth-platform/cmd/auth-service/internal/migrations"
 	"github.com/authplatform/auth-platform/cmd/auth-service/internal/session"
 )
 
@@ -49,18 +51,24 @@ func TestCredentialRotationsUnderLoadFailNoRequest(t *testing.T) {
 	dir := t.TempDir()
 	dbFile, tokenFile := filepath.Join(dir, "db-password"), filepath.Join(dir, "redis-token")
 	write := func(path, v string) { require.NoError(t, os.WriteFile(path, []byte(v+"\n"), 0o600)) }
-	write(dbFile, parts.pg.Password())
+	appPassword, err := os.ReadFile(filepath.Join(parts.dir, "app-db-password"))
+	require.NoError(t, err)
+	write(dbFile, strings.TrimSpace(string(appPassword)))
 	write(tokenFile, parts.redis.Password())
 	name, pw := newUser(t, "rotate")
+	master := openDB(t)
+	setAppPassword := func(ctx context.Context, pw string) error {
+		return migrations.EnsureAppRole(ctx, master.Writer, appUser, pw)
+	}
 	t.Cleanup(func() { // the other tests use the original credentials
-		_ = parts.pg.SetPassword(context.Background(), dbPassword)
+		_ = setAppPassword(context.Background(), strings.TrimSpace(string(appPassword)))
 		_ = parts.redis.SetAuth(redisToken)
 	})
 	env := map[string]string{"DB_PASSWORD_FILE": dbFile, "REDIS_AUTH_TOKEN_FILE": tokenFile}
 	insts := []*instance{startInstance(t, env), startInstance(t, env)}
 	var tokens []string
 	for i := 0; i < 60; i++ {
-		tok, _, err := insts[0].Svc.Sessions.Create(ctx, session.Data{UserID: int64(i + 1), Username: "rotate"})
+		tok, _, err := insts[0].Svc.Sessions.Create(ctx, session.Data{UserID: int64(i + 1), Username: "rotate"}, 0, false)
 		require.NoError(t, err)
 		tokens = append(tokens, tok)
 	}
@@ -116,8 +124,9 @@ func TestCredentialRotationsUnderLoadFailNoRequest(t *testing.T) {
 	}
 	settle()
 
-	// RDS: new password on the database, then the secret.
-	require.NoError(t, parts.pg.SetPassword(ctx, "rotated-db-password-2"))
+	// The application role's rotation, in RDS's order (the migrate step's):
+	// new password on the database, then the secret.
+	require.NoError(t, setAppPassword(ctx, "rotated-db-password-2"))
 	for _, inst := range insts {
 		inst.Svc.DB.Writer.Reset()
 		inst.Svc.DB.Reader.Reset()

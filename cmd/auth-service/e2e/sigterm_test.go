@@ -39,20 +39,20 @@ func buildBinary(t *testing.T, dir string) string {
 // SIGTERM: the process stops accepting, finishes the request in flight
 // (here one whose body is still arriving), and exits 0.
 func TestSIGTERMDrainsInFlightRequestsAndExitsZero(t *testing.T) {
-	// As in the pod: an unprivileged user (UID 65532, as the image's) that
+	// As in the pod: an unprivileged user (UID 10001, as the image's and the Deployment's) that
 	// can read its secrets and nothing it could write to.
 	run, err := os.MkdirTemp(parts.dir, "run")
 	require.NoError(t, err)
 	require.NoError(t, os.Chmod(run, 0o755))
 	bin := buildBinary(t, run)
 	files := map[string]string{}
-	for _, f := range []struct{ key, src string }{{"DB_PASSWORD_FILE", "db-password"}, {"REDIS_AUTH_TOKEN_FILE", "redis-token"}} {
+	for _, f := range []struct{ key, src string }{{"DB_PASSWORD_FILE", "app-db-password"}, {"REDIS_AUTH_TOKEN_FILE", "redis-token"}} {
 		b, err := os.ReadFile(filepath.Join(parts.dir, f.src))
 		require.NoError(t, err)
 		dst := filepath.Join(run, f.src)
 		require.NoError(t, os.WriteFile(dst, b, 0o400))
 		if os.Getuid() == 0 {
-			require.NoError(t, os.Chown(dst, 65532, 65532))
+			require.NoError(t, os.Chown(dst, 10001, 10001))
 		}
 		files[f.key] = dst
 	}
@@ -68,7 +68,7 @@ func TestSIGTERMDrainsInFlightRequestsAndExitsZero(t *testing.T) {
 		cmd.Env = append(env, "PATH="+os.Getenv("PATH"))
 		cmd.Dir = "/"
 		if os.Getuid() == 0 {
-			cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65532, Gid: 65532}}
+			cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 10001, Gid: 10001}}
 		}
 	}
 

@@ -11,21 +11,28 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"os"
+	"runtime/debug"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/authplatform/auth-platform/cmd/auth-service/internal/admin"
+	"github.com/authplatform/auth-platform/cmd/auth-service/internal/audit"
 	"github.com/authplatform/auth-platform/cmd/auth-service/internal/config"
 	"github.com/authplatform/auth-platform/cmd/auth-service/internal/health"
 	"github.com/authplatform/auth-platform/cmd/auth-service/internal/httpapi"
+	"github.com/authplatform/auth-platform/cmd/auth-service/internal/limits"
 	"github.com/authplatform/auth-platform/cmd/auth-service/internal/lockout"
 	"github.com/authplatform/auth-platform/cmd/auth-service/internal/metrics"
 	"github.com/authplatform/auth-platform/cmd/auth-service/internal/migrations"
+	"github.com/authplatform/auth-platform/cmd/auth-service/internal/password"
 	"github.com/authplatform/auth-platform/cmd/auth-service/internal/secrets"
 	"github.com/authplatform/auth-platform/cmd/auth-service/internal/session"
 	"github.com/authplatform/auth-platform/cmd/auth-service/internal/store"
@@ -70,10 +77,6 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Service,
 	if err != nil {
 		return nil, err
 	}
-	redisRoots, err := roots(cfg.RedisCAFile, "REDIS_CA_FILE")
-	if err != nil {
-		return nil, err
-	}
 	readiness := &health.Readiness{}
 	monitor := &health.Monitor{Logger: logger}
 	db, err := newDB(ctx, cfg, sm, monitor)
@@ -82,23 +85,17 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Service,
 	}
 	monitor.DB = db
 
-	var tlsCfg *tls.Config
-	if cfg.RedisTLS {
-		tlsCfg = &tls.Config{RootCAs: redisRoots, MinVersion: tls.VersionTLS12}
+	rdb, err := redisClient(ctx, cfg, sm, logger)
+	if err != nil {
+		return nil, err
 	}
-	token := &secrets.Cached[string]{TTL: RedisTokenTTL, Fetch: func(ctx context.Context) (string, error) {
-		return redisAuthToken(ctx, cfg, sm)
-	}}
-	redis.SetLogger(redisLogger{logger})
-	rdb := session.NewClusterClient(session.ClientOptions{Addrs: cfg.RedisAddrs, Token: token.Get, TokenRejected: token.Invalidate, TLS: tlsCfg})
 	monitor.Redis = rdb
 	m := metrics.New()
 	m.Registry.MustRegister(monitor)
-	sessions := session.NewStore(rdb, cfg.SessionTTL)
+	sessions := session.NewStore(rdb, cfg.SessionTTL, cfg.SessionIdle)
 	sessions.OnUnreplicated = m.Unreplicated.Inc
 	sessions.OnRetry = m.SessionRetries.Inc
-	limiter := lockout.New(rdb, lockout.DefaultPolicy)
-	limiter.ReservationTTL = cfg.RequestTimeout + 5*time.Second
+	limiter := lockout.New(rdb, reservations(lockout.DefaultPolicy, cfg))
 	var lastLog atomic.Int64 // every use is counted; logged at most every 10 s
 	limiter.OnFallback = func(op string, err error) {
 		m.LockoutFallback.WithLabelValues(op).Inc()
@@ -107,12 +104,38 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Service,
 			logger.Warn("lockout counted in memory: Redis did not answer", "event", "lockout_fallback", "op", op, "err", err.Error())
 		}
 	}
+	logCapacity(logger)
 	api := &httpapi.API{
 		Users: db, Sessions: sessions, Limiter: limiter, Readiness: readiness, Monitor: monitor, Metrics: m,
-		Logger: logger, RequestTimeout: cfg.RequestTimeout,
+		Logger: logger, Audit: audit.Logger{L: logger}, RequestTimeout: cfg.RequestTimeout,
 	}
 	return &Service{cfg: cfg, logger: logger, DB: db, Redis: rdb, Sessions: sessions, Limiter: limiter, Readiness: readiness,
 		Monitor: monitor, Metrics: m, Handler: api.Public(), Internal: api.Internal()}, nil
+}
+
+// redisClient makes the cluster client; the token is read per new
+// connection (cached RedisTokenTTL, dropped when Redis refuses it).
+func redisClient(ctx context.Context, cfg config.Config, sm secrets.Getter, logger *slog.Logger) (*redis.ClusterClient, error) {
+	redisRoots, err := roots(cfg.RedisCAFile, "REDIS_CA_FILE")
+	if err != nil {
+		return nil, err
+	}
+	var tlsCfg *tls.Config
+	if cfg.RedisTLS {
+		tlsCfg = &tls.Config{RootCAs: redisRoots, MinVersion: tls.VersionTLS12}
+	}
+	token := &secrets.Cached[string]{TTL: RedisTokenTTL, Fetch: func(ctx context.Context) (string, error) {
+		return redisAuthToken(ctx, cfg, sm)
+	}}
+	redis.SetLogger(redisLogger{logger})
+	return session.NewClusterClient(session.ClientOptions{Addrs: cfg.RedisAddrs, Token: token.Get, TokenRejected: token.Invalidate, TLS: tlsCfg}), nil
+}
+
+// reservations sets the lockout's reservation lifetime from the request
+// timeout: an attempt's reservation outlives any request.
+func reservations(p lockout.Policy, cfg config.Config) lockout.Policy {
+	p.ReservationTTL = cfg.RequestTimeout + 5*time.Second
+	return p
 }
 
 // Initialise reaches PostgreSQL (the writer), applies pending migrations,
@@ -130,17 +153,28 @@ func (s *Service) Initialise(ctx context.Context) error {
 			defer cancel()
 			return s.DB.PingWriter(ctx)
 		}},
-		{"applying migrations", func(ctx context.Context) error {
-			ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+		// The serving pods never migrate (review M5: they connect as the
+		// application role, which may not change the schema); the
+		// migration step (the migrate command, a Job in the stack) does,
+		// and a pod waits here until the schema is at least its own.
+		{"waiting for the schema (the migrate step)", func(ctx context.Context) error {
+			ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 			defer cancel()
-			applied, err := migrations.Up(ctx, s.DB.Writer)
+			want, err := migrations.Latest()
+			if err != nil {
+				return err
+			}
+			got, err := migrations.Current(ctx, s.DB.Writer)
+			if err == nil && got < want {
+				err = fmt.Errorf("schema version %d, this image needs %d: run the migrate step", got, want)
+			}
 			if err == nil {
-				s.logger.Info("database schema up to date", "applied", applied)
+				s.logger.Info("database schema ready", "version", got)
 			}
 			return err
 		}},
 		{"reading the lockout policy", func(ctx context.Context) error {
-			p, err := lockoutPolicy(ctx, s.DB)
+			p, err := lockoutPolicy(ctx, s.DB, s.cfg)
 			if err == nil {
 				s.Limiter.SetPolicy(p)
 			}
@@ -197,18 +231,29 @@ func OpenDB(ctx context.Context, cfg config.Config) (*store.DB, error) {
 	return store.Open(ctx, o)
 }
 
-// OpenAdminDB connects to the database and applies pending migrations, for
-// the admin commands (which may run before any instance has started).
-func OpenAdminDB(ctx context.Context, cfg config.Config) (*store.DB, error) {
+// Admin connects what the admin commands act on: the database (as the
+// application role), Redis (sessions and the lockout) and the audit log.
+func Admin(ctx context.Context, cfg config.Config, logger *slog.Logger) (admin.Deps, func(), error) {
 	db, err := OpenDB(ctx, cfg)
 	if err != nil {
-		return nil, err
+		return admin.Deps{}, nil, err
 	}
-	if _, err := migrations.Up(ctx, db.Writer); err != nil {
+	sm, err := secretsManager(ctx, cfg)
+	if err != nil {
 		db.Close()
-		return nil, err
+		return admin.Deps{}, nil, err
 	}
-	return db, nil
+	rdb, err := redisClient(ctx, cfg, sm, logger)
+	if err != nil {
+		db.Close()
+		return admin.Deps{}, nil, err
+	}
+	limiter := lockout.New(rdb, reservations(lockout.DefaultPolicy, cfg))
+	if p, err := lockoutPolicy(ctx, db, cfg); err == nil {
+		limiter.SetPolicy(p)
+	}
+	d := admin.Deps{DB: db, Sessions: session.NewStore(rdb, cfg.SessionTTL, cfg.SessionIdle), Locks: limiter, Audit: audit.Logger{L: logger}}
+	return d, func() { _ = rdb.Close(); db.Close() }, nil
 }
 
 // newDB makes the pools without connecting.
@@ -281,22 +326,41 @@ func roots(path, name string) (*x509.CertPool, error) {
 	return pool, nil
 }
 
-func lockoutPolicy(ctx context.Context, db *store.DB) (lockout.Policy, error) {
-	p := lockout.DefaultPolicy
-	var err error
-	var secs int
-	if p.MaxPerAccount, err = db.IntSetting(ctx, "login_max_failures_per_account", p.MaxPerAccount); err != nil {
-		return p, err
+// lockoutPolicy reads the operator-tunable part of the lockout's rule from
+// the settings table (defaults for what it lacks).
+func lockoutPolicy(ctx context.Context, db *store.DB, cfg config.Config) (lockout.Policy, error) {
+	p := reservations(lockout.DefaultPolicy, cfg)
+	ints := []struct {
+		key string
+		v   *int
+	}{
+		{"login_free_failures_per_pair", &p.FreePerPair},
+		{"login_max_failures_per_account", &p.MaxPerAccount},
+		{"login_max_failures_per_source", &p.MaxPerSource},
 	}
-	if p.MaxPerSource, err = db.IntSetting(ctx, "login_max_failures_per_source", p.MaxPerSource); err != nil {
-		return p, err
+	for _, s := range ints {
+		v, err := db.IntSetting(ctx, s.key, *s.v)
+		if err != nil {
+			return p, err
+		}
+		*s.v = v
 	}
-	if secs, err = db.IntSetting(ctx, "login_lockout_seconds", int(p.Window/time.Second)); err != nil {
-		return p, err
+	secs := []struct {
+		key string
+		v   *time.Duration
+	}{
+		{"login_account_window_seconds", &p.AccountWindow},
+		{"login_source_window_seconds", &p.SourceWindow},
 	}
-	p.Window = time.Duration(secs) * time.Second
-	if p.MaxPerAccount < 1 || p.MaxPerSource < 1 || p.Window < time.Second {
-		return p, fmt.Errorf("settings: lockout policy %+v: every value must be at least 1", p)
+	for _, s := range secs {
+		v, err := db.IntSetting(ctx, s.key, int(*s.v/time.Second))
+		if err != nil {
+			return p, err
+		}
+		*s.v = time.Duration(v) * time.Second
+	}
+	if err := p.Check(); err != nil {
+		return p, fmt.Errorf("settings: %w", err)
 	}
 	return p, nil
 }
@@ -387,4 +451,18 @@ type redisLogger struct{ logger *slog.Logger }
 
 func (l redisLogger) Printf(ctx context.Context, format string, v ...any) {
 	l.logger.Warn("redis client", "msg", fmt.Sprintf(format, v...))
+}
+
+// logCapacity states what the process sized itself to: the container's
+// limits, the Go memory limit (GOMEMLIMIT, from the Deployment) and the
+// password hashing they allow.
+func logCapacity(logger *slog.Logger) {
+	l := limits.Read()
+	slots, cores := password.Capacity()
+	goLimit := "none"
+	if v := debug.SetMemoryLimit(-1); v < math.MaxInt64 {
+		goLimit = strconv.FormatInt(v, 10)
+	}
+	logger.Info("sized to the container", "cpu_limit_cores", l.CPU, "memory_limit_bytes", l.MemoryBytes,
+		"go_memory_limit_bytes", goLimit, "hash_slots", slots, "hash_cores", cores)
 }

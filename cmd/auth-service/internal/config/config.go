@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -62,7 +63,13 @@ type Config struct {
 	RedisAuthTokenFile string
 	RedisCAFile        string
 
+	// The application role's credentials (the migrate command only).
+	AppDBSecretARN    string
+	AppDBUser         string
+	AppDBPasswordFile string
+
 	SessionTTL      time.Duration
+	SessionIdle     time.Duration
 	RequestTimeout  time.Duration
 	ShutdownTimeout time.Duration
 }
@@ -90,7 +97,11 @@ func Load(getenv func(string) string) (Config, error) {
 		RedisTLS:           r.boolean("REDIS_TLS"),
 		RedisAuthTokenFile: r.optional("REDIS_AUTH_TOKEN_FILE"),
 		RedisCAFile:        r.optional("REDIS_CA_FILE"),
-		SessionTTL:         r.seconds("SESSION_TTL_SECONDS"),
+		SessionTTL:         r.ranged("SESSION_TTL_SECONDS"),
+		SessionIdle:        r.ranged("SESSION_IDLE_SECONDS"),
+		AppDBSecretARN:     r.optional("APP_DB_SECRET_ARN"),
+		AppDBUser:          r.optional("APP_DB_USER"),
+		AppDBPasswordFile:  r.optional("APP_DB_PASSWORD_FILE"),
 		RequestTimeout:     r.seconds("REQUEST_TIMEOUT_SECONDS"),
 		ShutdownTimeout:    r.seconds("SHUTDOWN_TIMEOUT_SECONDS"),
 	}
@@ -110,6 +121,15 @@ func Load(getenv func(string) string) (Config, error) {
 	// Review L10: the AUTH token must not travel in clear by mistake.
 	if plaintext := r.optional("REDIS_PLAINTEXT_LOCAL_ONLY"); !c.RedisTLS && !r.failed("REDIS_TLS") && r.getenv("REDIS_TLS") != "" && plaintext != "true" {
 		r.errorf("REDIS_TLS=%q sends the AUTH token in clear: set it to true (ElastiCache has in-transit encryption on), or, for a Redis on a laptop only, REDIS_PLAINTEXT_LOCAL_ONLY=true", r.getenv("REDIS_TLS"))
+	}
+	if c.SessionIdle > c.SessionTTL && c.SessionTTL > 0 {
+		r.errorf("SESSION_IDLE_SECONDS=%d is longer than SESSION_TTL_SECONDS=%d: a session never lives past its absolute lifetime; give at most %d", int(c.SessionIdle.Seconds()), int(c.SessionTTL.Seconds()), int(c.SessionTTL.Seconds()))
+	}
+	if c.AppDBSecretARN != "" && c.AppDBPasswordFile != "" {
+		r.errorf("APP_DB_SECRET_ARN=%q and APP_DB_PASSWORD_FILE=%q are both set: use one (the file is for runs without AWS)", c.AppDBSecretARN, c.AppDBPasswordFile)
+	}
+	if (c.AppDBPasswordFile == "") != (c.AppDBUser == "") {
+		r.errorf("APP_DB_USER=%q and APP_DB_PASSWORD_FILE=%q: set both or neither", c.AppDBUser, c.AppDBPasswordFile)
 	}
 	if c.DBPasswordFile != "" && c.DBUser == "" {
 		r.errorf("DB_USER is not set: DB_PASSWORD_FILE=%q needs the user it belongs to in DB_USER", c.DBPasswordFile)
@@ -200,6 +220,42 @@ func (r *reader) seconds(name string) time.Duration {
 	n, err := strconv.Atoi(v)
 	if err != nil || n < 1 || n > 30*24*3600 {
 		r.fail(name, "%s=%q is not a number of seconds: give a whole number from 1 to 2592000", name, v)
+		return 0
+	}
+	return time.Duration(n) * time.Second
+}
+
+// Range is a variable's allowed range, from environment.txt ([min-max] at
+// the end of its meaning); ok is false when it states none.
+func Range(name string) (lo, hi int, ok bool) {
+	for _, v := range Variables() {
+		if v.Name != name {
+			continue
+		}
+		m := rangePattern.FindStringSubmatch(v.Meaning)
+		if m == nil {
+			return 0, 0, false
+		}
+		lo, _ = strconv.Atoi(m[1])
+		hi, _ = strconv.Atoi(m[2])
+		return lo, hi, true
+	}
+	return 0, 0, false
+}
+
+var rangePattern = regexp.MustCompile(`\[(\d+)-(\d+)\]$`)
+
+// ranged reads a number of seconds within the range environment.txt
+// states for the variable.
+func (r *reader) ranged(name string) time.Duration {
+	v := r.str(name)
+	if v == "" {
+		return 0
+	}
+	lo, hi, _ := Range(name)
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		r.fail(name, "%s=%q is not a number of seconds from %d to %d: give one in that range", name, v, lo, hi)
 		return 0
 	}
 	return time.Duration(n) * time.Second

@@ -26,6 +26,7 @@ func stackEnv() map[string]string {
 		"CLUSTER_ENABLED":          "true",
 		"REDIS_TLS":                "true",
 		"SESSION_TTL_SECONDS":      "3600",
+		"SESSION_IDLE_SECONDS":     "1800",
 		"REQUEST_TIMEOUT_SECONDS":  "25",
 		"SHUTDOWN_TIMEOUT_SECONDS": "25",
 	}
@@ -136,12 +137,40 @@ func TestEnvironmentTableListsExactlyWhatLoadReads(t *testing.T) {
 	sort.Strings(readNames)
 	sort.Strings(listed)
 	assert.Equal(t, listed, readNames)
-	sort.Strings(stackNames)
 	var stackKeys []string
 	for k := range stackEnv() {
 		stackKeys = append(stackKeys, k)
 	}
-	sort.Strings(stackKeys)
-	assert.Equal(t, stackKeys, stackNames)
-	assert.ElementsMatch(t, stackNames, required)
+	// The ConfigMap sets exactly the required variables; the one optional
+	// stack variable is the migration Job's own.
+	assert.ElementsMatch(t, stackKeys, required)
+	assert.ElementsMatch(t, append(required, "APP_DB_SECRET_ARN"), stackNames)
+}
+
+// The session's bounds are stated once, in environment.txt, and Load
+// applies them (the stack's validation is held to the same line by the
+// main module's contract test).
+func TestSessionLifetimesWithinTheStatedRange(t *testing.T) {
+	lo, hi, ok := Range("SESSION_TTL_SECONDS")
+	require.True(t, ok)
+	assert.Equal(t, []int{1, 7 * 24 * 3600}, []int{lo, hi})
+	for _, c := range []struct {
+		ttl, idle string
+		problem   string
+	}{
+		{"604800", "1800", ""},
+		{"2", "1", ""},
+		{"604801", "1800", `SESSION_TTL_SECONDS="604801" is not a number of seconds from 1 to 604800`},
+		{"0", "1", `SESSION_TTL_SECONDS="0"`},
+		{"3600", "7200", "SESSION_IDLE_SECONDS=7200 is longer than SESSION_TTL_SECONDS=3600"},
+	} {
+		env := stackEnv()
+		env["SESSION_TTL_SECONDS"], env["SESSION_IDLE_SECONDS"] = c.ttl, c.idle
+		_, err := Load(func(k string) string { return env[k] })
+		if c.problem == "" {
+			assert.NoError(t, err, "%+v", c)
+		} else {
+			assert.ErrorContains(t, err, c.problem, "%+v", c)
+		}
+	}
 }

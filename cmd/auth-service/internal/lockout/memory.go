@@ -1,9 +1,6 @@
 package lockout
 
-import (
-	"sync"
-	"time"
-)
+import "sync"
 
 // MemoryEntries bounds the in-memory counters (accounts and sources
 // together). When full, an entry with no attempt in flight is dropped to
@@ -11,106 +8,108 @@ import (
 // one window, through one pod, to flush a counter.
 const MemoryEntries = 10000
 
-// memory is the per-pod stand-in for the Redis counters, with the same
-// rule. It is only used while Redis does not answer.
+// memory is the per-pod stand-in for the Redis counters, running the same
+// rule (model.go). It is only used while Redis does not answer.
 type memory struct {
-	mu      sync.Mutex
-	max     int
-	entries map[string]*entry
+	mu       sync.Mutex
+	max      int
+	accounts map[string]*accountState
+	sources  map[string]*sourceState
 }
 
-type entry struct {
-	failures int
-	inflight int
-	expires  time.Time // end of the failures' window
+func newMemory(max int) *memory {
+	return &memory{max: max, accounts: map[string]*accountState{}, sources: map[string]*sourceState{}}
 }
 
-func newMemory(max int) *memory { return &memory{max: max, entries: map[string]*entry{}} }
+func (m *memory) size() int { return len(m.accounts) + len(m.sources) }
 
-func accountEntry(username string) string { f, _ := accountKeys(username); return f }
-
-// get returns the live entry for key, creating it when create is set.
-func (m *memory) get(key string, now time.Time, create bool) *entry {
-	e := m.entries[key]
-	if e != nil && e.failures > 0 && !now.Before(e.expires) {
-		e.failures = 0
+// makeRoom drops empty entries, or else one idle one, when full.
+func (m *memory) makeRoom(p Policy, now int64) {
+	if m.size() < m.max {
+		return
 	}
-	if e == nil && create {
-		if len(m.entries) >= m.max {
-			m.evict(now)
+	victim := ""
+	for k, a := range m.accounts {
+		a.prune(p, now)
+		if a.empty() {
+			delete(m.accounts, k)
+		} else if a.i == 0 {
+			victim = k
 		}
-		e = &entry{}
-		m.entries[key] = e
 	}
-	return e
-}
-
-// evict drops expired idle entries, or else one idle entry.
-func (m *memory) evict(now time.Time) {
-	var idle string
-	for k, e := range m.entries {
-		if e.inflight > 0 {
-			continue
+	for k, s := range m.sources {
+		s.prune(now)
+		if s.empty() {
+			delete(m.sources, k)
 		}
-		if e.failures == 0 || !now.Before(e.expires) {
-			delete(m.entries, k)
-			continue
-		}
-		idle = k
 	}
-	if len(m.entries) >= m.max && idle != "" {
-		delete(m.entries, idle)
+	if m.size() >= m.max && victim != "" {
+		delete(m.accounts, victim)
 	}
 }
 
-func (m *memory) begin(p Policy, username, source string, now time.Time) (bool, time.Duration) {
+func (m *memory) beginSource(p Policy, src string, now int64) decision {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if s := m.get(sourceKey(source), now, false); s != nil && s.failures >= p.MaxPerSource {
-		return false, s.expires.Sub(now)
+	s := m.sources[src]
+	if s == nil {
+		s = &sourceState{}
 	}
-	a := m.get(accountEntry(username), now, true)
-	if a.failures+a.inflight >= p.MaxPerAccount {
-		return false, retryAfter(int64(a.failures), int64(p.MaxPerAccount), a.expires.Sub(now))
+	d := s.begin(p, now)
+	if d.ok && m.sources[src] == nil {
+		m.makeRoom(p, now)
+		m.sources[src] = s
 	}
-	a.inflight++
-	return true, 0
+	return d
 }
 
-func (m *memory) end(p Policy, username, source, result string, now time.Time) {
-	m.mu.Lock()
-	if a := m.get(accountEntry(username), now, false); a != nil && a.inflight > 0 {
-		a.inflight--
-	}
-	m.mu.Unlock()
-	m.recordAccount(p, username, result, now)
-	if result == "fail" {
-		m.recordSourceFailure(p, source, now)
-	}
-}
-
-func (m *memory) recordAccount(p Policy, username, result string, now time.Time) {
+func (m *memory) settleSource(p Policy, src, op string, now int64) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	switch result {
-	case "fail":
-		m.fail(m.get(accountEntry(username), now, true), p, now)
-	case "ok":
-		if a := m.get(accountEntry(username), now, false); a != nil {
-			a.failures = 0
+	s := m.sources[src]
+	if s == nil {
+		if op != "fail" {
+			return
 		}
+		m.makeRoom(p, now)
+		s = &sourceState{}
+		m.sources[src] = s
+	}
+	s.settle(p, op, now)
+	if s.empty() {
+		delete(m.sources, src)
 	}
 }
 
-func (m *memory) recordSourceFailure(p Policy, source string, now time.Time) {
+func (m *memory) beginAccount(p Policy, account, src string, now int64) decision {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.fail(m.get(sourceKey(source), now, true), p, now)
+	a := m.accounts[account]
+	if a == nil {
+		a = newAccountState()
+	}
+	d := a.begin(p, src, now)
+	if d.ok && m.accounts[account] == nil {
+		m.makeRoom(p, now)
+		m.accounts[account] = a
+	}
+	return d
 }
 
-func (m *memory) fail(e *entry, p Policy, now time.Time) {
-	if e.failures == 0 {
-		e.expires = now.Add(p.Window)
+func (m *memory) settleAccount(p Policy, account, src, op string, now int64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	a := m.accounts[account]
+	if a == nil {
+		if op != "fail" && op != "ok" {
+			return
+		}
+		m.makeRoom(p, now)
+		a = newAccountState()
+		m.accounts[account] = a
 	}
-	e.failures++
+	a.settle(p, src, op, now)
+	if a.empty() {
+		delete(m.accounts, account)
+	}
 }

@@ -7,9 +7,11 @@ import (
 	"context"
 	"database/sql"
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
@@ -31,7 +33,8 @@ func Up(ctx context.Context, pool *pgxpool.Pool) ([]int64, error) {
 	if err != nil {
 		return nil, err
 	}
-	p, err := goose.NewProvider(goose.DialectPostgres, db, sub, goose.WithSessionLocker(advisoryLock{}), goose.WithDisableGlobalRegistry(true))
+	p, err := goose.NewProvider(goose.DialectPostgres, db, sub, goose.WithSessionLocker(advisoryLock{}), goose.WithDisableGlobalRegistry(true),
+		goose.WithGoMigrations(canonicalUsernames))
 	if err != nil {
 		return nil, fmt.Errorf("migrations: %w", err)
 	}
@@ -46,7 +49,7 @@ func Up(ctx context.Context, pool *pgxpool.Pool) ([]int64, error) {
 	return applied, nil
 }
 
-// Latest is the newest embedded version.
+// Latest is the newest version, SQL or Go.
 func Latest() (int64, error) {
 	sub, _ := fs.Sub(files, "sql")
 	ms, err := fs.Glob(sub, "*.sql")
@@ -54,8 +57,24 @@ func Latest() (int64, error) {
 		return 0, fmt.Errorf("migrations: none embedded: %v", err)
 	}
 	var v int64
-	_, err = fmt.Sscanf(ms[len(ms)-1], "%d_", &v)
-	return v, err
+	if _, err = fmt.Sscanf(ms[len(ms)-1], "%d_", &v); err != nil {
+		return 0, err
+	}
+	return max(v, canonicalUsernames.Version), nil
+}
+
+// Current is the database's schema version (0 before any migration).
+func Current(ctx context.Context, pool *pgxpool.Pool) (int64, error) {
+	var v int64
+	err := pool.QueryRow(ctx, `SELECT coalesce(max(version_id), 0) FROM goose_db_version WHERE is_applied`).Scan(&v)
+	if err != nil {
+		var pgErr *pgconn.PgError
+		if errors.As(err, &pgErr) && pgErr.Code == "42P01" { // no version table yet
+			return 0, nil
+		}
+		return 0, fmt.Errorf("migrations: schema version: %w", err)
+	}
+	return v, nil
 }
 
 // advisoryLock blocks in pg_advisory_lock instead of polling

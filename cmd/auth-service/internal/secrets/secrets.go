@@ -129,3 +129,12 @@ func (c *Cached[T]) Invalidate() {
 	c.fetched = time.Time{}
 	c.mu.Unlock()
 }
+
+// PutSecretString stores a new current value of a secret (the migrate
+// command's rotation of the application role's password).
+func (s *SecretsManager) PutSecretString(ctx context.Context, arn, value string) error {
+	if _, err := s.client.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{SecretId: aws.String(arn), SecretString: aws.String(value)}); err != nil {
+		return fmt.Errorf("secrets: put %s: %w", arn, err)
+	}
+	return nil
+}

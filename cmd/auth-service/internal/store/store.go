@@ -225,7 +225,8 @@ func brokenConn(err error) bool {
 // User is what a login needs to know about an account.
 type User struct {
 	ID           int64
-	Username     string
+	Username     string // as created (display)
+	Account      string // canonical (internal/username): the key of everything else
 	PasswordHash string
 	Disabled     bool
 	Roles        []string
@@ -236,16 +237,16 @@ type User struct {
 var ErrNotFound = errors.New("store: not found")
 
 const userForLoginSQL = `
-SELECT u.id, u.username, u.password_hash, u.disabled,
+SELECT u.id, u.username, u.username_canonical, u.password_hash, u.disabled,
        coalesce(array_agg(r.name ORDER BY r.name) FILTER (WHERE r.id IS NOT NULL), '{}'),
        coalesce(jsonb_agg(r.permissions) FILTER (WHERE r.id IS NOT NULL), '[]')
 FROM users u
 LEFT JOIN user_roles ur ON ur.user_id = u.id
 LEFT JOIN roles r ON r.id = ur.role_id
-WHERE lower(u.username) = lower($1)
+WHERE u.username_canonical = $1
 GROUP BY u.id`
 
-// UserForLogin looks a user up by name (case-insensitively), with roles
+// UserForLogin looks a user up by canonical name, with roles
 // and the union of their permissions. It asks the reader endpoint first,
 // within ReaderTimeout, and the writer when the reader fails (not when the
 // user is missing: a user just created may lag on a replica by
@@ -286,7 +287,7 @@ func (db *DB) userForLogin(ctx context.Context, pool *pgxpool.Pool, timeout time
 func userForLogin(ctx context.Context, pool *pgxpool.Pool, username string) (User, error) {
 	var u User
 	var perms [][]string
-	err := pool.QueryRow(ctx, userForLoginSQL, username).Scan(&u.ID, &u.Username, &u.PasswordHash, &u.Disabled, &u.Roles, &perms)
+	err := pool.QueryRow(ctx, userForLoginSQL, username).Scan(&u.ID, &u.Username, &u.Account, &u.PasswordHash, &u.Disabled, &u.Roles, &perms)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return User{}, ErrNotFound
 	}
@@ -307,46 +308,146 @@ func userForLogin(ctx context.Context, pool *pgxpool.Pool, username string) (Use
 	return u, nil
 }
 
-// CreateUser inserts a user with an argon2id hash.
-func (db *DB) CreateUser(ctx context.Context, username, passwordHash string) (int64, error) {
+// CreateUser inserts a user with an argon2id hash and its roles, in one
+// transaction (review L6: a missing role left a user without it behind).
+func (db *DB) CreateUser(ctx context.Context, display, canonical, passwordHash string, roles []string) (int64, error) {
 	var id int64
-	err := db.Writer.QueryRow(ctx, `INSERT INTO users (username, password_hash) VALUES ($1, $2) RETURNING id`, username, passwordHash).Scan(&id)
-	if err != nil {
-		return 0, fmt.Errorf("store: create user %q: %w", username, err)
-	}
-	return id, nil
+	err := pgx.BeginFunc(ctx, db.Writer, func(tx pgx.Tx) error {
+		if err := tx.QueryRow(ctx, `INSERT INTO users (username, username_canonical, password_hash) VALUES ($1, $2, $3) RETURNING id`,
+			display, canonical, passwordHash).Scan(&id); err != nil {
+			var pgErr *pgconn.PgError
+			if errors.As(err, &pgErr) && pgErr.Code == "23505" {
+				return fmt.Errorf("store: user %q exists already: %w", canonical, ErrExists)
+			}
+			return fmt.Errorf("store: create user %q: %w", canonical, err)
+		}
+		for _, r := range roles {
+			tag, err := tx.Exec(ctx, `INSERT INTO user_roles (user_id, role_id) SELECT $1, id FROM roles WHERE name = $2 ON CONFLICT DO NOTHING`, id, r)
+			if err != nil {
+				return fmt.Errorf("store: grant %q: %w", r, err)
+			}
+			if tag.RowsAffected() == 0 {
+				return fmt.Errorf("store: role %q does not exist (create it first); no user was created: %w", r, ErrNotFound)
+			}
+		}
+		return nil
+	})
+	return id, err
 }
 
-// CreateRole inserts a role, or replaces an existing role's permissions.
+// ErrExists means the user or role exists already.
+var ErrExists = errors.New("store: exists")
+
+// CreateRole inserts a new role; an existing one is ErrExists (use
+// UpdateRole).
 func (db *DB) CreateRole(ctx context.Context, name string, permissions []string) error {
 	b, err := json.Marshal(permissions)
 	if err != nil {
 		return err
 	}
-	_, err = db.Writer.Exec(ctx, `INSERT INTO roles (name, permissions) VALUES ($1, $2)
-		ON CONFLICT (name) DO UPDATE SET permissions = EXCLUDED.permissions`, name, b)
+	tag, err := db.Writer.Exec(ctx, `INSERT INTO roles (name, permissions) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING`, name, b)
 	if err != nil {
 		return fmt.Errorf("store: create role %q: %w", name, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("store: role %q exists already (update-role changes its permissions): %w", name, ErrExists)
 	}
 	return nil
 }
 
-// GrantRole gives a user a role (idempotent).
-func (db *DB) GrantRole(ctx context.Context, username, role string) error {
-	tag, err := db.Writer.Exec(ctx, `INSERT INTO user_roles (user_id, role_id)
-		SELECT u.id, r.id FROM users u, roles r WHERE lower(u.username) = lower($1) AND r.name = $2
-		ON CONFLICT DO NOTHING`, username, role)
+// UpdateRole replaces a role's permissions and returns the canonical
+// names of its members, whose sessions then end.
+func (db *DB) UpdateRole(ctx context.Context, name string, permissions []string) ([]string, error) {
+	b, err := json.Marshal(permissions)
 	if err != nil {
-		return fmt.Errorf("store: grant %q to %q: %w", role, username, err)
+		return nil, err
+	}
+	tag, err := db.Writer.Exec(ctx, `UPDATE roles SET permissions = $2 WHERE name = $1`, name, b)
+	if err != nil {
+		return nil, fmt.Errorf("store: update role %q: %w", name, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return nil, fmt.Errorf("store: role %q: %w", name, ErrNotFound)
+	}
+	return db.members(ctx, name)
+}
+
+func (db *DB) members(ctx context.Context, role string) ([]string, error) {
+	rows, err := db.Writer.Query(ctx, `SELECT u.username_canonical FROM users u JOIN user_roles ur ON ur.user_id = u.id
+		JOIN roles r ON r.id = ur.role_id WHERE r.name = $1 ORDER BY 1`, role)
+	if err != nil {
+		return nil, fmt.Errorf("store: members of %q: %w", role, err)
+	}
+	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("store: members of %q: %w", role, err)
+	}
+	return names, nil
+}
+
+// GrantRole gives a user a role (idempotent).
+func (db *DB) GrantRole(ctx context.Context, canonical, role string) error {
+	tag, err := db.Writer.Exec(ctx, `INSERT INTO user_roles (user_id, role_id)
+		SELECT u.id, r.id FROM users u, roles r WHERE u.username_canonical = $1 AND r.name = $2
+		ON CONFLICT DO NOTHING`, canonical, role)
+	if err != nil {
+		return fmt.Errorf("store: grant %q to %q: %w", role, canonical, err)
 	}
 	if tag.RowsAffected() == 0 {
 		var n int
-		if err := db.Writer.QueryRow(ctx, `SELECT (SELECT count(*) FROM users WHERE lower(username) = lower($1)) + (SELECT count(*) FROM roles WHERE name = $2)`, username, role).Scan(&n); err != nil {
-			return fmt.Errorf("store: grant %q to %q: %w", role, username, err)
+		if err := db.Writer.QueryRow(ctx, `SELECT (SELECT count(*) FROM users WHERE username_canonical = $1) + (SELECT count(*) FROM roles WHERE name = $2)`, canonical, role).Scan(&n); err != nil {
+			return fmt.Errorf("store: grant %q to %q: %w", role, canonical, err)
 		}
 		if n < 2 {
-			return fmt.Errorf("store: grant %q to %q: user or role does not exist: %w", role, username, ErrNotFound)
+			return fmt.Errorf("store: grant %q to %q: user or role does not exist: %w", role, canonical, ErrNotFound)
 		}
+	}
+	return nil
+}
+
+// RevokeRole takes a role from a user (idempotent).
+func (db *DB) RevokeRole(ctx context.Context, canonical, role string) error {
+	_, err := db.Writer.Exec(ctx, `DELETE FROM user_roles WHERE user_id = (SELECT id FROM users WHERE username_canonical = $1)
+		AND role_id = (SELECT id FROM roles WHERE name = $2)`, canonical, role)
+	if err != nil {
+		return fmt.Errorf("store: revoke %q from %q: %w", role, canonical, err)
+	}
+	return nil
+}
+
+// SetDisabled disables or enables a user.
+func (db *DB) SetDisabled(ctx context.Context, canonical string, disabled bool) error {
+	tag, err := db.Writer.Exec(ctx, `UPDATE users SET disabled = $2, updated_at = now() WHERE username_canonical = $1`, canonical, disabled)
+	if err != nil {
+		return fmt.Errorf("store: disable %q: %w", canonical, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("store: user %q: %w", canonical, ErrNotFound)
+	}
+	return nil
+}
+
+// SetPassword stores a new hash for a user (a change or a reset).
+func (db *DB) SetPassword(ctx context.Context, canonical, passwordHash string) error {
+	ctx, cancel := context.WithTimeout(ctx, OpTimeout)
+	defer cancel()
+	tag, err := db.Writer.Exec(ctx, `UPDATE users SET password_hash = $2, password_changed_at = now(), updated_at = now() WHERE username_canonical = $1`, canonical, passwordHash)
+	if err != nil {
+		return fmt.Errorf("store: set password of %q: %w", canonical, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("store: user %q: %w", canonical, ErrNotFound)
+	}
+	return nil
+}
+
+// Rehash replaces a user's hash by a stronger one of the same password,
+// only if it is still old (a concurrent change wins).
+func (db *DB) Rehash(ctx context.Context, id int64, old, new string) error {
+	ctx, cancel := context.WithTimeout(ctx, OpTimeout)
+	defer cancel()
+	if _, err := db.Writer.Exec(ctx, `UPDATE users SET password_hash = $3 WHERE id = $1 AND password_hash = $2`, id, old, new); err != nil {
+		return fmt.Errorf("store: rehash: %w", err)
 	}
 	return nil
 }
