@@ -103,6 +103,8 @@ type Config struct {
 	Service  ServiceConfig
 	DNS      DNSConfig
 	Defense  DefenseConfig
+	// Operations: the patch window (issue 27).
+	Operations OperationsConfig
 
 	// Role is this region's part in a multi-region stack.
 	Role Role
@@ -227,6 +229,7 @@ func loadOne(project, stack string, src Source) (*Config, problems) {
 	c.readDNS(&r)
 	c.readAccess(&r)
 	c.readDefense(&r)
+	c.readOperations(&r)
 
 	p := &r.problems
 	if !appNamePattern.MatchString(c.App) {
@@ -256,6 +259,7 @@ func loadOne(project, stack string, src Source) (*Config, problems) {
 	c.validateDNS(p)
 	c.validateAccess(p)
 	c.validateDefense(p)
+	c.validateOperations(p)
 	c.validateZonePlacement(p) // issue 15
 	if !dnsLabel.MatchString(c.AuthNamespace) || len(c.AuthNamespace) > 63 {
 		p.add(q("authNamespace"), c.AuthNamespace, "use a DNS label: lowercase letters, digits and '-', e.g. auth", "not a valid Kubernetes namespace name")

@@ -192,6 +192,12 @@ var Keys = []Key{
 		"Existing GuardDuty detector to adopt (with guardDutyEnabled): the stack turns on its EKS audit-log feature and never creates or deletes a detector. Empty: the stack creates the region's detector."},
 	{"podEvictionAlarmThreshold", "integer", 30,
 		"Pod eviction requests per 5 minutes (from the audit log) that raise HighPodEvictionRate; needs audit in clusterLogTypes."},
+	{"patchWindow", "string", "06:00-08:00",
+		"Maintenance window of the patch-window job, UTC: daily hh24:mi-hh24:mi or weekly ddd:hh24:mi-ddd:hh24:mi, at least 20 minutes (one zone's roll)."},
+	{"patchMaxPodAgeDays", "integer", 7,
+		"The patch-window job restarts auth pods older than this many days (1-30), one zone at a time, in each window."},
+	{"patchWindowImage", "string", "",
+		"Image of the patch-window job, pinned by tag or digest. Empty: the stack builds cmd/patch-window into its own repository."},
 	{"albMtlsCaBundle", "string", "",
 		"s3://bucket/key.pem of the CA bundle client certificates must chain to: mutual TLS (verify) on the HTTPS listener. Empty: off."},
 }

@@ -22,11 +22,15 @@ func (c *Config) zoneCount() (n int, key string) {
 }
 
 // workloadProfiles are the Fargate profiles the stack asks the cluster for
-// (the cluster adds CoreDNS's): the LB controller's, and one per zone for the
-// auth pods. Configuration checks count this same list.
+// (the cluster adds CoreDNS's): the LB controller's, one per zone for the
+// auth pods, and the operations one (collector and patch-window job).
+// Configuration checks count this same list.
 func workloadProfiles(cfg *Config, zones []string, privateSubnetIDs pulumi.StringArrayInput) []cluster.ProfileSpec {
-	return append([]cluster.ProfileSpec{lbcontroller.FargateProfile(lbcontroller.DefaultNamespace)},
+	// The operations profile comes last: EKS creates profiles one at a
+	// time, and the auth pods need not wait for it.
+	out := append([]cluster.ProfileSpec{lbcontroller.FargateProfile(lbcontroller.DefaultNamespace)},
 		authservice.FargateProfiles(cfg.AuthNamespace, zones, privateSubnetIDs)...)
+	return append(out, operationsProfile())
 }
 
 // validateZonePlacement: every zone gets an auth pod (one Deployment per
@@ -44,6 +48,6 @@ func (c *Config) validateZonePlacement(p *problems) {
 	profiles := cluster.ProfileCount(workloadProfiles(c, make([]string, n), nil))
 	if profiles > cluster.MaxFargateProfiles {
 		p.add(q(key), strconv.Itoa(n), fmt.Sprintf("use at most %d zones", n-(profiles-cluster.MaxFargateProfiles)),
-			"%d zones need %d Fargate profiles (one per zone for the auth pods, plus CoreDNS and the LB controller); EKS allows %d per cluster", n, profiles, cluster.MaxFargateProfiles)
+			"%d zones need %d Fargate profiles (one per zone for the auth pods, plus CoreDNS, the LB controller and the operations one); EKS allows %d per cluster", n, profiles, cluster.MaxFargateProfiles)
 	}
 }

@@ -161,6 +161,8 @@ type Region struct {
 	// one.
 	Image    *image.Image
 	Defenses *Defenses
+	// Operations: metrics, alerts, the patch window, the dashboard.
+	Operations *Operations
 
 	member *Member
 
@@ -315,6 +317,11 @@ func NewRegion(ctx *pulumi.Context, cfg *Config, member *Member) (*Region, error
 	// WAF, flow logs, threat detection and signals: need the ALB and the
 	// alarm topic.
 	if err := r.buildDefenses(ctx, cfg); err != nil {
+		return nil, err
+	}
+	// Metrics, alerts, the patch window and the dashboard: need the
+	// service, its alarms and the defenses (issue 27).
+	if err := r.buildOperations(ctx, cfg); err != nil {
 		return nil, err
 	}
 	return r, nil

@@ -299,6 +299,7 @@ func (r *Region) buildService(ctx *pulumi.Context, cfg *Config) error {
 		ControllerRelease:  r.LBController.Release,
 		PodsWaitFor:        append(r.authPodsWaitFor(), r.ServiceLogs.Ready...),
 		LogRouterConfig:    r.ServiceLogs.ConfigHash,
+		KubernetesVersion:  cfg.KubernetesVersion,
 		Namer:              r.Namer,
 		Tags:               r.Tags,
 

@@ -86,7 +86,8 @@ func TestFargateProfilesFormOneChain(t *testing.T) {
 	// dev's zones in zone-ID order: the mocked account's use1-az1, -az2 and
 	// -az4 are us-east-1d, -1e and -1a (cmd/plan/mocks/zones.go).
 	assert.Equal(t, []string{"auth-dev-use1-fp-coredns", "auth-dev-use1-fp-lb-controller",
-		"auth-dev-use1-fp-auth-us-east-1d", "auth-dev-use1-fp-auth-us-east-1e", "auth-dev-use1-fp-auth-us-east-1a"}, order)
+		"auth-dev-use1-fp-auth-us-east-1d", "auth-dev-use1-fp-auth-us-east-1e", "auth-dev-use1-fp-auth-us-east-1a",
+		"auth-dev-use1-fp-operations"}, order, "the operations profile last: the auth pods do not wait for it")
 }
 
 func TestFargateProfileSelectors(t *testing.T) {

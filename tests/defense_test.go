@@ -387,10 +387,11 @@ func TestELBLogDeliveryPrincipalByRegion(t *testing.T) {
 }
 
 // TestAlarmTopicPolicyAdmitsAlarmsAndRules: CloudWatch alarms and
-// EventBridge rules of the account and region, nobody else.
+// EventBridge rules and Prometheus workspaces' alert managers (issue 27) of
+// the account and region, nobody else.
 func TestAlarmTopicPolicyAdmitsAlarmsAndRules(t *testing.T) {
 	doc := alarms.TopicPolicy("arn:aws:sns:us-east-1:123456789012:t", "aws", "us-east-1", "123456789012")
-	require.Len(t, doc.Statement, 2)
+	require.Len(t, doc.Statement, 3)
 	byService := map[string]string{}
 	for _, st := range doc.Statement {
 		require.NotNil(t, st.Principal)
@@ -401,6 +402,7 @@ func TestAlarmTopicPolicyAdmitsAlarmsAndRules(t *testing.T) {
 	assert.Equal(t, map[string]string{
 		"cloudwatch.amazonaws.com": "arn:aws:cloudwatch:us-east-1:123456789012:alarm:*",
 		"events.amazonaws.com":     "arn:aws:events:us-east-1:123456789012:rule/*",
+		"aps.amazonaws.com":        "arn:aws:aps:us-east-1:123456789012:workspace/*",
 	}, byService)
 }
 

@@ -75,8 +75,9 @@ func TestGlobalPrimaryRegionMovesDBHostAndNothingStateful(t *testing.T) {
 		assert.Equal(t, []string{tc.writer}, writerAlarmRegions(tc.res), "the writer's alarm follows the writer")
 	}
 
-	// What the switch changes: the ConfigMaps' data and the alarms on the
-	// writer. Nothing else, and no stateful resource, is created, deleted
+	// What the switch changes: the ConfigMaps' data, the alarms on the
+	// writer and the dashboards (their database widget reads the writer's
+	// role where the writer is; issue 27). Nothing else, and no stateful resource, is created, deleted
 	// or given other inputs. A ConfigMap is immutable and auto-named, so the
 	// Kubernetes provider replaces it with a new name and every Deployment
 	// that names it rolls onto it (maxUnavailable 0); under the mocks the
@@ -102,7 +103,7 @@ func TestGlobalPrimaryRegionMovesDBHostAndNothingStateful(t *testing.T) {
 		changed = append(changed, typ)
 	}
 	sort.Strings(changed)
-	assert.Equal(t, []string{metricAlarmTy + " (created)", metricAlarmTy + " (deleted)", configMapType}, changed)
+	assert.Equal(t, []string{"aws:cloudwatch/dashboard:Dashboard", metricAlarmTy + " (created)", metricAlarmTy + " (deleted)", configMapType}, changed)
 	for _, region := range []string{"us-east-1", "us-west-2"} {
 		cm := regionResource(t, after, region, configMapType, "-auth-config")
 		assert.Equal(t, true, value(cm.Inputs, "immutable"), "a changed ConfigMap is replaced, not patched")

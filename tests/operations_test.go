@@ -341,11 +341,16 @@ func TestAlarmTopicAdmitsOnlyThisAccountsAlarmsAndRulesOfItsRegion(t *testing.T)
 					}
 				}
 				require.NoError(t, json.Unmarshal([]byte(str(t, p, "policy")), &doc))
-				require.Len(t, doc.Statement, 2)
+				require.Len(t, doc.Statement, 3)
 				sources := map[string]string{}
 				for _, st := range doc.Statement {
 					assert.Equal(t, "Allow", st.Effect)
-					assert.Equal(t, []string{"sns:Publish"}, st.Action, "publish only")
+					want := []string{"sns:Publish"}
+					if st.Sid == "PrometheusAlertManager" {
+						// AMP User Guide, AMP-alertmanager-receiver-AMPpermission.html.
+						want = append(want, "sns:GetTopicAttributes")
+					}
+					assert.Equal(t, want, st.Action, "publish only")
 					assert.Equal(t, []string{arn}, st.Resource, "this topic only")
 					require.Len(t, st.Principal.Service, 1)
 					// Confused deputy: without aws:SourceAccount any
@@ -359,6 +364,7 @@ func TestAlarmTopicAdmitsOnlyThisAccountsAlarmsAndRulesOfItsRegion(t *testing.T)
 				assert.Equal(t, map[string]string{
 					"cloudwatch.amazonaws.com": "arn:aws:cloudwatch:" + region + ":" + mocks.AccountID + ":alarm:*",
 					"events.amazonaws.com":     "arn:aws:events:" + region + ":" + mocks.AccountID + ":rule/*",
+					"aps.amazonaws.com":        "arn:aws:aps:" + region + ":" + mocks.AccountID + ":workspace/*",
 				}, sources)
 			}
 		})

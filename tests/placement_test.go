@@ -79,8 +79,9 @@ func TestAuthPodsArePinnedOneProfilePerZone(t *testing.T) {
 					}
 				}
 			}
-			// CoreDNS, the controller and one per zone, inside the quota.
-			assert.Len(t, profiles, len(subnets)+2)
+			// CoreDNS, the controller, the operations one (collector and
+			// patch-window job) and one per zone, inside the quota.
+			assert.Len(t, profiles, len(subnets)+3)
 			assert.LessOrEqual(t, len(profiles), 10, "EKS allows 10 Fargate profiles per cluster")
 		})
 	}

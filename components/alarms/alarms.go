@@ -349,8 +349,9 @@ func NewAlarms(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Reso
 	return al, nil
 }
 
-// TopicPolicy lets only CloudWatch alarms and EventBridge rules (AWS Health,
-// GuardDuty and EKS events) of one account and region publish to the topic.
+// TopicPolicy lets only CloudWatch alarms, EventBridge rules (AWS Health,
+// GuardDuty and EKS events) and Prometheus alert managers of one account
+// and region publish to the topic.
 func TopicPolicy(topicArn, partition, region, accountID string) iamdoc.Document {
 	st := iamdoc.Allow("CloudWatchAlarms", []string{"sns:Publish"}, topicArn).
 		When("StringEquals", "aws:SourceAccount", accountID).
@@ -360,7 +361,15 @@ func TopicPolicy(topicArn, partition, region, accountID string) iamdoc.Document 
 		When("StringEquals", "aws:SourceAccount", accountID).
 		When("ArnLike", "aws:SourceArn", fmt.Sprintf("arn:%s:events:%s:%s:rule/*", partition, region, accountID))
 	events.Principal = &iamdoc.Principal{Service: []string{"events.amazonaws.com"}}
-	return iamdoc.New(st, events)
+	// The Prometheus workspace's alert manager (components/prometheus):
+	// AMP User Guide, "Giving Amazon Managed Service for Prometheus
+	// permission to send messages to your Amazon SNS topic" (Publish and
+	// GetTopicAttributes, for the service principal aps.amazonaws.com).
+	prometheus := iamdoc.Allow("PrometheusAlertManager", []string{"sns:Publish", "sns:GetTopicAttributes"}, topicArn).
+		When("StringEquals", "aws:SourceAccount", accountID).
+		When("ArnLike", "aws:SourceArn", fmt.Sprintf("arn:%s:aps:%s:%s:workspace/*", partition, region, accountID))
+	prometheus.Principal = &iamdoc.Principal{Service: []string{"aps.amazonaws.com"}}
+	return iamdoc.New(st, events, prometheus)
 }
 
 // dependencies creates the metric filters on the service's log group and

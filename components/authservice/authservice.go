@@ -25,6 +25,7 @@ import (
 	"github.com/authplatform/auth-platform/components/iamdoc"
 	"github.com/authplatform/auth-platform/components/ingress"
 	"github.com/authplatform/auth-platform/components/naming"
+	"github.com/authplatform/auth-platform/components/restricted"
 	"github.com/authplatform/auth-platform/components/timing"
 )
 
@@ -171,6 +172,12 @@ type Args struct {
 	// so a new configuration rolls the pods: Fargate applies one only to
 	// pods created after it. Default empty: no annotation.
 	LogRouterConfig string
+	// KubernetesVersion is the control plane's version, a pod annotation:
+	// an upgrade rolls every zone's pods (zero-unavailable, like any
+	// rollout) onto Fargate nodes with the new kubelet, after the control
+	// plane and CoreDNS (PodsWaitFor) are done. Default empty: no
+	// annotation.
+	KubernetesVersion string
 
 	Namer naming.Namer
 	Tags  naming.Tags
@@ -406,7 +413,7 @@ func NewService(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Res
 	for i, zone := range a.Zones {
 		zoneLabels := mergeLabels(labels, pulumi.StringMap{ZoneLabel: pulumi.String(zone)})
 		dep, err := appsv1.NewDeployment(ctx, n("deploy", zone), &appsv1.DeploymentArgs{
-			Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(Name + "-" + zone), Namespace: namespace, Labels: mergeLabels(objectLabels, zoneLabels)},
+			Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(DeploymentName(zone)), Namespace: namespace, Labels: mergeLabels(objectLabels, zoneLabels)},
 			Spec:     deploymentSpec(&a, split[i], zoneLabels, mergeLabels(objectLabels, zoneLabels), sa.Metadata.Name().Elem(), cm.Metadata.Name().Elem()),
 		}, parent,
 			// The Service, the binding, the namespace label and the security
@@ -604,10 +611,17 @@ func deploymentSpec(a *Args, replicas int, selector, podLabels pulumi.StringMap,
 }
 
 func podAnnotations(a *Args) pulumi.StringMap {
-	if a.LogRouterConfig == "" {
+	out := pulumi.StringMap{}
+	if a.LogRouterConfig != "" {
+		out[LogRouterConfigAnnotation] = pulumi.String(a.LogRouterConfig)
+	}
+	if a.KubernetesVersion != "" {
+		out[restricted.KubernetesVersionAnnotation] = pulumi.String(a.KubernetesVersion)
+	}
+	if len(out) == 0 {
 		return nil
 	}
-	return pulumi.StringMap{LogRouterConfigAnnotation: pulumi.String(a.LogRouterConfig)}
+	return out
 }
 
 func mergeLabels(maps ...pulumi.StringMap) pulumi.StringMap {

@@ -21,6 +21,9 @@ const (
 	SecurityGroupPolicyKind       = "SecurityGroupPolicy"
 )
 
+// DeploymentName is the Deployment of the auth pods of one zone.
+func DeploymentName(zone string) string { return Name + "-" + zone }
+
 // ProfileName is the Fargate profile (short name) of the auth pods of one
 // zone.
 func ProfileName(zone string) string { return "auth-" + zone }

@@ -23,6 +23,8 @@ import (
 var Services = []string{
 	"ec2", "eks", "elasticloadbalancing", "rds", "elasticache", "secretsmanager",
 	"cloudwatch", "logs", "events", "sns", "route53", "wafv2", "ecr", "s3", "guardduty",
+	// Amazon Managed Service for Prometheus (issue 27).
+	"aps",
 }
 
 // ServiceLinkedRole is a role AWS creates in the account the first time a
@@ -86,6 +88,12 @@ var ServiceLinkedRolesByService = map[string][]ServiceLinkedRole{
 	// to SNS, Route 53 health checks and the rest create none.
 	"ec2": nil, "iam": nil, "kms": nil, "logs": nil, "cloudwatch": nil, "events": nil, "sns": nil,
 	"secretsmanager": nil, "route53": nil, "wafv2": nil, "s3": nil, "ecr": nil, "acm": nil,
+	// Reviewed, none: AMP's only service-linked role,
+	// AWSServiceRoleForAmazonPrometheusScraper, comes with a managed
+	// scraper, which the stack does not use (AMP User Guide, Using
+	// service-linked roles for Amazon Managed Service for Prometheus); the
+	// alert manager publishes through the topic's policy.
+	"aps": nil,
 }
 
 // ServiceLinkedRoles are the service principals of every role in
@@ -241,6 +249,8 @@ func ServiceOf(token string) (service string, ok bool) {
 	switch module {
 	case "ec2", "eks", "iam", "kms", "rds", "elasticache", "secretsmanager", "cloudwatch", "sns", "route53", "wafv2", "acm", "s3", "ecr", "guardduty":
 		return module, true
+	case "amp": // Amazon Managed Service for Prometheus authorizes as aps
+		return "aps", true
 	case "vpc": // aws:vpc/securityGroupIngressRule and friends are EC2 APIs
 		return "ec2", true
 	case "lb", "alb", "elb", "elasticloadbalancingv2":

@@ -115,6 +115,9 @@ const PluginVersion = "0.0.21"
 // the named contexts as well, and so does SourceHash.
 var Ignored = []string{"**/*_test.go", "**/testdata", "**/*.md", "ci.sh"}
 
+// DefaultRepository is the auth service's repository name (Args.Repository).
+const DefaultRepository = "auth-service"
+
 // Args configures an Image.
 type Args struct {
 	// Context is the build context, the service's module directory,
@@ -134,6 +137,9 @@ type Args struct {
 	// ForceDelete lets `pulumi destroy` delete a repository that still holds
 	// images. Default false (destroy fails while images remain).
 	ForceDelete bool
+	// Repository is the repository's name after the stack prefix. Default
+	// DefaultRepository.
+	Repository string
 
 	Namer naming.Namer
 	Tags  naming.Tags
@@ -185,7 +191,10 @@ func NewImage(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Resou
 	}
 	parent := pulumi.Parent(img)
 
-	repoName := a.Namer.Name("auth-service")
+	if a.Repository == "" {
+		a.Repository = DefaultRepository
+	}
+	repoName := a.Namer.Name(a.Repository)
 	repo, err := ecr.NewRepository(ctx, repoName, &ecr.RepositoryArgs{
 		Name:               pulumi.String(repoName),
 		ImageTagMutability: pulumi.String(TagMutability),

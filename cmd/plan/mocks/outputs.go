@@ -381,6 +381,16 @@ func (m *Mocks) outputs(r *Resource) (string, resource.PropertyMap) {
 		return id, state
 	case "aws:guardduty/detectorFeature:DetectorFeature":
 		return get("detectorId") + "/" + get("name"), state
+	case "aws:amp/workspace:Workspace":
+		// DescribeWorkspace: ID ws-<uuid>, ARN workspace/<id>, and the
+		// Prometheus endpoint, which ends in a slash so that clients append
+		// api/v1/remote_write (AMP API Reference, WorkspaceDescription;
+		// aws-ia terraform-aws-eks-blueprints uses
+		// "${prometheus_endpoint}api/v1/remote_write").
+		id := "ws-" + uuid(r.Type, r.Name, r.Parent)
+		set("arn", ARN(region, "aps", region, "workspace/"+id))
+		set("prometheusEndpoint", "https://aps-workspaces."+region+".amazonaws.com/workspaces/"+id+"/")
+		return id, state
 	case "aws:lb/trustStore:TrustStore":
 		name := autoname("name")
 		arn := ARN(region, "elasticloadbalancing", region, "truststore/"+name+"/"+h(16))

@@ -1,0 +1,3 @@
+module github.com/authplatform/auth-platform/cmd/patch-window
+
+go 1.26.6
