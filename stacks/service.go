@@ -311,6 +311,10 @@ func (r *Region) buildService(ctx *pulumi.Context, cfg *Config) error {
 	if err != nil {
 		return err
 	}
+	// The listener forwards only once the pods serve the target group.
+	if err := r.Ingress.ForwardPublicPaths(r.Auth.Deployments); err != nil {
+		return err
+	}
 
 	r.Alarms, err = alarms.NewAlarms(ctx, r.Namer.Name("alarms"), &alarms.Args{
 		Email:                 s.AlarmEmail,

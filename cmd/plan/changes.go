@@ -184,7 +184,7 @@ func AnalyzeChange(project, stack string, before, after *StackFile, program mock
 	if err != nil {
 		return nil, fmt.Errorf("plan before the change: %w", err)
 	}
-	return AnalyzeAgainst(first, func(replaced map[string]bool) (*mocks.Result, error) {
+	return analyzeAgainst(first, nil, func(replaced map[string]bool) (*mocks.Result, error) {
 		// Each round plans against a copy of the account the first run
 		// left, so that rounds do not see each other's creations.
 		return runUnwrapped(mocks.RunOptions{Account: account.Clone(), Prior: first, Replaced: replaced},
@@ -192,11 +192,47 @@ func AnalyzeChange(project, stack string, before, after *StackFile, program mock
 	}, project, stack)
 }
 
-// AnalyzeAgainst runs plan (the program after the change, against first's
+// AnalyzeReplaceFile is `pulumi up --replace` for the resources of the
+// stack that replace selects, with the configuration unchanged: what
+// their replacement does to the rest, and whether it keeps serving (how
+// the tests replay a target group or Fargate profile replacement, which
+// no common configuration change causes).
+func AnalyzeReplaceFile(project, stack string, file *StackFile, replace func(r *mocks.Resource) bool) (*ChangeReport, error) {
+	if _, err := stacks.Load(project, stack, file.Source()); err != nil {
+		return nil, err
+	}
+	program := func(ctx *pulumi.Context) (map[string]pulumi.Output, error) {
+		exports, _, err := stacks.RunReport(ctx)
+		return exports, err
+	}
+	account := mocks.NewAccount()
+	first, err := runUnwrapped(mocks.RunOptions{Account: account}, project, stack, file.Config, file.SecretKeys, program)
+	if err != nil {
+		return nil, fmt.Errorf("plan before the replacement: %w", err)
+	}
+	seeds := map[string]bool{}
+	for _, r := range first.Resources {
+		if replace(r) {
+			seeds[r.URN] = true
+		}
+	}
+	if len(seeds) == 0 {
+		return nil, fmt.Errorf("no resource of %s to replace", stack)
+	}
+	return analyzeAgainst(first, seeds, func(replaced map[string]bool) (*mocks.Result, error) {
+		return runUnwrapped(mocks.RunOptions{Account: account.Clone(), Prior: first, Replaced: replaced},
+			project, stack, file.Config, file.SecretKeys, program)
+	}, project, stack)
+}
+
+// analyzeAgainst runs plan (the program after the change, against first's
 // state, with the given URNs renewed) until the replacements are stable,
-// and judges the result.
-func AnalyzeAgainst(first *mocks.Result, plan func(replaced map[string]bool) (*mocks.Result, error), project, stack string) (*ChangeReport, error) {
+// and judges the result. seeds are replaced whatever their inputs.
+func analyzeAgainst(first *mocks.Result, seeds map[string]bool, plan func(replaced map[string]bool) (*mocks.Result, error), project, stack string) (*ChangeReport, error) {
 	replaced := map[string]bool{}
+	for u := range seeds {
+		replaced[u] = true
+	}
 	var second *mocks.Result
 	var changes []ResourceChange
 	for round := 0; ; round++ {
@@ -208,7 +244,7 @@ func AnalyzeAgainst(first *mocks.Result, plan func(replaced map[string]bool) (*m
 		if err != nil {
 			return nil, fmt.Errorf("plan after the change: %w", err)
 		}
-		changes = classify(first, second)
+		changes = classify(first, second, seeds)
 		grew := false
 		for _, c := range changes {
 			if c.Op == OpReplace && !replaced[c.URN] {
@@ -226,10 +262,21 @@ func AnalyzeAgainst(first *mocks.Result, plan func(replaced map[string]bool) (*m
 
 // classify turns the engine-level comparison into resource changes, with
 // the providers' replacement rules applied.
-func classify(first, second *mocks.Result) []ResourceChange {
+func classify(first, second *mocks.Result, seeds map[string]bool) []ResourceChange {
 	before, after := byURN(first), byURN(second)
 	out := []ResourceChange{}
-	for _, c := range Compare(first, second) {
+	compared := Compare(first, second)
+	listed := map[string]bool{}
+	for _, c := range compared {
+		listed[c.URN] = true
+	}
+	for u := range seeds {
+		if r, ok := after[u]; ok && !listed[u] {
+			compared = append(compared, Change{Op: OpUpdate, URN: u, Type: r.Type, Name: r.Name, Inputs: []string{}, Options: []string{}})
+		}
+	}
+	sort.SliceStable(compared, func(i, j int) bool { return compared[i].URN < compared[j].URN })
+	for _, c := range compared {
 		if c.Component != "" {
 			// Inside a multi-language component: listed under it.
 			continue
@@ -242,6 +289,9 @@ func classify(first, second *mocks.Result) []ResourceChange {
 				if pathDiffers(old.Inputs, next.Inputs, p) {
 					rc.Forcing = append(rc.Forcing, p)
 				}
+			}
+			if seeds[c.URN] {
+				rc.Forcing = append(rc.Forcing, "--replace")
 			}
 			if len(rc.Forcing) > 0 {
 				rc.Op = OpReplace

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
@@ -183,9 +184,12 @@ type Service struct {
 	Namespace       pulumi.StringOutput      `pulumi:"namespace"`
 	RoleArn         pulumi.StringOutput      `pulumi:"roleArn"`
 	DeploymentNames pulumi.StringArrayOutput `pulumi:"deploymentNames"`
-	ServiceName     pulumi.StringOutput      `pulumi:"serviceName"`
-	ConfigMapName   pulumi.StringOutput      `pulumi:"configMapName"`
-	BindingName     pulumi.StringOutput      `pulumi:"targetGroupBindingName"`
+	// Deployments are the zone Deployments, for what must wait for their
+	// rollout (the listener rules, see ingress.ForwardPublicPaths).
+	Deployments   []pulumi.Resource
+	ServiceName   pulumi.StringOutput `pulumi:"serviceName"`
+	ConfigMapName pulumi.StringOutput `pulumi:"configMapName"`
+	BindingName   pulumi.StringOutput `pulumi:"targetGroupBindingName"`
 
 	// Labels select the pods of every zone: Service, PDB and
 	// SecurityGroupPolicy use them.
@@ -335,7 +339,11 @@ func NewService(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Res
 	tgb, err := apiextensions.NewCustomResource(ctx, n("tgb"), &apiextensions.CustomResourceArgs{
 		ApiVersion: pulumi.String(TargetGroupBindingAPIVersion),
 		Kind:       pulumi.String(TargetGroupBindingKind),
-		Metadata:   &metav1.ObjectMetaArgs{Name: pulumi.String(Name), Namespace: namespace, Labels: objectLabels},
+		// Named after its target group: a new group gets a new binding,
+		// created beside the old one (create-before-delete), see
+		// BindingName.
+		Metadata: &metav1.ObjectMetaArgs{Name: a.TargetGroupArn.ToStringOutput().ApplyT(BindingName).(pulumi.StringOutput),
+			Namespace: namespace, Labels: objectLabels},
 		OtherFields: kubernetes.UntypedArgs{
 			"spec": pulumi.Map{
 				"targetGroupARN": a.TargetGroupArn,
@@ -362,10 +370,10 @@ func NewService(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Res
 		},
 	}, parent, pulumi.DependsOn([]pulumi.Resource{a.ControllerRelease}),
 		// The controller's webhook refuses to change these on an existing
-		// binding, so a change (a new target group) replaces it; the
-		// replacement keeps the object's name, so the old one goes first.
-		pulumi.ReplaceOnChanges(TargetGroupBindingImmutableFields),
-		pulumi.DeleteBeforeReplace(true))
+		// binding, so a change (a new target group) replaces it. The new
+		// binding has the new group's name, so the old one stays, keeping
+		// the old group's targets registered, until the end of the update.
+		pulumi.ReplaceOnChanges(TargetGroupBindingImmutableFields))
 	if err != nil {
 		return nil, err
 	}
@@ -403,6 +411,7 @@ func NewService(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Res
 	// than it is given; the one PDB over all of them still limits voluntary
 	// evictions to one pod of the service at a time.
 	var deploymentNames pulumi.StringArray
+	var deployments []pulumi.Resource
 	for i, zone := range a.Zones {
 		zoneLabels := mergeLabels(labels, pulumi.StringMap{ZoneLabel: pulumi.String(zone)})
 		dep, err := appsv1.NewDeployment(ctx, n("deploy", zone), &appsv1.DeploymentArgs{
@@ -419,6 +428,7 @@ func NewService(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Res
 			return nil, err
 		}
 		deploymentNames = append(deploymentNames, dep.Metadata.Name().Elem())
+		deployments = append(deployments, dep)
 	}
 
 	if _, err := policyv1.NewPodDisruptionBudget(ctx, n("pdb"), &policyv1.PodDisruptionBudgetArgs{
@@ -437,6 +447,7 @@ func NewService(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Res
 	s.Namespace = namespace
 	s.RoleArn = role.Arn
 	s.DeploymentNames = deploymentNames.ToStringArrayOutput()
+	s.Deployments = deployments
 	s.ServiceName = svc.Metadata.Name().Elem()
 	s.ConfigMapName = cm.Metadata.Name().Elem()
 	s.BindingName = pulumi.String(Name).ToStringOutput()
@@ -600,11 +611,40 @@ func deploymentSpec(a *Args, replicas int, selector, podLabels pulumi.StringMap,
 	}
 }
 
+// podAnnotations: the log router's configuration, and the target group
+// the pods serve (TargetGroupAnnotation).
 func podAnnotations(a *Args) pulumi.StringMap {
-	if a.LogRouterConfig == "" {
-		return nil
+	out := pulumi.StringMap{TargetGroupAnnotation: a.TargetGroupArn}
+	if a.LogRouterConfig != "" {
+		out[LogRouterConfigAnnotation] = pulumi.String(a.LogRouterConfig)
 	}
-	return pulumi.StringMap{LogRouterConfigAnnotation: pulumi.String(a.LogRouterConfig)}
+	return out
+}
+
+// TargetGroupAnnotation on the pod template carries the target group's
+// ARN. A new target group changes it, so every zone Deployment rolls,
+// and the pods it creates while both bindings exist get a readiness gate
+// per binding: the controller injects gates only when a pod is created,
+// one for each binding in the pod's namespace whose Service selects it
+// (aws-load-balancer-controller v3.5.0
+// pkg/inject/pod_readiness/pod_readiness_gate.go:65-100,
+// computeTargetHealthReadinessGateConditionTypes), so a new pod is Ready
+// only once healthy in the new group too. The ARN does not change on any
+// other update, so nothing else rolls the pods.
+const TargetGroupAnnotation = "authplatform.io/target-group"
+
+// BindingName is the TargetGroupBinding's name for a target group ARN:
+// the service's name and the group's ID (the ARN's last part, 16 hex
+// digits), so that a new group gets a binding of another name, which
+// pulumi-kubernetes creates before deleting the old one (v4.32.0
+// provider/pkg/provider/provider.go:1645-1657: delete-first only when
+// the name stays). The old binding goes at the end of the update with
+// the old group; its finalizer (v3.5.0
+// controllers/elbv2/targetgroupbinding_controller.go:53,174) deregisters
+// its targets from the old group first.
+func BindingName(targetGroupArn string) string {
+	id := targetGroupArn[strings.LastIndex(targetGroupArn, "/")+1:]
+	return Name + "-" + strings.ToLower(id)
 }
 
 func mergeLabels(maps ...pulumi.StringMap) pulumi.StringMap {
