@@ -520,16 +520,20 @@ func bindingPath(urn string, before, after map[string]*mocks.Resource, ops map[s
 // its replacement keeps serving only when every Deployment whose pods run
 // on it rolls onto the new profile first.
 func profilePath(urn string, before, after map[string]*mocks.Resource, ops map[string]string) (bool, string) {
-	deployments := dependents(urn, after, deploymentType)
-	if len(deployments) == 0 {
-		return false, "the pods on it are deleted with it, bypassing their PodDisruptionBudget and preStop drain (no Deployment rolls onto the new profile)"
-	}
-	for _, d := range deployments {
-		if ops[d.URN] == OpReplace {
-			continue // judged on its own
+	// The Deployments whose pod template names the profile run on it;
+	// those that only wait for it run on the profile they name.
+	var onIt []*mocks.Resource
+	for _, d := range dependents(urn, after, deploymentType) {
+		if contains(d.PropertyDependencies["spec"], urn) {
+			onIt = append(onIt, d)
 		}
-		if ops[d.URN] != opRoll || !contains(d.PropertyDependencies["spec"], urn) {
-			return false, fmt.Sprintf("the Deployment %s does not roll onto the new profile (its pod template does not name the profile) before the old one deletes its pods", d.Name)
+	}
+	if len(onIt) == 0 {
+		return false, "the pods on it are deleted with it, bypassing their PodDisruptionBudget and preStop drain (no pod template names the profile, so nothing rolls onto the new one first)"
+	}
+	for _, d := range onIt {
+		if ops[d.URN] != opRoll && ops[d.URN] != OpReplace {
+			return false, fmt.Sprintf("the Deployment %s does not roll onto the new profile before the old one deletes its pods", d.Name)
 		}
 	}
 	return true, "the zone's pods roll onto the new profile, which their template names, before the old profile is deleted"

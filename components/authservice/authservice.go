@@ -167,6 +167,11 @@ type Args struct {
 	// log router's configuration (read only when a pod starts). Default
 	// none.
 	PodsWaitFor []pulumi.Resource
+	// ZoneProfiles name each zone's Fargate profile (the profile's
+	// fargateProfileName output), which the zone's pod template names
+	// with FargateProfileLabel. Optional; without it the pods go to any
+	// profile that selects them.
+	ZoneProfiles map[string]pulumi.StringInput
 	// LogRouterConfig identifies the Fargate log router configuration the
 	// pods start with (servicelogs.Logs.ConfigHash). It is a pod annotation,
 	// so a new configuration rolls the pods: Fargate applies one only to
@@ -414,9 +419,15 @@ func NewService(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Res
 	var deployments []pulumi.Resource
 	for i, zone := range a.Zones {
 		zoneLabels := mergeLabels(labels, pulumi.StringMap{ZoneLabel: pulumi.String(zone)})
+		podLabels := mergeLabels(objectLabels, zoneLabels)
+		if profile, ok := a.ZoneProfiles[zone]; ok {
+			// On the pods only, not in the selector (immutable): a new
+			// profile rolls the zone onto it, see FargateProfileLabel.
+			podLabels = mergeLabels(podLabels, pulumi.StringMap{FargateProfileLabel: profile})
+		}
 		dep, err := appsv1.NewDeployment(ctx, n("deploy", zone), &appsv1.DeploymentArgs{
 			Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(Name + "-" + zone), Namespace: namespace, Labels: mergeLabels(objectLabels, zoneLabels)},
-			Spec:     deploymentSpec(&a, split[i], zoneLabels, mergeLabels(objectLabels, zoneLabels), sa.Metadata.Name().Elem(), cm.Metadata.Name().Elem()),
+			Spec:     deploymentSpec(&a, split[i], zoneLabels, podLabels, sa.Metadata.Name().Elem(), cm.Metadata.Name().Elem()),
 		}, parent,
 			// The Service, the binding, the namespace label and the security
 			// group policy must exist before the first pod, or it gets no
@@ -620,6 +631,17 @@ func podAnnotations(a *Args) pulumi.StringMap {
 	}
 	return out
 }
+
+// FargateProfileLabel on a zone's pod template names the zone's Fargate
+// profile. A pod that several profiles select runs on the one it names
+// (EKS user guide, latest/ug/nodes/fargate-profile.adoc, "Fargate profile
+// components": the eks.amazonaws.com/fargate-profile label). Profiles are
+// auto-named, so a replaced profile has a new name: the label changes,
+// the zone's Deployment rolls its pods onto the new profile (surge,
+// readiness gate, preStop drain) while both profiles exist, and only then
+// does Pulumi delete the old profile, which EKS deletes with whatever
+// still runs on it: nothing of the zone by then.
+const FargateProfileLabel = "eks.amazonaws.com/fargate-profile"
 
 // TargetGroupAnnotation on the pod template carries the target group's
 // ARN. A new target group changes it, so every zone Deployment rolls,
