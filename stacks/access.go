@@ -2,10 +2,7 @@ package stacks
 
 import (
 	"fmt"
-	"strings"
-
-	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
-	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"net/netip"
 
 	"github.com/authplatform/auth-platform/components/cluster"
 )
@@ -52,6 +49,25 @@ func (c *Config) validateAccess(p *problems) {
 		}
 		seen[g.PrincipalArn] = key
 	}
+	c.validateEndpointExposure(p)
+}
+
+// validateEndpointExposure (issue 23, D-8): a production cluster's
+// Kubernetes API is not open to the whole internet. Its public endpoint,
+// when on, admits the networks of the hosts that run Pulumi; the pods use
+// the private endpoint (config.go refuses a narrow public endpoint without
+// it). EKS User Guide, "Cluster API server endpoint".
+func (c *Config) validateEndpointExposure(p *problems) {
+	if !c.Production() || !c.EndpointPublicAccess {
+		return
+	}
+	for _, s := range c.PublicAccessCIDRs {
+		if pfx, err := netip.ParsePrefix(s); err == nil && pfx.Bits() == 0 {
+			p.add(q("publicAccessCidrs"), s,
+				`list the egress CIDR blocks of the hosts that run pulumi preview and up (CI runners with fixed addresses, a VPN), e.g. ["203.0.113.0/24"], or set endpointPublicAccess: false and run Pulumi from inside the VPC`,
+				"a production cluster's Kubernetes API must not be open to the whole internet (0.0.0.0/0 is the key's default, for dev)")
+		}
+	}
 }
 
 // partitionOf is the AWS partition of a known region, "" otherwise.
@@ -66,40 +82,25 @@ func partitionOf(region string) string {
 	return ""
 }
 
-// warnIfCreatorListed: EKS gives the principal that creates the cluster
-// an access entry of its own, and CreateAccessEntry for it again fails
-// with ResourceInUseException. The program cannot tell whether this run
-// creates the cluster, so it warns when the principal running it is listed.
-func warnIfCreatorListed(ctx *pulumi.Context, cfg *Config, provider *aws.Provider) error {
-	if len(cfg.ClusterAccess) == 0 {
-		return nil
-	}
-	me, err := aws.GetCallerIdentity(ctx, &aws.GetCallerIdentityArgs{}, pulumi.Provider(provider))
-	if err != nil {
-		return err
-	}
-	if w := CreatorListedWarning(me.Arn, me.AccountId, cfg.ClusterAccess); w != "" {
-		return ctx.Log.Warn(w, nil)
-	}
-	return nil
-}
-
-// CreatorListedWarning is the warning for a caller (its STS or IAM ARN and
-// account) that the access lists name, or "" when they do not.
-func CreatorListedWarning(callerArn, accountID string, access []cluster.Grant) string {
-	// arn:<p>:sts::<account>:assumed-role/<role>/<session> or an IAM ARN.
-	parts := strings.Split(callerArn, ":")
-	if len(parts) < 6 {
+// creatorWarning (issue 23, L-4 and C-4) says, on the run that creates the
+// cluster only, that the principal running it is listed: EKS gives the
+// creator an access entry with cluster admin, which the cluster component
+// adopts rather than creating a second (that would fail with
+// ResourceInUseException). A creator listed as viewer keeps the admin
+// policy EKS associated, which the stack does not manage.
+func creatorWarning(r *Region, cfg *Config, clusterName string) string {
+	c, g := r.Cluster, r.Cluster.CreatorGrant
+	if g == nil {
 		return ""
 	}
-	kind := strings.Split(parts[5], "/")
-	for _, g := range access {
-		_, name, err := cluster.ParsePrincipal(g.PrincipalArn)
-		if err != nil || !strings.Contains(g.PrincipalArn, ":"+accountID+":") || len(kind) < 2 || kind[1] != name {
-			continue
-		}
-		return fmt.Sprintf("%s: %s is running this deployment; if this run creates the cluster, EKS already gives it an access entry and creating another fails (ResourceInUseException). Run the first `pulumi up` as another principal (README: Cluster access).",
-			Namespace+":"+"clusterAdminPrincipalArns/clusterViewerPrincipalArns", g.PrincipalArn)
+	in := ""
+	if r.member != nil { // one region of several
+		in = cfg.Region + ": "
 	}
-	return ""
+	if g.Policy == cluster.ViewPolicy {
+		return fmt.Sprintf("%s%s: %s runs the deployment that creates cluster %s, and EKS gives its creator an access entry with %s. The stack adopts the entry and adds %s, but the admin policy stays: if it should only read, run `aws eks disassociate-access-policy --cluster-name %s --principal-arn %s --policy-arn arn:%s:eks::aws:cluster-access-policy/%s` (README: Cluster access)",
+			in, q("clusterViewerPrincipalArns"), g.PrincipalArn, clusterName, cluster.AdminPolicy, cluster.ViewPolicy, clusterName, g.PrincipalArn, c.Partition, cluster.AdminPolicy)
+	}
+	return fmt.Sprintf("%s%s: %s runs the deployment that creates cluster %s; EKS gives its creator an access entry, which the stack adopts (imports) instead of creating a second one (README: Cluster access)",
+		in, q("clusterAdminPrincipalArns"), g.PrincipalArn, clusterName)
 }

@@ -16,6 +16,8 @@ import (
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/authplatform/auth-platform/components/cluster"
 )
 
 // AWSSettings are the stack's aws: settings given to every explicit AWS
@@ -202,7 +204,76 @@ func readAWSSettings(src Source, p *problems) AWSSettings {
 	s.AccessKey, _ = get("accessKey")
 	s.SecretKey, _ = get("secretKey")
 	s.Token, _ = get("token")
+	checkSignable(s, p)
 	return s
+}
+
+// checkSignable refuses the settings the kubeconfig's `aws eks get-token`
+// cannot reproduce (cluster.Signer says what it takes): Kubernetes would
+// then see another principal than the AWS provider that created the
+// cluster, or none. Settings that shape only the session (its name,
+// duration, session policies, the STS region, retries) leave the principal
+// as it is and pass.
+func checkSignable(s AWSSettings, p *problems) {
+	const why = "the kubeconfig signs Kubernetes requests with `aws eks get-token`, which"
+	if ar := s.AssumeRole; ar != nil {
+		for _, f := range []struct {
+			field string
+			set   bool
+		}{
+			{"externalId", ar.ExternalID != ""}, {"sourceIdentity", ar.SourceIdentity != ""},
+			{"tags", len(ar.Tags) > 0}, {"transitiveTagKeys", len(ar.TransitiveTagKeys) > 0},
+		} {
+			if field := f.field; f.set {
+				p.add("aws:assumeRole", "roleArn "+ar.RoleArn+", "+field+" set",
+					"drop "+field+" from aws:assumeRole (let the role's trust policy admit your principal without it), or run Pulumi with the role's own credentials and no aws:assumeRole",
+					"%s assumes the role with --role-arn and no %s, so it could not sign as the role the AWS provider assumes", why, field)
+			}
+		}
+	}
+	if ar := s.AssumeRoleWithWebIdentity; ar != nil {
+		if ar.WebIdentityToken != "" {
+			p.add("aws:assumeRoleWithWebIdentity", "webIdentityToken set",
+				"write the token to a file and set webIdentityTokenFile instead",
+				"%s reads a web identity token only from a file (AWS_WEB_IDENTITY_TOKEN_FILE)", why)
+		}
+		if s.AccessKey != "" || s.SecretKey != "" {
+			p.add("aws:assumeRoleWithWebIdentity", "set with aws:accessKey",
+				"keep one way of signing in: aws:assumeRoleWithWebIdentity or aws:accessKey/aws:secretKey",
+				"static keys and a web identity are two principals, and the AWS provider and `aws eks get-token` would not pick the same one")
+		}
+	}
+	for _, f := range []struct {
+		key, env string
+		files    []string
+	}{
+		{"aws:sharedConfigFiles", "AWS_CONFIG_FILE", s.SharedConfigFiles},
+		{"aws:sharedCredentialsFiles", "AWS_SHARED_CREDENTIALS_FILE", s.SharedCredentialsFiles},
+	} {
+		if len(f.files) > 1 {
+			p.add(f.key, strings.Join(f.files, ","), "merge them into one file and list that one",
+				"%s reads one such file (%s), not a list", why, f.env)
+		}
+	}
+}
+
+// Signer is how the kubeconfig's `aws eks get-token` signs as the
+// principal these settings make the AWS provider authenticate as.
+func (s AWSSettings) Signer() cluster.Signer {
+	sig := cluster.Signer{Profile: s.Profile, AccessKey: s.AccessKey, SecretKey: s.SecretKey, SessionToken: s.Token}
+	if len(s.SharedConfigFiles) == 1 {
+		sig.ConfigFile = s.SharedConfigFiles[0]
+	}
+	if len(s.SharedCredentialsFiles) == 1 {
+		sig.CredentialsFile = s.SharedCredentialsFiles[0]
+	}
+	if ar := s.AssumeRole; ar != nil {
+		sig.RoleArn = ar.RoleArn
+	}
+	if ar := s.AssumeRoleWithWebIdentity; ar != nil {
+		sig.WebIdentityRoleArn, sig.WebIdentityTokenFile, sig.WebIdentitySessionName = ar.RoleArn, ar.WebIdentityTokenFile, ar.SessionName
+	}
+	return sig
 }
 
 // checkAccountPinned: a production stack names the account it deploys to,
@@ -247,14 +318,11 @@ func (s AWSSettings) providerArgs(region string) *aws.ProviderArgs {
 	args.SecretKey = str(s.SecretKey)
 	args.Token = str(s.Token)
 	if ar := s.AssumeRole; ar != nil {
-		var tags pulumi.StringMapInput
-		if len(ar.Tags) > 0 {
-			tags = pulumi.ToStringMap(ar.Tags)
-		}
+		// externalId, sourceIdentity and session tags are refused
+		// (checkSignable), so they never reach here.
 		args.AssumeRole = aws.ProviderAssumeRoleArgs{
-			RoleArn: pulumi.String(ar.RoleArn), SessionName: str(ar.SessionName), ExternalId: str(ar.ExternalID),
+			RoleArn: pulumi.String(ar.RoleArn), SessionName: str(ar.SessionName),
 			Duration: str(ar.Duration), Policy: str(ar.Policy), PolicyArns: arr(ar.PolicyArns),
-			SourceIdentity: str(ar.SourceIdentity), Tags: tags, TransitiveTagKeys: arr(ar.TransitiveTagKeys),
 		}
 	}
 	if ar := s.AssumeRoleWithWebIdentity; ar != nil {

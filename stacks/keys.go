@@ -43,7 +43,7 @@ var Keys = []Key{
 	{"endpointPrivateAccess", "boolean", true,
 		"Expose the EKS API endpoint inside the VPC."},
 	{"publicAccessCidrs", "array", []string{"0.0.0.0/0"},
-		"CIDR blocks allowed to reach the public EKS endpoint."},
+		"CIDR blocks allowed to reach the public EKS endpoint. prod refuses 0.0.0.0/0: list the networks of the hosts that run Pulumi, or turn endpointPublicAccess off."},
 	{"clusterLogTypes", "array", []string{"api", "audit", "authenticator"},
 		"EKS control-plane logs sent to CloudWatch: api, audit, authenticator, controllerManager, scheduler."},
 	{"authNamespace", "string", "auth",
@@ -159,7 +159,7 @@ var Keys = []Key{
 	{"availabilityZoneIds", "array", []string{},
 		"Zone IDs (at least 3), e.g. [use1-az1, use1-az2, use1-az4]: the same zones in every account. IDs EKS refuses (use1-az3, usw1-az2, cac1-az3) are errors. Empty: availabilityZones, else the first azCount EKS-capable zones by ID."},
 	{"clusterAdminPrincipalArns", "array", []string{},
-		"IAM role/user ARNs given AmazonEKSClusterAdminPolicy on the cluster by an access entry, e.g. the CI deploy role. Not the principal that creates the cluster (EKS already admits it)."},
+		"IAM role/user ARNs given AmazonEKSClusterAdminPolicy on the cluster by an access entry, e.g. the CI deploy role. It may be the principal that creates the cluster: the entry EKS gives the creator is adopted."},
 	{"clusterViewerPrincipalArns", "array", []string{},
 		"IAM role/user ARNs given AmazonEKSViewPolicy (read-only) on the cluster by an access entry, e.g. the CI preview role."},
 	// Issue 16: WAF, access logs, flow logs, GuardDuty, patch and eviction

@@ -52,7 +52,13 @@ func RunReport(ctx *pulumi.Context) (Exports, []string, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	for _, w := range cfg.Warnings {
+	warnings := cfg.Warnings
+	for _, rc := range cfg.Regions {
+		if rc != cfg {
+			warnings = append(warnings, rc.Warnings...)
+		}
+	}
+	for _, w := range warnings {
 		_ = ctx.Log.Warn(w, nil)
 	}
 	names := make([]string, 0, len(exports))
@@ -63,7 +69,7 @@ func RunReport(ctx *pulumi.Context) (Exports, []string, error) {
 	for _, name := range names {
 		ctx.Export(name, exports[name])
 	}
-	return exports, cfg.Warnings, nil
+	return exports, warnings, nil
 }
 
 // Deploy builds the platform for a validated configuration: one region, or
@@ -226,9 +232,6 @@ func NewRegion(ctx *pulumi.Context, cfg *Config, member *Member) (*Region, error
 		return nil, err
 	}
 	r.ZoneIDs = zoneIDs(zs)
-	if err := warnIfCreatorListed(ctx, cfg, r.Provider); err != nil {
-		return nil, err
-	}
 	clusterName := namer.Prefix()
 
 	r.Network, err = network.NewNetwork(ctx, namer.Name("network"), &network.Args{
@@ -257,6 +260,7 @@ func NewRegion(ctx *pulumi.Context, cfg *Config, member *Member) (*Region, error
 		PublicAccessCIDRs:     cfg.PublicAccessCIDRs,
 		LogTypes:              cfg.ClusterLogTypes,
 		Access:                cfg.ClusterAccess,
+		Signer:                cfg.AWS.Signer(),
 		Profiles: workloadProfiles(cfg,
 			r.Network.AvailabilityZones, r.Network.PrivateSubnetIDs),
 		Provider: r.Provider,
@@ -266,6 +270,9 @@ func NewRegion(ctx *pulumi.Context, cfg *Config, member *Member) (*Region, error
 	})
 	if err != nil {
 		return nil, err
+	}
+	if w := creatorWarning(r, cfg, clusterName); w != "" {
+		cfg.Warnings = append(cfg.Warnings, w)
 	}
 
 	r.PodSecurity, err = podsecurity.NewGroup(ctx, namer.Name("pod-security"), &podsecurity.Args{

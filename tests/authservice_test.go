@@ -244,6 +244,8 @@ func TestAuthDeploymentIsBuiltForZeroDowntime(t *testing.T) {
 			size := c.cfg.Service.Size
 			require.NoError(t, size.Check())
 			assert.Equal(t, map[string]interface{}{"cpu": size.CPU(), "memory": size.Memory()}, res["requests"])
+			// The Go runtime's memory limit comes from the same size.
+			assert.Equal(t, []interface{}{map[string]interface{}{"name": "GOMEMLIMIT", "value": size.GoMemLimit()}}, ctr["env"])
 
 			// Non-root, read-only root filesystem.
 			sec := ctr["securityContext"].(map[string]interface{})
@@ -287,7 +289,14 @@ func TestAuthConfigMapPointsAtThisRegionsDataStores(t *testing.T) {
 			envFrom := c.container(t)["envFrom"].([]interface{})[0].(map[string]interface{})
 			assert.Equal(t, c.cm.Outputs["metadata"].ObjectValue()["name"].StringValue(),
 				envFrom["configMapRef"].(map[string]interface{})["name"], "the pods read the auto-named ConfigMap")
-			assert.Nil(t, c.container(t)["env"], "no plain env values")
+			// The one plain env value is GOMEMLIMIT, derived from the pod's
+			// size (TestAuthDeploymentIsBuiltForZeroDowntime); the rest of
+			// the configuration is the ConfigMap's.
+			var plain []string
+			for _, e := range c.container(t)["env"].([]interface{}) {
+				plain = append(plain, e.(map[string]interface{})["name"].(string))
+			}
+			assert.Equal(t, []string{"GOMEMLIMIT"}, plain, "no plain env values but the Go memory limit")
 		})
 	}
 }

@@ -173,7 +173,7 @@ func TestOIDCProviderAndKubernetesProviderComeFromTheCluster(t *testing.T) {
 
 	k8s := one(t, res, "pulumi:providers:kubernetes", "-k8s")
 	assert.Equal(t, mocks.Secret, value(k8s.Inputs, "kubeconfig"), "the kubeconfig is a secret")
-	kubeconfig, err := cluster.Kubeconfig("auth-dev-use1", "us-east-1", "https://example", "Q0E=")
+	kubeconfig, err := cluster.Kubeconfig("auth-dev-use1", "us-east-1", "https://example", "Q0E=", cluster.Signer{})
 	require.NoError(t, err)
 	assert.Contains(t, kubeconfig, `"--region","us-east-1"`, "the token is requested in the cluster's own region")
 	assert.NotContains(t, kubeconfig, "kubectl")

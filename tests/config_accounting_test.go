@@ -344,6 +344,7 @@ func TestEncryptedValuesPlanAndPlaintextCredentialsDoNot(t *testing.T) {
 	t.Run("encrypted values of any shape plan, and the plan says what it did not check", func(t *testing.T) {
 		body := "config:\n  aws:region: eu-west-1\n  aws:allowedAccountIds: [\"123456789012\"]\n" +
 			"  auth-platform:environment: prod\n  auth-platform:protectStatefulResources: true\n" +
+			"  auth-platform:publicAccessCidrs: [\"203.0.113.0/24\"]\n" +
 			"  auth-platform:authImage: " + secure + "\n  auth-platform:alarmEmail: " + secure + "\n" +
 			"  auth-platform:certificateArn: " + secure + "\n  auth-platform:cacheKmsKeyArn: " + secure + "\n" +
 			"  aws:secretKey: " + secure + "\n  aws:accessKey: " + secure + "\n"

@@ -20,6 +20,7 @@ var dataTierProd = withConfig(validBase, map[string]string{
 	"auth-platform:certificateArn":           testCertificateArn,
 	"auth-platform:alarmEmail":               "auth-oncall@example.com",
 	"aws:allowedAccountIds":                  `["123456789012"]`,
+	"auth-platform:publicAccessCidrs":        `["203.0.113.0/24"]`,
 })
 
 const testCertificateArn = "arn:aws:acm:us-east-1:123456789012:certificate/0f6d3c0e-8a54-4c2b-9a5e-2f1e6b7c9d10"

@@ -111,33 +111,202 @@ func TestDeployRolePolicyIsAValidManagedPolicy(t *testing.T) {
 	}
 }
 
-// TestDeployRoleMayCreateServiceLinkedRolesAndKMSGrants: a fresh account
-// has none of the service-linked roles; the first load balancer, cluster,
-// Fargate profile, cache and database create theirs, as the caller. EKS,
-// RDS and ElastiCache take grants on the program's keys, as the caller.
-func TestDeployRoleMayCreateServiceLinkedRolesAndKMSGrants(t *testing.T) {
+// TestDeployRoleMayGrantKMSToServices: EKS, RDS and ElastiCache take
+// grants on the program's keys, as the caller.
+func TestDeployRoleMayGrantKMSToServices(t *testing.T) {
 	doc := policy.Policy("aws", "auth")
-	var slr, grants bool
+	grants := false
 	for _, s := range doc.Statement {
 		for _, a := range s.Action {
-			switch a {
-			case "iam:CreateServiceLinkedRole":
-				slr = true
-				// IAM User Guide, "Service-linked role permissions"; the
-				// services' own pages name these principals.
-				assert.ElementsMatch(t, []string{
-					"elasticloadbalancing.amazonaws.com", "eks.amazonaws.com", "eks-fargate.amazonaws.com",
-					"elasticache.amazonaws.com", "rds.amazonaws.com",
-				}, s.Condition["StringEquals"]["iam:AWSServiceName"])
-				assert.Equal(t, []string{"arn:aws:iam::*:role/aws-service-role/*"}, s.Resource)
-			case "kms:CreateGrant":
+			if a == "kms:CreateGrant" {
 				grants = true
 				assert.Equal(t, []string{"true"}, s.Condition["Bool"]["kms:GrantIsForAWSResource"], "grants for AWS services only")
 			}
 		}
 	}
-	assert.True(t, slr, "iam:CreateServiceLinkedRole")
 	assert.True(t, grants, "kms:CreateGrant")
+}
+
+// roleInputs are the resource inputs that hand a role to an AWS service,
+// with the service principal the role trusts: the value IAM checks as
+// iam:PassedToService (IAM User Guide, "IAM: Pass an IAM role to a
+// specific AWS service").
+var roleInputs = map[string]string{
+	// VPC User Guide, "IAM role for publishing flow logs to CloudWatch
+	// Logs": the principal creating the flow log passes the role.
+	"aws:ec2/flowLog:FlowLog.iamRoleArn": "vpc-flow-logs.amazonaws.com",
+	// EKS User Guide, "Amazon EKS Pod execution IAM role".
+	"aws:eks/fargateProfile:FargateProfile.podExecutionRoleArn": "eks-fargate-pods.amazonaws.com",
+	// EKS User Guide, "Amazon EKS cluster IAM role"; set inside pulumi-eks
+	// v2.8.1 (nodejs/eks/cluster.ts:590), see eksClusterRoleARN.
+	"aws:eks/cluster:Cluster.roleArn": "eks.amazonaws.com",
+}
+
+// roleARNsNotPassed are inputs that hold a role ARN without handing the
+// role to a service.
+var roleARNsNotPassed = map[string]string{
+	"aws:eks/accessEntry:AccessEntry.principalArn":                         "names the principal the entry admits",
+	"aws:eks/accessPolicyAssociation:AccessPolicyAssociation.principalArn": "names the principal the policy applies to",
+}
+
+var roleARN = regexp.MustCompile(`^arn:aws(-cn|-us-gov)?:iam::\d{12}:role/`)
+
+// roleARNInputs lists every AWS resource input of a plan that holds an
+// IAM role ARN, as "<type>.<input path>" with list indices as "*".
+func roleARNInputs(res *mocks.Result) map[string][]string {
+	out := map[string][]string{}
+	var walk func(typ, path string, v interface{})
+	walk = func(typ, path string, v interface{}) {
+		switch x := v.(type) {
+		case map[string]interface{}:
+			for k, e := range x {
+				walk(typ, strings.TrimPrefix(path+"."+k, "."), e)
+			}
+		case []interface{}:
+			for _, e := range x {
+				walk(typ, path+".*", e)
+			}
+		case string:
+			if roleARN.MatchString(x) {
+				out[typ+"."+path] = append(out[typ+"."+path], x)
+			}
+		}
+	}
+	for _, r := range res.Resources {
+		if strings.HasPrefix(r.Type, "aws:") {
+			walk(r.Type, "", mocks.PlainMap(r.Inputs))
+		}
+	}
+	return out
+}
+
+// eksClusterRoleARN is the ARN of the cluster role pulumi-eks v2.8.1
+// creates and passes to CreateCluster when no serviceRole is given
+// (cluster.ts:493-510, servicerole.ts:82): its child aws:iam/role:Role
+// "<name>-eksRole-role", auto-named with Pulumi's 7-character suffix.
+func eksClusterRoleARN(t *testing.T, c *mocks.Resource) string {
+	t.Helper()
+	require.Nil(t, value(c.Inputs, "serviceRole"), "%s: the stack lets pulumi-eks create its cluster role", c.Name)
+	for _, child := range c.RemoteChildren {
+		if child.Type == "aws:iam/role:Role" && child.Name == c.Name+"-eksRole-role" {
+			return "arn:aws:iam::" + mocks.AccountID + ":role/" + child.Name + "-1a2b3c4"
+		}
+	}
+	require.Failf(t, "no cluster role", "%s creates no %s-eksRole-role", c.Name, c.Name)
+	return ""
+}
+
+// TestDeployRoleMayPassEveryRoleTheStackPassesToItsServiceOnly: every
+// input of every shipped stack that holds a role ARN is either a role
+// passed to a service (roleInputs) or known not to pass one; each passed
+// role may be passed by the deploy role to that service and no other.
+func TestDeployRoleMayPassEveryRoleTheStackPassesToItsServiceOnly(t *testing.T) {
+	checked := map[string]int{}
+	for _, stack := range stackFiles(t) {
+		raw, _ := stackConfig(t, stack)
+		app := raw[project+":appName"]
+		if app == "" {
+			app = "auth"
+		}
+		doc := policy.Policy("aws", app)
+		res := planStack(t, stack)
+		passed := roleARNInputs(res)
+		for _, c := range ofType(res, eksType) {
+			passed["aws:eks/cluster:Cluster.roleArn"] = append(passed["aws:eks/cluster:Cluster.roleArn"], eksClusterRoleARN(t, c))
+		}
+		for input, arns := range passed {
+			if _, ok := roleARNsNotPassed[input]; ok {
+				continue
+			}
+			service, ok := roleInputs[input]
+			if !assert.True(t, ok, "%s: %s holds a role ARN (%s): say in roleInputs which service it is passed to, or in roleARNsNotPassed why none", stack, input, arns[0]) {
+				continue
+			}
+			for _, arn := range arns {
+				checked[input]++
+				assert.True(t, policy.Allows(doc, "iam:PassRole", arn, map[string]string{"iam:PassedToService": service}),
+					"%s: the deploy role may not pass %s (%s) to %s", stack, arn, input, service)
+				for _, other := range roleInputs {
+					if other != service {
+						assert.False(t, policy.Allows(doc, "iam:PassRole", arn, map[string]string{"iam:PassedToService": other}),
+							"%s: the deploy role may pass %s to %s too", stack, arn, other)
+					}
+				}
+			}
+		}
+	}
+	for input := range roleInputs {
+		assert.Positive(t, checked[input], "no shipped stack passes a role through %s: drop it from roleInputs", input)
+	}
+	// Nothing else is passable: another role of the app, or a role of
+	// another app, to any service.
+	doc := policy.Policy("aws", "auth")
+	for _, service := range roleInputs {
+		assert.False(t, policy.Allows(doc, "iam:PassRole", "arn:aws:iam::123456789012:role/auth-dev-use1-auth-irsa-251f22b",
+			map[string]string{"iam:PassedToService": service}), service)
+		assert.False(t, policy.Allows(doc, "iam:PassRole", "arn:aws:iam::123456789012:role/billing-dev-use1-flow-logs",
+			map[string]string{"iam:PassedToService": service}), service)
+	}
+}
+
+// slrCausedBy is what the services' documentation says: the resource
+// types whose creation, as the caller, makes AWS create a service-linked
+// role in a fresh account, and that role's service principal.
+var slrCausedBy = map[string]string{
+	// ELB User Guide, "Service-linked roles for Elastic Load Balancing".
+	"aws:lb/loadBalancer:LoadBalancer": "elasticloadbalancing.amazonaws.com",
+	// EKS User Guide, "Using roles for Amazon EKS clusters" (pulumi-eks
+	// creates the cluster inside its component).
+	"aws:eks/cluster:Cluster": "eks.amazonaws.com",
+	// EKS User Guide, "Using roles for Amazon EKS Fargate profiles".
+	"aws:eks/fargateProfile:FargateProfile": "eks-fargate.amazonaws.com",
+	// ElastiCache User Guide, "Using service-linked roles for Amazon ElastiCache".
+	"aws:elasticache/replicationGroup:ReplicationGroup": "elasticache.amazonaws.com",
+	// Aurora User Guide, "Using service-linked roles for Amazon Aurora".
+	"aws:rds/cluster:Cluster": "rds.amazonaws.com",
+	// GuardDuty User Guide, "Service-linked role permissions for GuardDuty".
+	"aws:guardduty/detector:Detector": "guardduty.amazonaws.com",
+}
+
+// TestDeployRoleMayCreateEveryServiceLinkedRoleThePlanCauses: a fresh
+// account has none of the service-linked roles; every service a plan uses
+// has been reviewed for them (ServiceLinkedRolesByService), and the deploy
+// role may create each one its resources cause, by its real ARN and
+// service name, and no other.
+func TestDeployRoleMayCreateEveryServiceLinkedRoleThePlanCauses(t *testing.T) {
+	doc := policy.Policy("aws", "auth")
+	create := func(service, name string) bool {
+		arn := "arn:aws:iam::" + mocks.AccountID + ":role/aws-service-role/" + service + "/" + name
+		return policy.Allows(doc, "iam:CreateServiceLinkedRole", arn, map[string]string{"iam:AWSServiceName": service})
+	}
+	caused := map[string]string{} // type -> service
+	seen := map[string]bool{}
+	for _, stack := range stackFiles(t) {
+		for token := range planTokens(t, planStack(t, stack)) {
+			service, ok := policy.ServiceOf(token)
+			if !ok || service == "" || strings.Contains(token, "/get") {
+				continue // lookups create nothing; unknown tokens fail TestDeployRolePolicyCoversEveryServiceThePlanUses
+			}
+			seen[token] = true
+			roles, reviewed := policy.ServiceLinkedRolesByService[service]
+			if !assert.True(t, reviewed, "%s uses %s (%s): review its service-linked roles in deployrole.ServiceLinkedRolesByService", stack, service, token) {
+				continue
+			}
+			for _, r := range roles {
+				for _, by := range r.CreatedBy {
+					if by == token {
+						caused[token] = r.Service
+						assert.True(t, create(r.Service, r.Name), "%s: %s causes %s, which the deploy role may not create", stack, token, r.Name)
+					}
+				}
+			}
+		}
+	}
+	for typ, service := range slrCausedBy {
+		require.True(t, seen[typ], "no shipped stack creates a %s: drop it from slrCausedBy", typ)
+		assert.Equal(t, service, caused[typ], "%s causes the service-linked role of %s", typ, service)
+	}
+	assert.False(t, create("autoscaling.amazonaws.com", "AWSServiceRoleForAutoScaling"), "only the roles the stacks cause")
 }
 
 // TestDeployRoleIAMScopeCoversTheNamesThePlanGives: IAM is granted on

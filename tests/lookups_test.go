@@ -44,7 +44,11 @@ type lookupCase struct {
 	wantErr     string
 }
 
-const detectorOfSecurityTeam = "12abc34d567e8fa901bc2d34e56789f0"
+const (
+	detectorOfSecurityTeam = "12abc34d567e8fa901bc2d34e56789f0"
+	deployRole             = "arn:aws:iam::123456789012:role/ci/auth-platform-deploy"
+	previewRole            = "arn:aws:iam::123456789012:role/auth-platform-preview"
+)
 
 // lookupCases hold every function the program calls to its data source's
 // refusals (and a few answers the refusals are told from).
@@ -74,6 +78,10 @@ func lookupCases(t *testing.T) []lookupCase {
 			return err
 		}
 	}
+	withClusters := func() *mocks.Account {
+		return mocks.NewAccount().WithCluster("us-east-1", "auth-other-use1").WithCluster("us-east-1", "auth-dev-use1").
+			WithCluster("us-west-2", "auth-dev-usw2").WithAccessEntry("us-east-1", "auth-dev-use1", deployRole)
+	}
 	withDetector := func() *mocks.Account {
 		return mocks.NewAccount().WithDetector("us-west-2", detectorOfSecurityTeam, map[string]string{"Owner": "security"})
 	}
@@ -84,6 +92,8 @@ func lookupCases(t *testing.T) []lookupCase {
 		regionToken    = "aws:index/getRegion:getRegion"
 		ecrToken       = "aws:ecr/getAuthorizationToken:getAuthorizationToken"
 		clusterToken   = "aws:eks/getCluster:getCluster"
+		clustersToken  = "aws:eks/getClusters:getClusters"
+		entryToken     = "aws:eks/getAccessEntry:getAccessEntry"
 		detectorToken  = "aws:guardduty/getDetector:getDetector"
 		versionsToken  = "aws:eks/getClusterVersions:getClusterVersions"
 		engineToken    = "aws:rds/getEngineVersion:getEngineVersion"
@@ -155,6 +165,47 @@ func lookupCases(t *testing.T) []lookupCase {
 			_, err := eks.LookupCluster(ctx, &eks.LookupClusterArgs{Name: "auth-dev-use1"})
 			return err
 		}, "reading EKS Cluster (auth-dev-use1): couldn't find resource"},
+		// EKS ListClusters: the provider's region's clusters, whatever
+		// their number; it refuses nothing.
+		{clustersToken, "the region's clusters and no other region's", withClusters(), "us-east-1", func(ctx *pulumi.Context) error {
+			res, err := eks.GetClusters(ctx)
+			if err == nil {
+				assert.Equal(t, []string{"auth-dev-use1", "auth-other-use1"}, sorted(res.Names))
+				assert.Equal(t, "us-east-1", res.Id)
+			}
+			return err
+		}, ""},
+		{clustersToken, "a region without clusters: an empty list", withClusters(), "eu-west-1", func(ctx *pulumi.Context) error {
+			res, err := eks.GetClusters(ctx)
+			if err == nil {
+				assert.Empty(t, res.Names)
+			}
+			return err
+		}, ""},
+		// EKS DescribeAccessEntry: one principal's entry on one cluster.
+		{entryToken, "a principal that is not an ARN", withClusters(), "us-east-1", func(ctx *pulumi.Context) error {
+			_, err := eks.LookupAccessEntry(ctx, &eks.LookupAccessEntryArgs{ClusterName: "auth-dev-use1", PrincipalArn: "auth-platform-deploy"})
+			return err
+		}, `"principal_arn" (auth-platform-deploy) is an invalid ARN: arn: invalid prefix`},
+		{entryToken, "a principal without an entry", withClusters(), "us-east-1", func(ctx *pulumi.Context) error {
+			_, err := eks.LookupAccessEntry(ctx, &eks.LookupAccessEntryArgs{ClusterName: "auth-dev-use1", PrincipalArn: previewRole})
+			return err
+		}, "reading EKS Access Entry (auth-dev-use1:" + previewRole + "): couldn't find resource"},
+		{entryToken, "an entry of a cluster in another region", withClusters(), "us-west-2", func(ctx *pulumi.Context) error {
+			_, err := eks.LookupAccessEntry(ctx, &eks.LookupAccessEntryArgs{ClusterName: "auth-dev-use1", PrincipalArn: deployRole})
+			return err
+		}, "reading EKS Access Entry (auth-dev-use1:" + deployRole + "): couldn't find resource"},
+		{entryToken, "the principal's entry", withClusters(), "us-east-1", func(ctx *pulumi.Context) error {
+			res, err := eks.LookupAccessEntry(ctx, &eks.LookupAccessEntryArgs{ClusterName: "auth-dev-use1", PrincipalArn: deployRole})
+			if err == nil {
+				assert.Equal(t, "auth-dev-use1:"+deployRole, res.Id)
+				assert.Equal(t, "STANDARD", res.Type)
+				// EKS drops a role's path in the user name it maps sessions to.
+				assert.Equal(t, "arn:aws:sts::123456789012:assumed-role/auth-platform-deploy/{{SessionName}}", res.UserName)
+				assert.True(t, strings.HasPrefix(res.AccessEntryArn, "arn:aws:eks:us-east-1:123456789012:access-entry/auth-dev-use1/role/123456789012/auth-platform-deploy/"), res.AccessEntryArn)
+			}
+			return err
+		}, ""},
 		// GuardDuty: ListDetectors must give exactly one; GetDetector an
 		// ID of this account and region.
 		{detectorToken, "a region without a detector", withDetector(), "us-east-1", func(ctx *pulumi.Context) error {

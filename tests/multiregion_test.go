@@ -221,6 +221,7 @@ func TestMultiRegionConfigurationMistakesNameTheKey(t *testing.T) {
 		ns + "environment": "prod", ns + "protectStatefulResources": "true",
 		ns + "authHostname": "auth.example.com", ns + "hostedZoneId": "Z0123456789ABCDEFGHIJ",
 		ns + "alarmEmail": "auth-oncall@example.com", "aws:allowedAccountIds": `["123456789012"]`,
+		ns + "publicAccessCidrs": `["203.0.113.0/24"]`,
 	})
 	regions := func(entries ...map[string]interface{}) string {
 		b, err := json.Marshal(entries)

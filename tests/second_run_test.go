@@ -31,7 +31,7 @@ func TestSecondRunOfEveryShippedStackChangesNothing(t *testing.T) {
 		t.Run(stack, func(t *testing.T) {
 			file, err := plan.LoadStackFile(filepath.Join(root, "stacks", "Pulumi."+stack+".yaml"), proj)
 			require.NoError(t, err)
-			report, err := plan.SecondRunFile(proj.Name, stack, file)
+			report, err := plan.SecondRunFile(nil, proj.Name, stack, file)
 			require.NoError(t, err)
 			assert.Empty(t, report.Changes, "the second up of %s would change something", stack)
 			assert.Equal(t, report.FirstRun, report.SecondRun)
@@ -92,7 +92,7 @@ func lookUpElseCreate(ctx *pulumi.Context) (map[string]pulumi.Output, error) {
 // the engine deletes it; the third run creates it again.
 func TestSecondRunCatchesLookUpElseCreate(t *testing.T) {
 	cfg := map[string]string{"aws:region": "us-east-1"}
-	report, err := plan.SecondRun(project, "d1", cfg, nil, lookUpElseCreate)
+	report, err := plan.SecondRun(nil, project, "d1", cfg, nil, lookUpElseCreate)
 	require.NoError(t, err)
 	require.Len(t, report.Changes, 1, "%+v", report.Changes)
 	c := report.Changes[0]

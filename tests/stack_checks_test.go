@@ -529,10 +529,11 @@ func TestEveryMistakeIsReportedAtOnce(t *testing.T) {
 // Every field of the aws: settings a stack may give reaches every explicit
 // AWS provider, as the provider names it.
 func TestEveryAWSSettingReachesEveryProvider(t *testing.T) {
+	// externalId, sourceIdentity, tags and transitiveTagKeys are refused:
+	// the kubeconfig could not sign with them (kubeconfig_test.go).
 	assumeRole := map[string]interface{}{
-		"roleArn": "arn:aws:iam::123456789012:role/deploy", "sessionName": "auth-platform", "externalId": "ext-1234",
+		"roleArn": "arn:aws:iam::123456789012:role/deploy", "sessionName": "auth-platform",
 		"duration": "1h", "policy": `{"Version":"2012-10-17","Statement":[]}`, "policyArns": []interface{}{"arn:aws:iam::aws:policy/ReadOnlyAccess"},
-		"sourceIdentity": "alice", "tags": map[string]interface{}{"team": "platform"}, "transitiveTagKeys": []interface{}{"team"},
 	}
 	webIdentity := map[string]interface{}{
 		"roleArn": "arn:aws:iam::123456789012:role/ci", "sessionName": "ci", "duration": "30m",

@@ -88,18 +88,18 @@ func TestTimingOfEveryShippedStackHoldsItsInvariants(t *testing.T) {
 
 func TestFargateSizes(t *testing.T) {
 	for _, tc := range []struct {
-		size      authservice.FargateSize
-		cpu, mem  string
-		wantError string
+		size          authservice.FargateSize
+		cpu, mem, gml string
+		wantError     string
 	}{
-		{authservice.FargateSize{VCPU: 0.25, MemoryGiB: 0.5}, "250m", "256Mi", ""},
-		{authservice.FargateSize{VCPU: 0.5, MemoryGiB: 1}, "500m", "768Mi", ""},
-		{authservice.FargateSize{VCPU: 1, MemoryGiB: 2}, "1000m", "1792Mi", ""},
-		{authservice.FargateSize{VCPU: 4, MemoryGiB: 30}, "4000m", "30464Mi", ""},
-		{authservice.FargateSize{VCPU: 0.5, MemoryGiB: 0.5}, "", "", "does not go with 0.5 vCPU"},
-		{authservice.FargateSize{VCPU: 1, MemoryGiB: 1.5}, "", "", "does not go with 1 vCPU"},
-		{authservice.FargateSize{VCPU: 3, MemoryGiB: 8}, "", "", "3 vCPU is not a Fargate size"},
-		{authservice.FargateSize{VCPU: 2, MemoryGiB: 17}, "", "", "(4 to 16 GiB)"},
+		{authservice.FargateSize{VCPU: 0.25, MemoryGiB: 0.5}, "250m", "256Mi", "192MiB", ""},
+		{authservice.FargateSize{VCPU: 0.5, MemoryGiB: 1}, "500m", "768Mi", "576MiB", ""},
+		{authservice.FargateSize{VCPU: 1, MemoryGiB: 2}, "1000m", "1792Mi", "1344MiB", ""},
+		{authservice.FargateSize{VCPU: 4, MemoryGiB: 30}, "4000m", "30464Mi", "22848MiB", ""},
+		{authservice.FargateSize{VCPU: 0.5, MemoryGiB: 0.5}, "", "", "", "does not go with 0.5 vCPU"},
+		{authservice.FargateSize{VCPU: 1, MemoryGiB: 1.5}, "", "", "", "does not go with 1 vCPU"},
+		{authservice.FargateSize{VCPU: 3, MemoryGiB: 8}, "", "", "", "3 vCPU is not a Fargate size"},
+		{authservice.FargateSize{VCPU: 2, MemoryGiB: 17}, "", "", "", "(4 to 16 GiB)"},
 	} {
 		err := tc.size.Check()
 		if tc.wantError != "" {
@@ -110,6 +110,7 @@ func TestFargateSizes(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, tc.cpu, tc.size.CPU())
 		assert.Equal(t, tc.mem, tc.size.Memory())
+		assert.Equal(t, tc.gml, tc.size.GoMemLimit(), "GOMEMLIMIT is three quarters of the container's limit")
 	}
 }
 

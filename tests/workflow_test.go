@@ -51,6 +51,7 @@ type workflowInput struct {
 
 type workflowJob struct {
 	Name        string               `yaml:"name"`
+	RunsOn      string               `yaml:"runs-on"`
 	Needs       workflowStrings      `yaml:"needs"`
 	If          string               `yaml:"if"`
 	Permissions map[string]string    `yaml:"permissions"`
@@ -441,4 +442,20 @@ func TestWorkflowSettingsAreDocumented(t *testing.T) {
 	}
 	sort.Strings(missing)
 	assert.Empty(t, missing, "secrets and variables of the workflows that README.md does not document")
+}
+
+// TestWorkflowJobsThatReachTheKubernetesAPIRunWhereItAdmitsThem (issue 23,
+// D-8): previews and updates talk to the EKS API, which production stacks
+// open only to publicAccessCidrs; GitHub-hosted runners have no fixed
+// address, so those jobs run on the runner KUBE_API_RUNNER names.
+func TestWorkflowJobsThatReachTheKubernetesAPIRunWhereItAdmitsThem(t *testing.T) {
+	const runner = "${{ vars.KUBE_API_RUNNER || 'ubuntu-latest' }}"
+	assert.Equal(t, runner, workflowLoad(t, workflowDelivery).Jobs["preview"].RunsOn, "preview")
+	for id, job := range workflowLoad(t, workflowDeployStack).Jobs {
+		assert.Equal(t, runner, job.RunsOn, "deploy-stack job %s", id)
+	}
+	// The jobs that do not reach the cluster stay on GitHub's runners.
+	for _, id := range []string{"test", "stacks", "plan"} {
+		assert.Equal(t, "ubuntu-latest", workflowLoad(t, workflowDelivery).Jobs[id].RunsOn, id)
+	}
 }

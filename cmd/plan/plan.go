@@ -266,7 +266,7 @@ const ExitSecondRunChanges = 1
 
 // secondRunMain runs the second-run check and prints its report.
 func secondRunMain(project, stack string, file *StackFile, asJSON bool, stdout, stderr io.Writer) int {
-	report, err := SecondRunFile(project, stack, file)
+	report, err := SecondRunFile(nil, project, stack, file)
 	if err != nil {
 		var cerr *stacks.ConfigError
 		if errors.As(err, &cerr) {

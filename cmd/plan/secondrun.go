@@ -31,7 +31,14 @@ package plan
 //     are listed too: the engine records them without a provider call, but
 //     two runs of one configuration must agree on them;
 //   - what a multi-language component creates inside (remoteChildren) is
-//     compared by type and name.
+//     compared by type and name;
+//   - an import option is no change when its ID is the one the state holds
+//     for the URN (the ID the first run imported it with, else its ID): the
+//     engine imports only a resource whose import ID differs
+//     (pkg/resource/deploy/step_generator.go, generateSteps: isImport).
+//     A new URN with an import option is an import; a different import ID
+//     for a URN in the state is an import replacement, listed as a
+//     replace with the option "import".
 // Dependencies are not compared: the engine does not diff them.
 
 import (
@@ -53,6 +60,7 @@ import (
 // Operations of a second-run change.
 const (
 	OpCreate  = "create"
+	OpImport  = "import"
 	OpDelete  = "delete"
 	OpUpdate  = "update"
 	OpReplace = "replace"
@@ -106,13 +114,14 @@ var providerIgnores = map[string][]string{
 }
 
 // SecondRunFile validates a stack file, then runs the program twice
-// against one account.
-func SecondRunFile(project, stack string, file *StackFile) (*SecondRunReport, error) {
+// against one account (nil: a fresh mocks.NewAccount(), as `plan
+// --second-run` does).
+func SecondRunFile(account *mocks.Account, project, stack string, file *StackFile) (*SecondRunReport, error) {
 	if _, err := stacks.Load(project, stack, file.Source()); err != nil {
 		return nil, err
 	}
 	var warnings []string
-	report, err := SecondRun(project, stack, file.Config, file.SecretKeys, func(ctx *pulumi.Context) (map[string]pulumi.Output, error) {
+	report, err := SecondRun(account, project, stack, file.Config, file.SecretKeys, func(ctx *pulumi.Context) (map[string]pulumi.Output, error) {
 		exports, w, err := stacks.RunReport(ctx)
 		if warnings == nil {
 			warnings = w
@@ -126,11 +135,13 @@ func SecondRunFile(project, stack string, file *StackFile) (*SecondRunReport, er
 	return report, nil
 }
 
-// SecondRun runs program as the first `pulumi up` into a fresh account,
-// then again against what that run left (account and state), and compares
-// the two runs.
-func SecondRun(project, stack string, config map[string]string, secretKeys []string, program mocks.Program) (*SecondRunReport, error) {
-	account := mocks.NewAccount()
+// SecondRun runs program as the first `pulumi up` into account (nil: a
+// fresh one), then again against what that run left (account and state),
+// and compares the two runs.
+func SecondRun(account *mocks.Account, project, stack string, config map[string]string, secretKeys []string, program mocks.Program) (*SecondRunReport, error) {
+	if account == nil {
+		account = mocks.NewAccount()
+	}
 	first, err := runUnwrapped(mocks.RunOptions{Account: account}, project, stack, config, secretKeys, program)
 	if err != nil {
 		return nil, fmt.Errorf("first run: %w", err)
@@ -171,7 +182,11 @@ func Compare(first, second *mocks.Result) []Change {
 		after[r.URN] = true
 		old, ok := before[r.URN]
 		if !ok {
-			out = append(out, changeOf(OpCreate, r))
+			op := OpCreate
+			if r.Custom && r.Options.Import != "" {
+				op = OpImport
+			}
+			out = append(out, changeOf(op, r))
 			out = append(out, childChanges(nil, r)...)
 			continue
 		}
@@ -210,6 +225,10 @@ func diffResource(old, next *mocks.Resource) (Change, bool) {
 	if old.Provider != next.Provider {
 		c.Options = append(c.Options, "provider")
 	}
+	importing := next.Custom && next.Options.Import != "" && next.Options.Import != old.ImportID()
+	if importing {
+		c.Options = append(c.Options, "import")
+	}
 	o, n := old.Options, next.Options
 	for _, opt := range []struct {
 		name     string
@@ -231,7 +250,7 @@ func diffResource(old, next *mocks.Resource) (Change, bool) {
 	if len(c.Inputs) == 0 && len(c.Options) == 0 {
 		return c, false
 	}
-	if contains(c.Options, "provider") || replacing(n.ReplaceOnChanges, c.Inputs) {
+	if importing || contains(c.Options, "provider") || replacing(n.ReplaceOnChanges, c.Inputs) {
 		c.Op = OpReplace
 	}
 	return c, true

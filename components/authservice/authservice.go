@@ -592,6 +592,9 @@ func deploymentSpec(a *Args, replicas int, selector, podLabels pulumi.StringMap,
 					EnvFrom: corev1.EnvFromSourceArray{corev1.EnvFromSourceArgs{
 						ConfigMapRef: &corev1.ConfigMapEnvSourceArgs{Name: configMap},
 					}},
+					// The Go runtime's, not the service's: from the same
+					// size as the memory limit below.
+					Env:       corev1.EnvVarArray{corev1.EnvVarArgs{Name: pulumi.String("GOMEMLIMIT"), Value: pulumi.String(a.Size.GoMemLimit())}},
 					Resources: &corev1.ResourceRequirementsArgs{Requests: resources, Limits: resources},
 					// Gives a slow first start up to 2 minutes before the
 					// liveness probe may restart it.

@@ -63,8 +63,18 @@ func (s FargateSize) CPU() string { return strconv.Itoa(int(math.Round(s.VCPU*10
 
 // Memory is the container's request and limit: the size minus Fargate's
 // overhead, e.g. "768Mi" for 1 GiB.
-func (s FargateSize) Memory() string {
-	return strconv.Itoa(int(math.Round(s.MemoryGiB*1024))-FargateOverheadMiB) + "Mi"
-}
+func (s FargateSize) Memory() string { return strconv.Itoa(s.memoryMiB()) + "Mi" }
+
+func (s FargateSize) memoryMiB() int { return int(math.Round(s.MemoryGiB*1024)) - FargateOverheadMiB }
+
+// GoMemLimit is the container's GOMEMLIMIT, three quarters of its memory
+// limit, e.g. "576MiB" for 1 GiB (768Mi). Go does not read the cgroup's
+// memory limit itself; without GOMEMLIMIT its heap grows to twice the live
+// heap and a burst of argon2 hashes (46 MiB each) reached 532 MiB of the
+// 768 MiB limit (review M3). The quarter left is for what GOMEMLIMIT does
+// not cover (the binary's pages, the kernel's socket buffers charged to the
+// cgroup) and for the limit being soft: a live heap above it grows past
+// it. cmd/auth-service/README.md, "Memory", has the measured peak.
+func (s FargateSize) GoMemLimit() string { return strconv.Itoa(s.memoryMiB()*3/4) + "MiB" }
 
 func fmtNum(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }

@@ -2,7 +2,10 @@
 // pod on Fargate: serialized Fargate profiles on private subnets, a pod
 // execution role bound to this cluster, the managed CoreDNS addon moved onto
 // Fargate, an OIDC provider for IRSA, and a Kubernetes provider for the
-// components that deploy into the cluster.
+// components that deploy into the cluster. That provider's kubeconfig signs
+// as the stack's AWS provider authenticates (kubeconfig.go), and the access
+// entries of the listed principals are created, or adopted when they exist
+// (access.go).
 package cluster
 
 import (
@@ -98,9 +101,14 @@ type Args struct {
 	// multi-language component and does not inherit providers from its
 	// parent, so it is handed this one explicitly. Required.
 	Provider *aws.Provider
-	// Access grants IAM principals other than the cluster's creator (who
-	// gets admin from pulumi-eks) an access policy: the CI deploy and
-	// preview roles. Default none.
+	// Signer is how the kubeconfig's `aws eks get-token` finds
+	// credentials: as the AWS provider that creates the cluster and its
+	// access entries does, so that Kubernetes sees the same principal.
+	// Default: the host's default credential chain.
+	Signer Signer
+	// Access grants IAM principals an access policy: the CI deploy and
+	// preview roles. A listed principal's existing entry, the one EKS gives
+	// the cluster's creator included, is adopted (access.go). Default none.
 	Access []Grant
 	// Protect guards the control plane and its secrets key against
 	// `pulumi destroy`. Profiles and roles stay unprotected: they are
@@ -139,6 +147,10 @@ type Cluster struct {
 	// Partition and AccountID of the deployment, for building ARNs.
 	Partition string
 	AccountID string
+	// CreatorGrant is the grant of the principal running this deployment
+	// when this run creates the cluster: EKS gives it an entry, which the
+	// component adopts. Nil otherwise.
+	CreatorGrant *Grant
 
 	profilesByName map[string]*awseks.FargateProfile
 }
@@ -166,6 +178,15 @@ func NewCluster(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Res
 		return nil, err
 	}
 	c.Partition, c.AccountID = partition.Partition, identity.AccountId
+	adopt, err := adoptions(ctx, args, identity.Arn, parent)
+	if err != nil {
+		return nil, fmt.Errorf("cluster %s: %w", name, err)
+	}
+	for _, g := range args.Access {
+		if adopt[g.PrincipalArn] == adoptCreators {
+			c.CreatorGrant = &Grant{PrincipalArn: g.PrincipalArn, Policy: g.Policy}
+		}
+	}
 
 	// Envelope encryption of Kubernetes Secrets with a key of our own.
 	secretsKey, err := kms.NewKey(ctx, args.Namer.Name("eks-secrets"), &kms.KeyArgs{
@@ -310,10 +331,10 @@ func NewCluster(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Res
 
 	ca := info.CertificateAuthorities().Index(pulumi.Int(0)).Data()
 	c.Kubeconfig = pulumi.ToSecret(pulumi.All(clusterName, info.Endpoint(), ca).ApplyT(func(v []interface{}) (string, error) {
-		return Kubeconfig(v[0].(string), args.Region, v[1].(string), v[2].(string))
+		return Kubeconfig(v[0].(string), args.Region, v[1].(string), v[2].(string), args.Signer)
 	})).(pulumi.StringOutput)
 
-	access, err := c.grantAccess(ctx, args, clusterName, tags, parent)
+	access, err := c.grantAccess(ctx, args, clusterName, adopt, tags, parent)
 	if err != nil {
 		return nil, err
 	}
@@ -366,38 +387,6 @@ func PodExecutionTrust(partition, region, accountID, clusterName string) iamdoc.
 		Action:    []string{"sts:AssumeRole"},
 	}.When("ArnLike", "aws:SourceArn",
 		fmt.Sprintf("arn:%s:eks:%s:%s:fargateprofile/%s/*", partition, region, accountID, clusterName)))
-}
-
-// Kubeconfig renders a kubeconfig that authenticates with
-// `aws eks get-token`, naming the region explicitly so that a multi-region
-// deployment never reaches the wrong cluster.
-func Kubeconfig(clusterName, region, endpoint, caData string) (string, error) {
-	user := "aws-" + clusterName
-	cfg := map[string]interface{}{
-		"apiVersion":      "v1",
-		"kind":            "Config",
-		"current-context": clusterName,
-		"clusters": []interface{}{map[string]interface{}{
-			"name":    clusterName,
-			"cluster": map[string]interface{}{"server": endpoint, "certificate-authority-data": caData},
-		}},
-		"contexts": []interface{}{map[string]interface{}{
-			"name":    clusterName,
-			"context": map[string]interface{}{"cluster": clusterName, "user": user},
-		}},
-		"users": []interface{}{map[string]interface{}{
-			"name": user,
-			"user": map[string]interface{}{"exec": map[string]interface{}{
-				"apiVersion":         "client.authentication.k8s.io/v1beta1",
-				"command":            "aws",
-				"args":               []string{"eks", "get-token", "--cluster-name", clusterName, "--region", region, "--output", "json"},
-				"interactiveMode":    "Never",
-				"provideClusterInfo": false,
-			}},
-		}},
-	}
-	b, err := json.Marshal(cfg)
-	return string(b), err
 }
 
 func (a *Args) check() error {

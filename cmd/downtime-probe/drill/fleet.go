@@ -12,33 +12,49 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/authplatform/auth-platform/components/authservice"
 )
 
-// LivePath answers 200 while the process serves, whatever its readiness.
-const LivePath = "/health/live"
+// The service's probe endpoints (components/authservice: the readiness
+// path is also the ALB's health check).
+const (
+	// LivePath answers 200 while the process serves, whatever its
+	// readiness.
+	LivePath = authservice.LivenessPath
+	// ReadyPath on the traffic port is the readiness probe's and the ALB's.
+	ReadyPath = authservice.ReadinessPath
+	// DetailPath on the metrics port names every dependency's state.
+	DetailPath = "/health"
+)
 
 // Fleet is the Driver of real pods: each pod is a process of Bin on its
-// own loopback port, registered as a target of the HAProxy.
+// own loopback ports (traffic and metrics), registered as a target of the
+// HAProxy.
 type Fleet struct {
 	Bin  string
 	Args []string
-	// Env is the environment of a pod listening on port, besides the
-	// drill's own (PATH, HOME...).
-	Env     func(p *Pod, port int) []string
+	// Env is the environment of a pod listening on port (traffic) and
+	// metricsPort, besides the drill's own (PATH, HOME...).
+	Env     func(p *Pod, port, metricsPort int) []string
 	LB      *HAProxy
 	Timings Timings
+	// Readiness is what the kubelet's probe asks; default ReadinessPod.
+	Readiness Readiness
 	// LogDir receives one log file per pod.
 	LogDir string
 
-	mu    sync.Mutex
-	procs map[string]*podProc
+	mu     sync.Mutex
+	procs  map[string]*podProc
+	client *http.Client
 }
 
 type podProc struct {
-	cmd  *exec.Cmd
-	port int
-	log  string
-	done chan struct{}
+	cmd         *exec.Cmd
+	port        int
+	metricsPort int
+	log         string
+	done        chan struct{}
 }
 
 func (f *Fleet) proc(p *Pod) (*podProc, error) {
@@ -57,20 +73,24 @@ func (f *Fleet) StartPod(ctx context.Context, p *Pod) error {
 	if err != nil {
 		return err
 	}
+	metricsPort, err := FreePort()
+	if err != nil {
+		return err
+	}
 	logPath := filepath.Join(f.LogDir, p.Name+".log")
 	logf, err := os.Create(logPath)
 	if err != nil {
 		return err
 	}
 	cmd := exec.Command(f.Bin, f.Args...)
-	cmd.Env = append(os.Environ(), f.Env(p, port)...)
+	cmd.Env = append(os.Environ(), f.Env(p, port, metricsPort)...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = childAttr()
 	if err := cmd.Start(); err != nil {
 		logf.Close()
 		return fmt.Errorf("starting %s: %w", f.Bin, err)
 	}
-	pp := &podProc{cmd: cmd, port: port, log: logPath, done: make(chan struct{})}
+	pp := &podProc{cmd: cmd, port: port, metricsPort: metricsPort, log: logPath, done: make(chan struct{})}
 	go func() {
 		_ = cmd.Wait()
 		logf.Close()
@@ -79,6 +99,8 @@ func (f *Fleet) StartPod(ctx context.Context, p *Pod) error {
 	f.mu.Lock()
 	if f.procs == nil {
 		f.procs = map[string]*podProc{}
+		// No keep-alive: the kubelet opens a connection per probe.
+		f.client = &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
 	}
 	f.procs[p.Name] = pp
 	f.mu.Unlock()
@@ -103,23 +125,45 @@ func (f *Fleet) StartPod(ctx context.Context, p *Pod) error {
 	})
 }
 
-// Register implements Driver.
-func (f *Fleet) Register(ctx context.Context, p *Pod) error {
+// Probe implements Driver: the kubelet's HTTP probe, a pass for any
+// status from 200 to 399 (kubernetes/kubernetes pkg/probe/http), of what
+// f.Readiness asks.
+func (f *Fleet) Probe(ctx context.Context, p *Pod) error {
 	pp, err := f.proc(p)
 	if err != nil {
 		return err
 	}
-	if err := f.LB.AddTarget(ctx, p.Name, pp.port, f.Timings); err != nil {
+	f.mu.Lock()
+	client := f.client
+	f.mu.Unlock()
+	switch f.Readiness {
+	case ReadinessEveryDependency:
+		return probeEveryDependency(ctx, client, fmt.Sprintf("http://127.0.0.1:%d%s", pp.metricsPort, DetailPath))
+	default:
+		return probeHTTP(ctx, client, fmt.Sprintf("http://127.0.0.1:%d%s", pp.port, ReadyPath))
+	}
+}
+
+// Register implements Driver.
+func (f *Fleet) Register(ctx context.Context, p *Pod, target string) error {
+	pp, err := f.proc(p)
+	if err != nil {
+		return err
+	}
+	if err := f.LB.AddTarget(ctx, target, pp.port, f.Timings); err != nil {
+		if ctx.Err() != nil {
+			return err
+		}
 		return fmt.Errorf("%w; pod log: %s", err, tailFile(pp.log, 1500))
 	}
 	return nil
 }
 
 // Drain implements Driver.
-func (f *Fleet) Drain(p *Pod) error { return f.LB.Drain(p.Name) }
+func (f *Fleet) Drain(target string) error { return f.LB.Drain(target) }
 
 // Deregister implements Driver.
-func (f *Fleet) Deregister(p *Pod) error { return f.LB.Remove(p.Name) }
+func (f *Fleet) Deregister(target string) error { return f.LB.Remove(target) }
 
 // Signal implements Driver: the signal goes to the pod's process only,
 // as the kubelet sends it to the container's main process.

@@ -11,17 +11,18 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
 
 // HAProxy stands in for the ALB: one frontend on loopback, one backend
-// whose servers are the pods, driven over the Runtime API. Like an ALB it
-// never retries (every failure reaches the client), health-checks GET
+// whose servers are the targets, driven over the Runtime API. Like an ALB
+// it never retries (every failure reaches the client), health-checks GET
 // /health, sends traffic to a target only once it passed a check, fails
-// open when every registered target is unhealthy, and drains a
-// deregistered target (no new requests, in-flight ones finish) until it is
-// removed.
+// open when every registered target is unhealthy, drains a deregistered
+// target (no new requests, in-flight ones finish) until it is removed,
+// and answers 503 when no target is registered.
 type HAProxy struct {
 	// Port is the frontend's port on 127.0.0.1.
 	Port int
@@ -32,6 +33,17 @@ type HAProxy struct {
 	cmd  *exec.Cmd
 	done chan struct{}
 	poll time.Duration
+
+	// mu orders a registration's last step (traffic and its fail-open
+	// twin) against a drain of the same target.
+	mu      sync.Mutex
+	targets map[string]*haTarget
+}
+
+// haTarget is what the drill knows of one registered target.
+type haTarget struct {
+	drained bool
+	twin    bool
 }
 
 // backendName is the one backend of the drill.
@@ -77,7 +89,8 @@ func StartHAProxy(ctx context.Context, dir string, port int, t Timings) (*HAProx
 	if err != nil {
 		return nil, err
 	}
-	h := &HAProxy{Port: port, bin: bin, dir: dir, sock: filepath.Join(dir, "lb.sock"), done: make(chan struct{}), poll: 20 * time.Millisecond}
+	h := &HAProxy{Port: port, bin: bin, dir: dir, sock: filepath.Join(dir, "lb.sock"), done: make(chan struct{}), poll: 20 * time.Millisecond,
+		targets: map[string]*haTarget{}}
 	if len(h.sock) > 97 {
 		return nil, fmt.Errorf("haproxy socket path %s is longer than 97 bytes; use a shorter temp dir", h.sock)
 	}
@@ -134,12 +147,14 @@ func FindHAProxy() (string, error) {
 
 // Command sends one Runtime API command line and returns the answer.
 func (h *HAProxy) Command(cmd string) (string, error) {
-	c, err := net.DialTimeout("unix", h.sock, time.Second)
+	// Generous: on a loaded shared machine HAProxy may take a while to
+	// accept; a Runtime API command that fails aborts the drill.
+	c, err := net.DialTimeout("unix", h.sock, 5*time.Second)
 	if err != nil {
 		return "", err
 	}
 	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
 	if _, err := io.WriteString(c, cmd+"\n"); err != nil {
 		return "", err
 	}
@@ -166,21 +181,35 @@ func (h *HAProxy) must(cmd string) error {
 
 func failOpenName(name string) string { return name + "-fo" }
 
-// AddTarget registers a pod listening on 127.0.0.1:port and returns once
-// it passed its health check (HealthyThresholdInitial checks at interval
-// t.HealthCheckInterval). It gets no request before that: the server is
-// added with weight 0 and forced down, the race-free way (dynamic servers
-// start UP). Once healthy it also gets a fail-open twin, a backup server
-// without checks, so that when every target fails its checks HAProxy
-// routes to all of them, as an ALB does.
+// errWithdrawn: the target was drained before it passed its initial
+// check.
+var errWithdrawn = errors.New("target drained before it passed its initial health check")
+
+// AddTarget registers a target listening on 127.0.0.1:port and returns
+// once it passed its health check (HealthyThresholdInitial checks at
+// interval t.HealthCheckInterval). It gets no request before that: the
+// server is added with weight 0 and forced down, the race-free way
+// (dynamic servers start UP). Once healthy it also gets a fail-open twin,
+// a backup server without checks, so that when every registered target
+// fails its checks HAProxy routes to all of them, as an ALB does.
+// Cancelling ctx (or draining the target) while it waits ends the
+// registration; the target stays, for Drain and Remove.
 func (h *HAProxy) AddTarget(ctx context.Context, name string, port int, t Timings) error {
 	be := backendName + "/" + name
-	add := fmt.Sprintf("add server %s 127.0.0.1:%d weight 0 check inter %s fastinter %[3]s downinter %[3]s rise %d fall %d",
-		be, port, haDuration(t.HealthCheckInterval), HealthyThresholdInitial, t.UnhealthyThreshold)
-	if err := h.must(add); err != nil {
+	h.mu.Lock()
+	if err := ctx.Err(); err != nil {
+		h.mu.Unlock()
 		return err
 	}
-	if err := h.must(fmt.Sprintf("enable health %s; enable server %[1]s; set server %[1]s health down", be)); err != nil {
+	add := fmt.Sprintf("add server %s 127.0.0.1:%d weight 0 check inter %s fastinter %[3]s downinter %[3]s rise %d fall %d",
+		be, port, haDuration(t.HealthCheckInterval), HealthyThresholdInitial, t.UnhealthyThreshold)
+	err := h.must(add)
+	if err == nil {
+		h.targets[name] = &haTarget{}
+		err = h.must(fmt.Sprintf("enable health %s; enable server %[1]s; set server %[1]s health down", be))
+	}
+	h.mu.Unlock()
+	if err != nil {
 		return err
 	}
 	// A check can take its timeout; the first is due within an interval.
@@ -197,6 +226,12 @@ func (h *HAProxy) AddTarget(ctx context.Context, name string, port int, t Timing
 	}); err != nil {
 		return err
 	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	tg := h.targets[name]
+	if tg == nil || tg.drained {
+		return errWithdrawn
+	}
 	if err := h.must(fmt.Sprintf("set server %s weight 1", be)); err != nil {
 		return err
 	}
@@ -204,24 +239,47 @@ func (h *HAProxy) AddTarget(ctx context.Context, name string, port int, t Timing
 	if err := h.must(fmt.Sprintf("add server %s 127.0.0.1:%d backup weight 1", fo, port)); err != nil {
 		return err
 	}
+	tg.twin = true
 	return h.must("enable server " + fo)
 }
 
-// Drain stops new requests to the target (and its fail-open twin);
-// requests in flight go on.
+// Drain stops new requests to the target; requests in flight go on. Its
+// fail-open twin goes out of service at once (maint: in-flight requests
+// still finish): a draining target is not registered any more, and an ALB
+// fails open only over registered targets. Draining a target that was
+// never added does nothing.
 func (h *HAProxy) Drain(name string) error {
-	return h.must(fmt.Sprintf("set server %s/%s state drain; set server %[1]s/%[3]s state drain", backendName, name, failOpenName(name)))
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	tg := h.targets[name]
+	if tg == nil || tg.drained {
+		return nil
+	}
+	tg.drained = true
+	cmd := fmt.Sprintf("set server %s/%s state drain", backendName, name)
+	if tg.twin {
+		cmd += fmt.Sprintf("; set server %s/%s state maint", backendName, failOpenName(name))
+	}
+	return h.must(cmd)
 }
 
 // Remove ends the target: what is still in flight is cut, as when the
-// deregistration delay is over, and the server is deleted.
+// deregistration delay is over, and the server (and its twin) deleted.
 func (h *HAProxy) Remove(name string) error {
+	h.mu.Lock()
+	tg := h.targets[name]
+	delete(h.targets, name)
+	h.mu.Unlock()
+	if tg == nil {
+		return nil // never added, or removed already
+	}
+	servers := []string{name}
+	if tg.twin {
+		servers = append(servers, failOpenName(name))
+	}
 	var errs []error
-	for _, srv := range []string{name, failOpenName(name)} {
+	for _, srv := range servers {
 		be := backendName + "/" + srv
-		if _, err := h.Status(srv); err != nil {
-			continue // never added (a pod that did not get healthy)
-		}
 		if err := h.must(fmt.Sprintf("set server %s state maint; shutdown sessions server %[1]s", be)); err != nil {
 			errs = append(errs, err)
 			continue

@@ -26,11 +26,12 @@ const (
 
 // Operations of the load.
 const (
-	OpLogin   = "login"
-	OpCheck   = "check"
-	OpLogout  = "logout"
-	OpCarried = "carried-check" // a check of a session carried through the drill
-	OpFinal   = "final-check"   // the check of a carried session at the end
+	OpLogin      = "login"
+	OpCheck      = "check"
+	OpLogout     = "logout"
+	OpCarried    = "carried-check" // a check of a session carried through the drill
+	OpFinal      = "final-check"   // the check of a carried session at the end
+	OpFinalLogin = "final-login"   // every user's login at the end: no account is locked
 )
 
 // Failure classes the drill adds to probe's.
@@ -59,8 +60,10 @@ type LoadConfig struct {
 	// than a Redis failover the service rides through.
 	Timeout time.Duration
 	// Concurrency caps requests in flight; a request due when all are busy
-	// is dropped and counted. Default 2048: during a Redis failover a third
-	// of the requests wait ~4 s for the promotion, 512 was too few.
+	// is dropped and counted. Default 2048, or 3 s of requests when more:
+	// while a shard hangs, a third of the requests wait out the service's
+	// 8 s Redis deadline (8/3 s of requests in flight); during a Redis
+	// failover a third wait ~4 s for the promotion (512 was too few).
 	Concurrency int
 	// LoginShare and LogoutShare of the requests; the rest are session
 	// checks. Defaults 0.01 and 0.01 (3 a second each at 300 req/s): a
@@ -82,7 +85,7 @@ func (c *LoadConfig) defaults() {
 		c.Timeout = 10 * time.Second
 	}
 	if c.Concurrency <= 0 {
-		c.Concurrency = 2048
+		c.Concurrency = max(2048, int(3*c.Rate))
 	}
 	if c.LoginShare <= 0 {
 		c.LoginShare = 0.01
@@ -102,6 +105,9 @@ func (c *LoadConfig) defaults() {
 type Record struct {
 	probe.Result
 	Op string
+	// Slots are the Redis Cluster slots of the keys the request touches
+	// (keys.go), so a fault can tell the requests it explains.
+	Slots []int
 }
 
 // session is a token the client holds as valid.
@@ -346,7 +352,7 @@ func (l *Load) one(ctx context.Context) {
 			l.mu.Unlock()
 		}
 	case OpLogout:
-		l.do(ctx, OpLogout, http.MethodPost, LogoutPath, pick.token, nil)
+		l.do(ctx, OpLogout, http.MethodPost, LogoutPath, pick.token, nil, SessionSlots(pick.token))
 	default:
 		l.check(ctx, op, pick)
 		l.mu.Lock()
@@ -356,8 +362,12 @@ func (l *Load) one(ctx context.Context) {
 }
 
 func (l *Load) login(ctx context.Context, c Credentials) (string, Record) {
+	return l.loginOp(ctx, OpLogin, c)
+}
+
+func (l *Load) loginOp(ctx context.Context, op string, c Credentials) (string, Record) {
 	body, _ := json.Marshal(c)
-	rec, resp := l.do(ctx, OpLogin, http.MethodPost, LoginPath, "", body)
+	rec, resp := l.do(ctx, op, http.MethodPost, LoginPath, "", body, LoginSlots(c.Username))
 	if rec.Failed() {
 		return "", rec
 	}
@@ -372,7 +382,7 @@ func (l *Load) login(ctx context.Context, c Credentials) (string, Record) {
 // check validates s; a refusal of a session the client holds as valid is
 // a lost session, counted once per session.
 func (l *Load) check(ctx context.Context, op string, s *session) Record {
-	rec, _ := l.do(ctx, op, http.MethodGet, SessionPath, s.token, nil)
+	rec, _ := l.do(ctx, op, http.MethodGet, SessionPath, s.token, nil, SessionSlots(s.token))
 	if rec.Status == http.StatusUnauthorized || rec.Status == http.StatusNotFound {
 		rec.Class = ClassSessionLost
 		l.replace(rec)
@@ -408,6 +418,35 @@ func (l *Load) ValidateCarried(ctx context.Context) int {
 	return l.LostSessions()
 }
 
+// FinalLogins logs every user in once more, after the drill, with its
+// password: a fault must not leave an account locked (a login the
+// service could not judge must not count against it). It returns how
+// many failed and how many of those were refused as locked (429).
+func (l *Load) FinalLogins(ctx context.Context) (failed, locked int) {
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	sem := make(chan struct{}, 2) // hashes are expensive
+	for _, u := range l.cfg.Users {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			_, rec := l.loginOp(ctx, OpFinalLogin, u)
+			if rec.Failed() {
+				mu.Lock()
+				failed++
+				if rec.Status == http.StatusTooManyRequests {
+					locked++
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return failed, locked
+}
+
 // LostSessions counts the sessions refused while held as valid, and the
 // carried ones that failed their final check.
 func (l *Load) LostSessions() int {
@@ -432,14 +471,14 @@ func (l *Load) Dropped() int {
 }
 
 // do sends one request and records it.
-func (l *Load) do(ctx context.Context, op, method, path, token string, body []byte) (Record, []byte) {
+func (l *Load) do(ctx context.Context, op, method, path, token string, body []byte, slots []int) (Record, []byte) {
 	l.mu.Lock()
 	seq := l.seq
 	l.seq++
 	l.mu.Unlock()
 	sent := time.Now()
 	status, respBody, err := l.roundTrip(ctx, method, path, token, body)
-	rec := Record{Op: op, Result: probe.Result{Seq: seq, Sent: sent, Latency: time.Since(sent), Status: status}}
+	rec := Record{Op: op, Slots: slots, Result: probe.Result{Seq: seq, Sent: sent, Latency: time.Since(sent), Status: status}}
 	rec.Class = probe.Classify(status, err)
 	if err != nil {
 		rec.Err = err.Error()

@@ -4,11 +4,14 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/authplatform/auth-platform/cmd/downtime-probe/probe"
+	"github.com/authplatform/auth-platform/tests/realparts"
 )
 
 // Report is what one drill measured. Field names are stable; fields may
@@ -31,9 +34,32 @@ type Report struct {
 	// and carried sessions failing their final check.
 	LostSessions    int `json:"lostSessions"`
 	CarriedSessions int `json:"carriedSessions"`
-	// FailedOutsideWindow counts, for zone-loss, failures sent outside
-	// the detection window after the kill.
+	// FailedOutsideWindow counts the failures no allowance of the
+	// scenario covers (zone-loss: sent outside the detection window after
+	// the kill; redis-shard-hang: not on the hung shard's keys, or not
+	// while it hung); every failure when the scenario allows none.
 	FailedOutsideWindow int `json:"failedOutsideWindow"`
+	// FailedAllowed counts the failures an allowance covers.
+	FailedAllowed int `json:"failedAllowed"`
+	// Allowances are the failures the scenario expects: what, when (by
+	// send time), of which operations and on which keys' slots.
+	Allowances []AllowanceReport `json:"allowances"`
+	// LoginOutageMs spans the failed logins, from the first one's send to
+	// the last one's end (0 when none failed).
+	LoginOutageMs float64 `json:"loginOutageMs"`
+	// FailedValidations counts the failed session checks (of the load's
+	// sessions, of the carried ones, and their final checks).
+	FailedValidations int `json:"failedValidations"`
+	// Latency of the load's successful logins (they wait for PostgreSQL
+	// and the password hash): how long a login took while a fault lasted.
+	LoginP99Ms float64 `json:"loginP99Ms"`
+	LoginMaxMs float64 `json:"loginMaxMs"`
+	// FinalLogins: every user logged in once after the drill, with its
+	// password; FinalLoginsFailed of them failed, LockedAccounts refused
+	// as locked (429).
+	FinalLogins       int `json:"finalLogins"`
+	FinalLoginsFailed int `json:"finalLoginsFailed"`
+	LockedAccounts    int `json:"lockedAccounts"`
 	// MaxOutageMs is the longest run of failures (probe's downtime windows,
 	// failures less than OutageMergeGap apart joined).
 	MaxOutageMs float64        `json:"maxOutageMs"`
@@ -64,8 +90,14 @@ type TimingsReport struct {
 	HealthCheckTimeoutMs  float64 `json:"healthCheckTimeoutMs"`
 	UnhealthyThreshold    int     `json:"unhealthyThreshold"`
 	DetectionWindowMs     float64 `json:"detectionWindowMs"`
-	Replicas              int     `json:"replicas"`
-	RatePerSecond         float64 `json:"targetRatePerSecond"`
+	// The readiness probe (its timeout is not scaled) and the recovery
+	// window a fault scenario watches after the fault.
+	ReadinessPeriodMs         float64 `json:"readinessPeriodMs"`
+	ReadinessTimeoutMs        float64 `json:"readinessTimeoutMs"`
+	ReadinessFailureThreshold int     `json:"readinessFailureThreshold"`
+	RecoveryWindowMs          float64 `json:"recoveryWindowMs"`
+	Replicas                  int     `json:"replicas"`
+	RatePerSecond             float64 `json:"targetRatePerSecond"`
 }
 
 // StackSeconds are the stack's timing values.
@@ -77,6 +109,8 @@ type StackSeconds struct {
 	Shutdown            int `json:"shutdown"`
 	MaxRequest          int `json:"maxRequest"`
 	HealthCheckInterval int `json:"healthCheckInterval"`
+	ReadinessPeriod     int `json:"readinessPeriod"`
+	ReadinessTimeout    int `json:"readinessTimeout"`
 }
 
 // Machine names where the drill ran.
@@ -94,34 +128,115 @@ type Window struct{ From, To time.Duration }
 // Contains reports whether offset lies in the window.
 func (w Window) Contains(offset time.Duration) bool { return offset >= w.From && offset <= w.To }
 
+// FaultSlack widens a fault's window on both sides: requests in flight
+// when it began were sent up to a second before, and requests sent as it
+// ends may still meet its last effects (zone-loss: in flight at the
+// kill; a hung shard's backlog; the first connections after PostgreSQL
+// is back).
+const FaultSlack = time.Second
+
+// Allowance admits the failed requests a fault explains: sent within the
+// window, of one of Ops (any operation when empty), touching a key in
+// Slots (any key when empty).
+type Allowance struct {
+	What string
+	Window
+	Ops   []string
+	Slots realparts.SlotRanges
+}
+
+// Covers reports whether the allowance explains rec, sent start-relative.
+func (a Allowance) Covers(rec Record, start time.Time) bool {
+	if !a.Contains(rec.Sent.Sub(start)) {
+		return false
+	}
+	if len(a.Ops) > 0 && !slices.Contains(a.Ops, rec.Op) {
+		return false
+	}
+	if len(a.Slots) == 0 {
+		return true
+	}
+	for _, s := range rec.Slots {
+		if a.Slots.Contains(s) {
+			return true
+		}
+	}
+	return false
+}
+
+// AllowanceReport is an allowance in the report.
+type AllowanceReport struct {
+	What   string   `json:"what"`
+	FromMs float64  `json:"fromMs"`
+	ToMs   float64  `json:"toMs"`
+	Ops    []string `json:"ops"`
+	// Slots of the keys it admits ("" for any key).
+	Slots string `json:"slots"`
+}
+
 // Summarize builds the report's counts from the records. allowed are the
-// windows in which failures are expected (zone-loss).
-func Summarize(r *Report, records []Record, start time.Time, end time.Time, lost int, allowed []Window) {
+// failures the scenario expects (none for most).
+func Summarize(r *Report, records []Record, start time.Time, end time.Time, lost int, allowed []Allowance) {
 	r.Requests = len(records)
 	r.FailedByClass = map[string]int{}
 	r.FailedByOp = map[string]int{}
 	r.LostSessions = lost
+	r.Allowances = []AllowanceReport{}
+	for _, a := range allowed {
+		ops := a.Ops
+		if ops == nil {
+			ops = []string{}
+		}
+		r.Allowances = append(r.Allowances, AllowanceReport{What: a.What, FromMs: durMs(a.From), ToMs: durMs(a.To), Ops: ops, Slots: a.Slots.String()})
+	}
 	results := make([]probe.Result, 0, len(records))
 	var oks []time.Duration
+	var firstLogin, lastLogin time.Time
+	var loginOKs []time.Duration
 	for _, rec := range records {
 		results = append(results, rec.Result)
+		if rec.Op == OpFinalLogin {
+			r.FinalLogins++
+		}
 		if !rec.Failed() {
 			oks = append(oks, rec.Latency)
+			if rec.Op == OpLogin {
+				loginOKs = append(loginOKs, rec.Latency)
+			}
 			continue
 		}
 		r.Failed++
+		if rec.Op == OpCheck || rec.Op == OpCarried || rec.Op == OpFinal {
+			r.FailedValidations++
+		}
 		r.FailedByClass[failureKey(rec)]++
 		r.FailedByOp[rec.Op]++
-		if allowed != nil {
-			off := rec.Sent.Sub(start)
-			in := false
-			for _, w := range allowed {
-				in = in || w.Contains(off)
+		switch rec.Op {
+		case OpLogin:
+			if firstLogin.IsZero() || rec.Sent.Before(firstLogin) {
+				firstLogin = rec.Sent
 			}
-			if !in {
-				r.FailedOutsideWindow++
+			if e := rec.Sent.Add(rec.Latency); e.After(lastLogin) {
+				lastLogin = e
+			}
+		case OpFinalLogin:
+			r.FinalLoginsFailed++
+			if rec.Status == http.StatusTooManyRequests {
+				r.LockedAccounts++
 			}
 		}
+		covered := false
+		for _, a := range allowed {
+			covered = covered || a.Covers(rec, start)
+		}
+		if covered {
+			r.FailedAllowed++
+		} else {
+			r.FailedOutsideWindow++
+		}
+	}
+	if !firstLogin.IsZero() {
+		r.LoginOutageMs = durMs(lastLogin.Sub(firstLogin))
 	}
 	if r.Events == nil {
 		r.Events = []Event{}
@@ -132,6 +247,8 @@ func Summarize(r *Report, records []Record, start time.Time, end time.Time, lost
 	}
 	st := probe.Stats(oks)
 	r.P50Ms, r.P99Ms, r.MaxMs = st.P50, st.P99, st.Max
+	ls := probe.Stats(loginOKs)
+	r.LoginP99Ms, r.LoginMaxMs = ls.P99, ls.Max
 	r.DurationMs = round3(float64(end.Sub(start)) / float64(time.Millisecond))
 	if r.DurationMs > 0 {
 		r.RatePerSecond = round3(float64(r.Requests) / (r.DurationMs / 1000))
@@ -164,8 +281,12 @@ func Judge(r *Report, e Expectation) {
 			problems = append(problems, fmt.Sprintf("%d requests dropped by the load generator (want 0)", r.Dropped))
 		}
 	case ExpectFailures:
-		if r.Failed == 0 {
-			problems = append(problems, "no failed request: this control must show failures, so the drill cannot see what it is meant to see")
+		if r.FailedOutsideWindow == 0 {
+			what := "no failed request"
+			if r.Failed > 0 {
+				what = fmt.Sprintf("%d failed requests, all of them ones the fault explains", r.Failed)
+			}
+			problems = append(problems, what+": this control must show failures, so the drill cannot see what it is meant to see")
 		}
 	case ExpectBoundedFailures:
 		if r.FailedOutsideWindow > 0 {
@@ -173,6 +294,19 @@ func Judge(r *Report, e Expectation) {
 		}
 		if r.LostSessions > 0 {
 			problems = append(problems, fmt.Sprintf("%d lost sessions (want 0)", r.LostSessions))
+		}
+	case ExpectConfinedFailures:
+		if r.FailedOutsideWindow > 0 {
+			problems = append(problems, fmt.Sprintf("%d failed requests the fault does not explain (by %s)", r.FailedOutsideWindow, formatCounts(r.FailedByOp)))
+		}
+		if r.LockedAccounts > 0 {
+			problems = append(problems, fmt.Sprintf("%d accounts locked after the fault (want 0)", r.LockedAccounts))
+		}
+		if r.LostSessions > 0 {
+			problems = append(problems, fmt.Sprintf("%d lost sessions (want 0)", r.LostSessions))
+		}
+		if r.Dropped > 0 {
+			problems = append(problems, fmt.Sprintf("%d requests dropped by the load generator (want 0)", r.Dropped))
 		}
 	}
 	if r.Requests == 0 {
@@ -186,8 +320,13 @@ func Judge(r *Report, e Expectation) {
 		switch e {
 		case ExpectFailures:
 			r.Verdict = fmt.Sprintf("as expected: %d failed requests", r.Failed)
+			if r.FailedAllowed > 0 {
+				r.Verdict += fmt.Sprintf(", %d of them beyond what the fault explains", r.FailedOutsideWindow)
+			}
 		case ExpectBoundedFailures:
 			r.Verdict = fmt.Sprintf("as expected: %d failed requests, all within the detection window; no lost session", r.Failed)
+		case ExpectConfinedFailures:
+			r.Verdict = fmt.Sprintf("as expected: %d failed requests, each one the fault explains; no lost session, no locked account", r.Failed)
 		default:
 			r.Verdict = "as expected: no failed request, no lost session"
 		}
@@ -221,8 +360,16 @@ func (r *Report) WriteSummary(w io.Writer) {
 		fmt.Fprintf(w, "  failed by class: %s; by operation: %s\n", formatCounts(r.FailedByClass), formatCounts(r.FailedByOp))
 		fmt.Fprintf(w, "  longest outage %s over %d outage windows\n", msDur(r.MaxOutageMs), len(r.Outages))
 	}
-	fmt.Fprintf(w, "  sessions: %d carried through, %d lost\n", r.CarriedSessions, r.LostSessions)
-	fmt.Fprintf(w, "  latency of successes: p50 %.1f ms, p99 %.1f ms, max %.1f ms\n", r.P50Ms, r.P99Ms, r.MaxMs)
+	if r.FailedAllowed > 0 {
+		fmt.Fprintf(w, "  %d of the failures are ones the fault explains, %d are not\n", r.FailedAllowed, r.FailedOutsideWindow)
+	}
+	if r.LoginOutageMs > 0 {
+		fmt.Fprintf(w, "  failed logins span %s; failed validations %d\n", msDur(r.LoginOutageMs), r.FailedValidations)
+	}
+	fmt.Fprintf(w, "  sessions: %d carried through, %d lost; final logins: %d of %d failed, %d accounts locked\n",
+		r.CarriedSessions, r.LostSessions, r.FinalLoginsFailed, r.FinalLogins, r.LockedAccounts)
+	fmt.Fprintf(w, "  latency of successes: p50 %.1f ms, p99 %.1f ms, max %.1f ms; of logins p99 %.1f ms, max %.1f ms\n",
+		r.P50Ms, r.P99Ms, r.MaxMs, r.LoginP99Ms, r.LoginMaxMs)
 	fmt.Fprintf(w, "  expectation %s: %s — %s\n", r.Expectation, verdict, r.Verdict)
 }
 
@@ -256,16 +403,21 @@ func NewTimingsReport(st StackTiming, t Timings, preStop time.Duration, replicas
 			PreStopSleep: st.PreStopSleepSeconds, GracePeriod: st.TerminationGracePeriodSeconds,
 			Shutdown: st.ShutdownSeconds, MaxRequest: st.MaxRequestSeconds,
 			HealthCheckInterval: st.HealthCheckIntervalSeconds,
+			ReadinessPeriod:     st.ReadinessPeriodSeconds, ReadinessTimeout: st.ReadinessTimeoutSeconds,
 		},
-		PropagationMs:         durMs(t.Propagation),
-		DeregistrationDelayMs: durMs(t.DeregistrationDelay),
-		PreStopSleepMs:        durMs(preStop),
-		GracePeriodMs:         durMs(t.GracePeriod),
-		HealthCheckIntervalMs: durMs(t.HealthCheckInterval),
-		HealthCheckTimeoutMs:  durMs(t.HealthCheckTimeout),
-		UnhealthyThreshold:    t.UnhealthyThreshold,
-		DetectionWindowMs:     durMs(t.DetectionWindow()),
-		Replicas:              replicas,
-		RatePerSecond:         rate,
+		PropagationMs:             durMs(t.Propagation),
+		DeregistrationDelayMs:     durMs(t.DeregistrationDelay),
+		PreStopSleepMs:            durMs(preStop),
+		GracePeriodMs:             durMs(t.GracePeriod),
+		HealthCheckIntervalMs:     durMs(t.HealthCheckInterval),
+		HealthCheckTimeoutMs:      durMs(t.HealthCheckTimeout),
+		UnhealthyThreshold:        t.UnhealthyThreshold,
+		DetectionWindowMs:         durMs(t.DetectionWindow()),
+		ReadinessPeriodMs:         durMs(t.ReadinessPeriod),
+		ReadinessTimeoutMs:        durMs(t.ReadinessTimeout),
+		ReadinessFailureThreshold: t.ReadinessFailureThreshold,
+		RecoveryWindowMs:          durMs(t.RecoveryWindow()),
+		Replicas:                  replicas,
+		RatePerSecond:             rate,
 	}
 }

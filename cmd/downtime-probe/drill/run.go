@@ -18,6 +18,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/authplatform/auth-platform/components/authservice"
 	"github.com/authplatform/auth-platform/tests/realparts"
 )
 
@@ -184,12 +185,36 @@ func Run(ctx context.Context, opts Options) (_ *Report, err error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
+	// The pods dial PostgreSQL through endpoints, as Aurora's cluster
+	// (writer) and reader endpoints: db-failover moves the writer's to a
+	// promoted standby, which the reader's leads to from the start.
+	faults := &PartsFaults{Redis: redis, PG: pg, CA: ca}
+	readerTarget := pg.Addr()
+	if sc.Disruption == DisruptDBFailover {
+		logf("starting a hot standby of PostgreSQL")
+		standby, err := pg.StartStandby(ctx)
+		if err != nil {
+			return nil, err
+		}
+		closers = append(closers, standby.Close)
+		faults.Standby = standby
+		readerTarget = standby.Addr()
+	}
+	if faults.Writer, err = realparts.NewEndpoint(pg.Addr()); err != nil {
+		return nil, err
+	}
+	closers = append(closers, faults.Writer.Close)
+	if faults.Reader, err = realparts.NewEndpoint(readerTarget); err != nil {
+		return nil, err
+	}
+	closers = append(closers, faults.Reader.Close)
 
 	secrets := filepath.Join(dir, "secrets")
 	if err := os.MkdirAll(secrets, 0o700); err != nil {
 		return nil, err
 	}
 	tokenFile, pwFile := filepath.Join(secrets, "redis-token"), filepath.Join(secrets, "db-password")
+	faults.TokenFile, faults.PasswordFile = tokenFile, pwFile
 	if err := os.WriteFile(tokenFile, []byte(redisToken), 0o600); err != nil {
 		return nil, err
 	}
@@ -201,7 +226,10 @@ func Run(ctx context.Context, opts Options) (_ *Report, err error) {
 	// variables, never set by the stack).
 	baseEnv := []string{
 		"AWS_REGION=us-east-1",
-		"DB_HOST=" + pg.Host(), "DB_READER_HOST=" + pg.Host(), "DB_PORT=" + strconv.Itoa(pg.Port()), "DB_NAME=" + pg.Database(),
+		"DB_HOST=" + faults.Writer.Host(), "DB_PORT=" + strconv.Itoa(faults.Writer.Port()),
+		// A pool of its own (the certificate names localhost too), on the
+		// reader endpoint's port (local only: Aurora's share DB_PORT).
+		"DB_READER_HOST=localhost", "DB_READER_PORT=" + strconv.Itoa(faults.Reader.Port()), "DB_NAME=" + pg.Database(),
 		"DB_USER=" + pg.User(), "DB_PASSWORD_FILE=" + pwFile, "DB_CA_FILE=" + ca.CAFile,
 		"REDIS_HOSTS=" + strings.Join(redis.Addrs(), ","), "REDIS_AUTH_TOKEN_FILE=" + tokenFile, "REDIS_CA_FILE=" + ca.CAFile,
 		"CLUSTER_ENABLED=true", "REDIS_TLS=true",
@@ -216,21 +244,27 @@ func Run(ctx context.Context, opts Options) (_ *Report, err error) {
 		// fit in (whole seconds, at least 1).
 		"SHUTDOWN_TIMEOUT_SECONDS=" + strconv.Itoa(max(1, int(math.Ceil(t.Shutdown.Seconds())))),
 	}
-	envFor := func(port int) []string { return append(append([]string(nil), baseEnv...), "PORT="+strconv.Itoa(port)) }
+	envFor := func(port, metricsPort int) []string {
+		return append(append([]string(nil), baseEnv...), "PORT="+strconv.Itoa(port), "METRICS_PORT="+strconv.Itoa(metricsPort))
+	}
 
 	logf("creating %d users", drillUsers)
 	// The admin command reads the same environment; it does not listen.
-	users, err := createUsers(ctx, bin, opts.ServiceArgs, envFor(8080))
+	users, err := createUsers(ctx, bin, opts.ServiceArgs, envFor(8080, authservice.MetricsPort))
 	if err != nil {
 		return nil, err
 	}
 
 	fleet := &Fleet{
-		Bin: bin, Args: opts.ServiceArgs, LB: lb, Timings: t, LogDir: dir,
-		Env: func(p *Pod, port int) []string { return append(envFor(port), "APP_VERSION="+p.Version) },
+		Bin: bin, Args: opts.ServiceArgs, LB: lb, Timings: t, LogDir: dir, Readiness: sc.Readiness,
+		Env: func(p *Pod, port, metricsPort int) []string {
+			return append(envFor(port, metricsPort), "APP_VERSION="+p.Version)
+		},
 	}
 	closers = append(closers, fleet.Close)
 	orch := &Orchestrator{Driver: fleet, Timings: t, PreStop: preStop, Replicas: replicas, Zones: []string{"zone-a", "zone-b", "zone-c"}}
+	// Stops every kubelet and LB controller before the pods go.
+	closers = append(closers, orch.Close)
 	logf("starting %d auth-service pods behind HAProxy :%d (health check every %v)", replicas, lbPort, t.HealthCheckInterval)
 	if err := orch.Up(ctx, "v1"); err != nil {
 		return nil, err
@@ -241,7 +275,7 @@ func Run(ctx context.Context, opts Options) (_ *Report, err error) {
 	if carried <= 0 {
 		carried = 30
 	}
-	res, err := Drive(ctx, sc, t, orch, load, redis, carried, logf)
+	res, err := Drive(ctx, sc, t, orch, load, faults, carried, logf)
 	if err != nil {
 		return nil, err
 	}
@@ -257,25 +291,20 @@ func Run(ctx context.Context, opts Options) (_ *Report, err error) {
 	return r, nil
 }
 
-// RedisFaults is what the redis-failover scenario does to the cluster.
-type RedisFaults interface {
-	KillPrimary(i int) (realparts.Node, error)
-	WaitFailover(ctx context.Context) error
-}
-
 // Driven is the outcome of Drive.
 type Driven struct {
 	Start, End time.Time
 	// Lost sessions, after the final check of the carried ones.
 	Lost int
-	// Allowed are the windows where failures are expected (zone-loss).
-	Allowed []Window
+	// Allowed are the failures the disruption explains.
+	Allowed []Allowance
 }
 
 // Drive runs the scenario on pods that are Up: load, carried sessions,
-// warm-up, the disruption, the tail, and the final check of the carried
-// sessions. redis may be nil for scenarios that do not touch it.
-func Drive(ctx context.Context, sc Scenario, t Timings, orch *Orchestrator, load *Load, redis RedisFaults, carried int, logf func(string, ...any)) (Driven, error) {
+// warm-up, the disruption, the tail, and the final checks: every carried
+// session, and a login of every user. faults may be nil for scenarios
+// that inject none.
+func Drive(ctx context.Context, sc Scenario, t Timings, orch *Orchestrator, load *Load, faults Faults, carried int, logf func(string, ...any)) (Driven, error) {
 	var res Driven
 	logf("carrying %d sessions through the drill", carried)
 	if err := load.CreateCarried(ctx, carried); err != nil {
@@ -299,8 +328,8 @@ func Drive(ctx context.Context, sc Scenario, t Timings, orch *Orchestrator, load
 	if err := sleep(ctx, Warmup); err != nil {
 		return res, err
 	}
-	logf("%s: %s (scale %g: propagation %v, deregistration %v, preStop %v, grace %v)",
-		sc.Name, sc.Description, t.Scale, t.Propagation, t.DeregistrationDelay, orch.PreStop, t.GracePeriod)
+	logf("%s: %s (scale %g: propagation %v, deregistration %v, preStop %v, grace %v, readiness every %v)",
+		sc.Name, sc.Description, t.Scale, t.Propagation, t.DeregistrationDelay, orch.PreStop, t.GracePeriod, t.ReadinessPeriod)
 	var err error
 	switch sc.Disruption {
 	case DisruptEvictions:
@@ -308,27 +337,21 @@ func Drive(ctx context.Context, sc Scenario, t Timings, orch *Orchestrator, load
 	case DisruptRollout:
 		err = orch.Rollout(ctx, "v2")
 	case DisruptZoneLoss:
-		// Requests in flight at the kill were sent up to a second before
+		// Requests in flight at the kill were sent up to FaultSlack before
 		// it; new ones fail until the health checks notice.
 		kill := time.Since(res.Start)
-		res.Allowed = []Window{{From: kill - time.Second, To: kill + t.DetectionWindow() + time.Second}}
+		res.Allowed = []Allowance{{What: "requests sent within the health checks' detection window after the kill",
+			Window: Window{From: kill - FaultSlack, To: kill + t.DetectionWindow() + FaultSlack}}}
 		err = orch.ZoneLoss(ctx, orch.Zones[0])
-	case DisruptRedisKill:
-		if redis == nil {
-			return res, fmt.Errorf("%s needs a Redis Cluster", sc.Name)
+	default:
+		if faults == nil {
+			return res, fmt.Errorf("%s needs the real parts", sc.Name)
 		}
-		kill := time.Now()
-		node, kerr := redis.KillPrimary(0)
-		if kerr != nil {
-			return res, kerr
-		}
-		orch.record(nil, EvDisrupt, "redis primary "+node.Addr+" killed")
-		fctx, cancel := context.WithTimeout(ctx, 60*time.Second)
-		err = redis.WaitFailover(fctx)
-		cancel()
-		orch.record(nil, EvRecovery, "every shard has a primary again")
+		clock := FaultClock{Start: res.Start, Record: orch.Record, Logf: logf}
+		res.Allowed, err = faults.Inject(ctx, sc.Disruption, clock)
 		if err == nil {
-			err = sleep(ctx, time.Until(kill.Add(RedisObservation)))
+			logf("fault over; load goes on for the recovery window (%v): a pod taken out by readiness shows", t.RecoveryWindow())
+			err = sleep(ctx, t.RecoveryWindow())
 		}
 	}
 	if err != nil {
@@ -341,8 +364,9 @@ func Drive(ctx context.Context, sc Scenario, t Timings, orch *Orchestrator, load
 	stopLoad()
 	<-loadDone
 	res.End = time.Now()
-	logf("validating the %d carried sessions", load.Carried())
+	logf("validating the %d carried sessions, logging every user in", load.Carried())
 	res.Lost = load.ValidateCarried(ctx)
+	load.FinalLogins(ctx)
 	return res, nil
 }
 

@@ -13,8 +13,9 @@ type Expectation string
 const (
 	// ExpectNoLoss: zero failed requests and zero lost sessions.
 	ExpectNoLoss Expectation = "no-loss"
-	// ExpectFailures: some failed requests; a control proving the drill
-	// sees what a wrong setting costs.
+	// ExpectFailures: some failed requests beyond what the fault explains
+	// (any failure, for a scenario without a fault); a control proving
+	// the drill sees what a wrong setting costs.
 	ExpectFailures Expectation = "failures"
 	// ExpectBoundedFailures: failures only among requests sent within the
 	// health checks' detection window after the kill, and zero lost
@@ -22,6 +23,11 @@ const (
 	// on any load balancer; the ALB stops sending new ones once its health
 	// checks mark the target unhealthy.
 	ExpectBoundedFailures Expectation = "failures-within-detection-window"
+	// ExpectConfinedFailures: failures only among the requests the fault
+	// explains (its allowances: by operation, by the slots of the keys
+	// they touch, by send time), no lost session, no account locked
+	// afterwards, nothing dropped.
+	ExpectConfinedFailures Expectation = "failures-only-where-the-fault-explains"
 )
 
 // Disruption is what a scenario does to the running system.
@@ -32,7 +38,22 @@ const (
 	DisruptRollout   Disruption = "rollout"
 	DisruptRedisKill Disruption = "redis-primary-kill"
 	DisruptZoneLoss  Disruption = "zone-loss"
+	// Dependency faults (faults.go).
+	DisruptShardHang  Disruption = "redis-shard-hang"
+	DisruptDBOutage   Disruption = "db-outage"
+	DisruptDBFailover Disruption = "db-failover"
+	DisruptRotation   Disruption = "credential-rotation"
 )
+
+// IsFault tells whether the disruption is a dependency's, not the pods':
+// the pods stay, and the load goes on for the recovery window after it.
+func (d Disruption) IsFault() bool {
+	switch d {
+	case DisruptRedisKill, DisruptShardHang, DisruptDBOutage, DisruptDBFailover, DisruptRotation:
+		return true
+	}
+	return false
+}
 
 // Scenario is one drill.
 type Scenario struct {
@@ -42,6 +63,9 @@ type Scenario struct {
 	Expect      Expectation
 	// SingleReplica runs one pod instead of the stack's replicas.
 	SingleReplica bool
+	// Readiness is what the pods' readiness probe asks; the zero value is
+	// the stack's (ReadinessPod).
+	Readiness Readiness
 	// PreStop gives the preStop sleep the pods get, from the stack's.
 	PreStop func(t Timings) time.Duration
 }
@@ -80,6 +104,32 @@ var Scenarios = map[string]Scenario{
 		Name: "single-replica", Disruption: DisruptEvictions, Expect: ExpectFailures, PreStop: stackPreStop,
 		SingleReplica: true,
 		Description:   "control: evictions of a single replica; nothing serves while its replacement registers",
+	},
+	"redis-shard-hang": {
+		Name: "redis-shard-hang", Disruption: DisruptShardHang, Expect: ExpectConfinedFailures, PreStop: stackPreStop,
+		Description: "a Redis primary and its replica stopped (SIGSTOP) for 20 s, no failover; failures only for the hung shard's keys while it hangs",
+	},
+	"db-outage": {
+		Name: "db-outage", Disruption: DisruptDBOutage, Expect: ExpectConfinedFailures, PreStop: stackPreStop,
+		Description: "PostgreSQL stopped for 30 s; failures only for logins while it is down, no account locked afterwards",
+	},
+	"db-failover": {
+		Name: "db-failover", Disruption: DisruptDBFailover, Expect: ExpectConfinedFailures, PreStop: stackPreStop,
+		Description: "the PostgreSQL writer fenced, its standby promoted and the writer endpoint switched to it, as Aurora fails over; failures only for logins, until a bounded time after the switch",
+	},
+	"credential-rotation": {
+		Name: "credential-rotation", Disruption: DisruptRotation, Expect: ExpectNoLoss, PreStop: stackPreStop,
+		Description: "the database password rotated as RDS does, then the Redis AUTH token as ElastiCache does (ROTATE, then SET), connections recycled after each step",
+	},
+	"deep-readiness-shard-hang": {
+		Name: "deep-readiness-shard-hang", Disruption: DisruptShardHang, Expect: ExpectFailures, PreStop: stackPreStop,
+		Readiness:   ReadinessEveryDependency,
+		Description: "control: redis-shard-hang with a readiness probe that checks every dependency; every pod turns NotReady and is deregistered",
+	},
+	"deep-readiness-db-outage": {
+		Name: "deep-readiness-db-outage", Disruption: DisruptDBOutage, Expect: ExpectFailures, PreStop: stackPreStop,
+		Readiness:   ReadinessEveryDependency,
+		Description: "control: db-outage with a readiness probe that checks every dependency; every pod turns NotReady and is deregistered",
 	},
 }
 
@@ -122,7 +172,39 @@ const (
 	// (shared/notes/local-drill-real-parts.md §2.2). It is not scaled: the
 	// drill tests the service's behaviour, not AWS failover times.
 	RedisObservation = 8 * time.Second
+	// The faults' own durations are real seconds, not scaled, as the
+	// Redis failover is not: a fault is what the dependencies do, the
+	// stack's budget only what Kubernetes and the ALB do about it.
+	ShardHangDuration = 20 * time.Second
+	DBOutageDuration  = 30 * time.Second
+	// DBFailoverObservation covers the local failover (stop the writer,
+	// promote the standby, switch the endpoint: about a second) and the
+	// service's first logins through the new writer.
+	DBFailoverObservation = 8 * time.Second
+	// RotationStep is how long the load runs on after each step of the
+	// credential rotation, so that every pod opens new connections with
+	// what it holds and logins happen under each state.
+	RotationStep = 4 * time.Second
 )
+
+// FaultDuration is how long the scenario's fault itself lasts, recovery
+// not included.
+func (sc Scenario) FaultDuration() time.Duration {
+	switch sc.Disruption {
+	case DisruptRedisKill:
+		return RedisObservation
+	case DisruptShardHang:
+		return ShardHangDuration
+	case DisruptDBOutage:
+		return DBOutageDuration
+	case DisruptDBFailover:
+		return DBFailoverObservation
+	case DisruptRotation:
+		// Database, Redis ROTATE, Redis SET.
+		return 3 * RotationStep
+	}
+	return 0
+}
 
 // Estimate is the expected duration of the scenario's disruption phase,
 // warm-up and tail included, bring-up excluded.
@@ -140,6 +222,8 @@ func (sc Scenario) Estimate(t Timings, stackReplicas int) time.Duration {
 	case DisruptZoneLoss:
 		return fixed + t.ReplacementTime()
 	default:
-		return fixed + RedisObservation
+		// A fault, then long enough for an outage it caused through
+		// readiness to show and end.
+		return fixed + sc.FaultDuration() + t.RecoveryWindow()
 	}
 }

@@ -46,14 +46,29 @@ func standIn() int {
 	var serial atomic.Int64
 	var stopping atomic.Bool
 	mux := http.NewServeMux()
+	exists := func(env string) bool {
+		_, err := os.Stat(os.Getenv(env))
+		return os.Getenv(env) != "" && err == nil
+	}
 	mux.HandleFunc("/health", func(w http.ResponseWriter, _ *http.Request) {
-		_, sick := os.Stat(os.Getenv("STANDIN_SICK_FILE"))
-		if stopping.Load() || sick == nil {
+		if stopping.Load() || exists("STANDIN_SICK_FILE") {
 			w.WriteHeader(http.StatusServiceUnavailable)
 			return
 		}
 		fmt.Fprintln(w, `{"status":"ok"}`)
 	})
+	// The metrics port's detailed health: a shared dependency goes down
+	// for every instance at once while STANDIN_DEP_DOWN_FILE exists; the
+	// traffic port's /health does not care, as the service's does not.
+	metrics := http.NewServeMux()
+	metrics.HandleFunc("/health", func(w http.ResponseWriter, _ *http.Request) {
+		state := "up"
+		if exists("STANDIN_DEP_DOWN_FILE") {
+			state = "down"
+		}
+		fmt.Fprintf(w, `{"status":"ok","dependencies":[{"dependency":"postgres-writer","shard":"","state":"up"},{"dependency":"redis","shard":"0-5460","state":%q}]}`+"\n", state)
+	})
+	go func() { _ = http.ListenAndServe("127.0.0.1:"+os.Getenv("METRICS_PORT"), metrics) }()
 	mux.HandleFunc(LivePath, func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("POST "+LoginPath, func(w http.ResponseWriter, _ *http.Request) {
 		id := fmt.Sprintf("%s-%d", os.Getenv("PORT"), serial.Add(1))
@@ -130,8 +145,8 @@ func standInFleet(t *testing.T, scale float64, env ...string) (*Fleet, *HAProxy,
 	t.Cleanup(func() { assert.NoError(t, lb.Close()) })
 	exe, err := os.Executable()
 	require.NoError(t, err)
-	fleet := &Fleet{Bin: exe, LB: lb, Timings: tm, LogDir: dir, Env: func(p *Pod, port int) []string {
-		return append([]string{"DRILL_STANDIN=1", fmt.Sprintf("PORT=%d", port)}, env...)
+	fleet := &Fleet{Bin: exe, LB: lb, Timings: tm, LogDir: dir, Env: func(p *Pod, port, metricsPort int) []string {
+		return append([]string{"DRILL_STANDIN=1", fmt.Sprintf("PORT=%d", port), fmt.Sprintf("METRICS_PORT=%d", metricsPort)}, env...)
 	}}
 	t.Cleanup(func() { assert.NoError(t, fleet.Close()) })
 	return fleet, lb, port, tm, st
@@ -141,7 +156,9 @@ func standInFleet(t *testing.T, scale float64, env ...string) (*Fleet, *HAProxy,
 func standInRig(t *testing.T, scale float64, sc Scenario) (*Orchestrator, *Load, Timings, StackTiming) {
 	t.Helper()
 	fleet, _, port, tm, st := standInFleet(t, scale, "STANDIN_KEY=drill-test")
+	fleet.Readiness = sc.Readiness
 	o := &Orchestrator{Driver: fleet, Timings: tm, PreStop: sc.PreStop(tm), Replicas: sc.Replicas(st.Replicas), Zones: []string{"zone-a", "zone-b", "zone-c"}}
+	t.Cleanup(func() { o.Close() })
 	require.NoError(t, o.Up(context.Background(), "v1"))
 	load := NewLoad(LoadConfig{BaseURL: fmt.Sprintf("http://127.0.0.1:%d", port), Rate: 300, Users: []Credentials{{"u", "p"}}})
 	return o, load, tm, st
@@ -185,16 +202,20 @@ func TestHAProxyDrillOnStandIns(t *testing.T) {
 	})
 }
 
-// TestHAProxyFailsOpenLikeAnALB: when every target fails its health
-// check at once (the service's /health checks every Redis shard, so a
-// shard failover fails them all), an ALB routes to all of them; so does
-// the drill's HAProxy, through the targets' backup twins.
-func TestHAProxyFailsOpenLikeAnALB(t *testing.T) {
-	sick := filepath.Join(t.TempDir(), "sick")
+// twoSickablePods starts two stand-in pods behind HAProxy whose traffic
+// /health fails while the returned file exists.
+func twoSickablePods(t *testing.T) (lb *HAProxy, port int, sick string) {
+	sick = filepath.Join(t.TempDir(), "sick")
 	fleet, lb, port, tm, _ := standInFleet(t, 30, "STANDIN_KEY=k", "STANDIN_SICK_FILE="+sick)
 	o := &Orchestrator{Driver: fleet, Timings: tm, Replicas: 2, Zones: []string{"zone-a", "zone-b"}}
+	t.Cleanup(func() { o.Close() })
 	require.NoError(t, o.Up(context.Background(), "v1"))
+	return lb, port, sick
+}
 
+// failEveryCheck makes every target fail the load balancer's health
+// check and waits until HAProxy marks them all down.
+func failEveryCheck(t *testing.T, lb *HAProxy, sick string) {
 	require.NoError(t, os.WriteFile(sick, nil, 0o600))
 	require.NoError(t, pollUntil(context.Background(), 10*time.Second, 20*time.Millisecond, func() error {
 		servers, err := lb.Servers()
@@ -208,10 +229,142 @@ func TestHAProxyFailsOpenLikeAnALB(t *testing.T) {
 		}
 		return nil
 	}), "every target fails its check")
-	for range 20 {
-		resp, err := http.Post(fmt.Sprintf("http://127.0.0.1:%d%s", port, LoginPath), "application/json", strings.NewReader(`{}`))
+}
+
+// TestHAProxyFailsOpenLikeAnALB: when every registered target fails its
+// health check at once, an ALB routes to all of them; so does the drill's
+// HAProxy, through the targets' backup twins.
+func TestHAProxyFailsOpenLikeAnALB(t *testing.T) {
+	lb, port, sick := twoSickablePods(t)
+	failEveryCheck(t, lb, sick)
+	assert.Equal(t, map[int]int{200: 20}, getStatuses(t, port, 20), "all targets unhealthy: the load balancer fails open")
+}
+
+// get sends n requests through the load balancer and counts the answers
+// by status.
+func getStatuses(t *testing.T, port, n int) map[int]int {
+	t.Helper()
+	out := map[int]int{}
+	client := &http.Client{Timeout: 5 * time.Second}
+	for range n {
+		resp, err := client.Post(fmt.Sprintf("http://127.0.0.1:%d%s", port, LoginPath), "application/json", strings.NewReader(`{}`))
 		require.NoError(t, err)
 		resp.Body.Close()
-		assert.Equal(t, http.StatusOK, resp.StatusCode, "all targets unhealthy: the load balancer fails open")
+		out[resp.StatusCode]++
+	}
+	return out
+}
+
+// TestNoRegisteredTargetAnswers503: an ALB whose target group has no
+// registered target answers 503, and its fail-open covers registered
+// targets only. The drill's HAProxy does the same: with every target
+// failing its check it routes to them all (the backup twins), but once
+// every target is drained or removed it answers 503, unhealthy or not.
+func TestNoRegisteredTargetAnswers503(t *testing.T) {
+	lb, port, sick := twoSickablePods(t)
+	assert.Equal(t, map[int]int{200: 10}, getStatuses(t, port, 10), "registered and healthy")
+	failEveryCheck(t, lb, sick)
+	assert.Equal(t, map[int]int{200: 10}, getStatuses(t, port, 10), "registered, all unhealthy: fail-open")
+
+	for _, target := range []string{"auth-1", "auth-2"} {
+		require.NoError(t, lb.Drain(target))
+	}
+	assert.Equal(t, map[int]int{503: 10}, getStatuses(t, port, 10), "every target draining: none registered, no fail-open")
+	servers, err := lb.Servers()
+	require.NoError(t, err)
+	twins := 0
+	for _, s := range servers {
+		if strings.HasSuffix(s.Name, "-fo") {
+			twins++
+			assert.Equal(t, "MAINT", s.Status, "%s: a draining target's fail-open twin is out of service", s.Name)
+		}
+	}
+	assert.Equal(t, 2, twins)
+
+	require.NoError(t, os.Remove(sick))
+	for _, target := range []string{"auth-1", "auth-2"} {
+		require.NoError(t, lb.Remove(target))
+	}
+	servers, err = lb.Servers()
+	require.NoError(t, err)
+	assert.Empty(t, servers, "targets and twins removed")
+	assert.Equal(t, map[int]int{503: 10}, getStatuses(t, port, 10), "no target at all, healthy pods or not")
+}
+
+// fileFaults stands in for a shared dependency's outage: while the file
+// exists, every stand-in's detailed health names a dependency down (its
+// traffic /health does not care, as the service's does not).
+type fileFaults struct {
+	file string
+	for_ time.Duration
+}
+
+func (f fileFaults) Inject(ctx context.Context, _ Disruption, c FaultClock) ([]Allowance, error) {
+	from := c.Now()
+	if err := os.WriteFile(f.file, nil, 0o600); err != nil {
+		return nil, err
+	}
+	c.Record(EvDisrupt, "a shared dependency down")
+	serr := sleep(ctx, f.for_)
+	if err := os.Remove(f.file); err != nil {
+		return nil, err
+	}
+	c.Record(EvRecovery, "dependency back")
+	return []Allowance{{What: "logins while it was down", Window: Window{From: from - FaultSlack, To: c.Now() + FaultSlack},
+		Ops: []string{OpLogin}}}, serr
+}
+
+// TestReadinessModelSeesASharedOutage: with the stack's readiness a
+// dependency every pod shares can go down without a failed request; with
+// a readiness that checks every dependency (the controls') the same
+// outage turns every pod NotReady, the controller deregisters every
+// target, and the load balancer answers 503 although every pod could
+// serve: the model sees the outage the issue describes.
+func TestReadinessModelSeesASharedOutage(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs for ~25 s")
+	}
+	for _, tc := range []struct {
+		readiness Readiness
+		expect    Expectation
+	}{
+		{ReadinessPod, ExpectConfinedFailures},
+		{ReadinessEveryDependency, ExpectFailures},
+	} {
+		t.Run(string(tc.readiness), func(t *testing.T) {
+			down := filepath.Join(t.TempDir(), "down")
+			sc := Scenario{Name: "shared-outage-" + string(tc.readiness), Disruption: DisruptDBOutage, Expect: tc.expect,
+				PreStop: stackPreStop, Readiness: tc.readiness}
+			fleet, _, port, tm, st := standInFleet(t, 30, "STANDIN_KEY=k", "STANDIN_DEP_DOWN_FILE="+down)
+			fleet.Readiness = tc.readiness
+			o := &Orchestrator{Driver: fleet, Timings: tm, PreStop: tm.PreStopSleep, Replicas: st.Replicas, Zones: []string{"zone-a", "zone-b", "zone-c"}}
+			t.Cleanup(func() { o.Close() })
+			require.NoError(t, o.Up(context.Background(), "v1"))
+			load := NewLoad(LoadConfig{BaseURL: fmt.Sprintf("http://127.0.0.1:%d", port), Rate: 300, Users: []Credentials{{"u", "p"}}})
+			res, err := Drive(context.Background(), sc, tm, o, load, fileFaults{down, 3 * time.Second}, 20, t.Logf)
+			require.NoError(t, err)
+			r := &Report{Scenario: sc.Name, CarriedSessions: load.Carried(), Dropped: load.Dropped(), Events: o.Events(),
+				Timings: NewTimingsReport(st, tm, o.PreStop, o.Replicas, 300)}
+			Summarize(r, load.Records(), res.Start, res.End, res.Lost, res.Allowed)
+			Judge(r, sc.Expect)
+			var sb strings.Builder
+			r.WriteSummary(&sb)
+			t.Log(sb.String())
+			assert.True(t, r.Pass, r.Verdict)
+			notReady := 0
+			for _, e := range r.Events {
+				if e.What == EvNotReady {
+					notReady++
+				}
+			}
+			if tc.readiness == ReadinessPod {
+				assert.Equal(t, 0, r.Failed)
+				assert.Equal(t, 0, notReady, "no pod leaves the endpoints for a shared dependency")
+			} else {
+				assert.Equal(t, 3, notReady, "every pod turns NotReady at once")
+				assert.Greater(t, r.FailedByClass["http_503"], 0, "no registered target: 503")
+				assert.Equal(t, 0, r.LostSessions)
+			}
+		})
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/authplatform/auth-platform/cmd/plan"
+	"github.com/authplatform/auth-platform/components/authservice"
 	"github.com/authplatform/auth-platform/components/ingress"
 	"github.com/authplatform/auth-platform/components/timing"
 	"github.com/authplatform/auth-platform/stacks"
@@ -28,8 +29,9 @@ const (
 	HealthyThresholdInitial = 1
 )
 
-// StackTiming is what the drill takes from one stack: the derived timing
-// and the ALB health check, in the stack's own seconds.
+// StackTiming is what the drill takes from one stack: the derived timing,
+// the ALB health check and the pods' readiness probe, in the stack's own
+// seconds.
 type StackTiming struct {
 	Stack    string
 	Replicas int
@@ -37,6 +39,9 @@ type StackTiming struct {
 	HealthCheckIntervalSeconds int
 	HealthCheckTimeoutSeconds  int
 	UnhealthyThreshold         int
+	ReadinessPeriodSeconds     int
+	ReadinessTimeoutSeconds    int
+	ReadinessFailureThreshold  int
 }
 
 // LoadStackTiming reads stacks/Pulumi.<stack>.yaml under root (merged with
@@ -63,6 +68,9 @@ func LoadStackTiming(root, stack string) (StackTiming, error) {
 		HealthCheckIntervalSeconds: ingress.DefaultHealthCheckIntervalSeconds,
 		HealthCheckTimeoutSeconds:  ingress.DefaultHealthCheckTimeoutSeconds,
 		UnhealthyThreshold:         ingress.DefaultUnhealthyThreshold,
+		ReadinessPeriodSeconds:     authservice.ReadinessPeriodSeconds,
+		ReadinessTimeoutSeconds:    authservice.ReadinessTimeoutSeconds,
+		ReadinessFailureThreshold:  authservice.ReadinessFailureThreshold,
 	}, nil
 }
 
@@ -82,6 +90,16 @@ type Timings struct {
 	HealthCheckInterval time.Duration
 	HealthCheckTimeout  time.Duration
 	UnhealthyThreshold  int
+	// The kubelet's readiness probe: every ReadinessPeriod, each answered
+	// within ReadinessTimeout; ReadinessFailureThreshold failures in a row
+	// turn the pod NotReady, one success Ready again. The timeout is the
+	// stack's, not scaled: like the request deadline it bounds how long
+	// the pod may take to answer, which the drill's machine cannot do 30
+	// times faster (scaled to 67 ms, probes of the service timed out on a
+	// loaded 2-core machine and took pods out that were serving).
+	ReadinessPeriod           time.Duration
+	ReadinessTimeout          time.Duration
+	ReadinessFailureThreshold int
 }
 
 // Scaled divides every duration of st by scale (> 0).
@@ -100,6 +118,10 @@ func (st StackTiming) Scaled(scale float64) Timings {
 		HealthCheckInterval: d(st.HealthCheckIntervalSeconds),
 		HealthCheckTimeout:  d(st.HealthCheckTimeoutSeconds),
 		UnhealthyThreshold:  st.UnhealthyThreshold,
+
+		ReadinessPeriod:           d(st.ReadinessPeriodSeconds),
+		ReadinessTimeout:          time.Duration(st.ReadinessTimeoutSeconds) * time.Second,
+		ReadinessFailureThreshold: st.ReadinessFailureThreshold,
 	}
 }
 
@@ -115,6 +137,26 @@ func (t Timings) ReplacementTime() time.Duration {
 // last one possibly waiting out its timeout.
 func (t Timings) DetectionWindow() time.Duration {
 	return time.Duration(t.UnhealthyThreshold)*t.HealthCheckInterval + t.HealthCheckTimeout
+}
+
+// ReadinessDetection bounds how long a pod whose readiness endpoint
+// fails stays Ready: FailureThreshold failed probes, a period apart, the
+// last one possibly waiting out its timeout.
+func (t Timings) ReadinessDetection() time.Duration {
+	return time.Duration(t.ReadinessFailureThreshold)*t.ReadinessPeriod + t.ReadinessTimeout
+}
+
+// RecoveryWindow is how long after a fault ends an outage it caused
+// through readiness can still be seen: a pod that turned NotReady at the
+// last moment (ReadinessDetection) passes its next probe a period later,
+// and its new registration serves only after the propagation allowance
+// and the ALB's initial check (ReplacementTime); its old target was
+// drained a propagation allowance after the NotReady, inside that span.
+// A fault scenario keeps the load on this long after the fault, so that a
+// pod taken out by readiness shows as failures instead of being missed by
+// a drill that stopped looking.
+func (t Timings) RecoveryWindow() time.Duration {
+	return t.ReadinessDetection() + t.ReadinessPeriod + t.ReplacementTime()
 }
 
 // TargetScenarioDuration is what the default scale aims a scenario at, so

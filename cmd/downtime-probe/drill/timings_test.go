@@ -70,6 +70,13 @@ func TestDrillMatchesTheDevPlan(t *testing.T) {
 		assert.EqualValues(t, st.TerminationGracePeriodSeconds, pod["terminationGracePeriodSeconds"])
 		container := pod["containers"].([]any)[0].(map[string]any)
 		assert.EqualValues(t, st.PreStopSleepSeconds, path(container, "lifecycle", "preStop", "sleep", "seconds"))
+		readiness := container["readinessProbe"].(map[string]any)
+		assert.EqualValues(t, st.ReadinessPeriodSeconds, readiness["periodSeconds"], "the drill's kubelet probes as often")
+		assert.EqualValues(t, st.ReadinessTimeoutSeconds, readiness["timeoutSeconds"])
+		assert.EqualValues(t, st.ReadinessFailureThreshold, readiness["failureThreshold"])
+		assert.EqualValues(t, 1, readiness["successThreshold"], "one pass makes the pod ready again, as the drill's kubelet does")
+		assert.Nil(t, readiness["initialDelaySeconds"], "the drill probes from the start")
+		assert.Equal(t, ReadyPath, path(readiness, "httpGet", "path"), "the drill probes the same path")
 	}
 	assert.Equal(t, st.Replicas, total, "the drill runs as many pods as the zones' Deployments together")
 

@@ -2,14 +2,17 @@ package mocks
 
 import (
 	"fmt"
+	"regexp"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 )
 
 // DefaultCallerArn is who the runs deploy as unless a test says otherwise:
-// an assumed role, as with SSO or CI's OIDC role.
+// a session of a role no shipped stack lists, as with SSO or CI's OIDC
+// role.
 const DefaultCallerArn = "arn:aws:sts::" + AccountID + ":assumed-role/platform-deployer/pulumi"
 
 // Account is the mocked AWS account: what exists in it before any stack
@@ -22,10 +25,13 @@ const DefaultCallerArn = "arn:aws:sts::" + AccountID + ":assumed-role/platform-d
 type Account struct {
 	mu        sync.Mutex
 	callerArn string
+	// roles are IAM role ARNs by role name, for the roles whose path the
+	// mocks must know (see WithRole).
+	roles map[string]string
 	// detectors: GuardDuty allows one detector per account and region.
 	detectors map[string]Detector
-	// clusters are the EKS cluster names per region.
-	clusters map[string]map[string]bool
+	// clusters are the EKS clusters per region and name.
+	clusters map[string]map[string]*cluster
 	// tokens counts the ECR authorization tokens issued per region: every
 	// GetAuthorizationToken call returns a new one.
 	tokens map[string]int
@@ -40,7 +46,15 @@ type Detector struct {
 	Tags map[string]string
 }
 
-// made is the account-side effect of creating one resource.
+// cluster is an EKS cluster of the account.
+type cluster struct {
+	// entries are its access entries' tags by principal ARN: EKS keeps one
+	// entry per principal and cluster.
+	entries map[string]map[string]string
+}
+
+// made is the account-side effect of creating (or importing) one
+// resource: what the engine's delete of its URN removes.
 type made struct {
 	kind, region, id string
 }
@@ -50,8 +64,9 @@ type made struct {
 func NewAccount() *Account {
 	return &Account{
 		callerArn: DefaultCallerArn,
+		roles:     map[string]string{},
 		detectors: map[string]Detector{},
-		clusters:  map[string]map[string]bool{},
+		clusters:  map[string]map[string]*cluster{},
 		tokens:    map[string]int{},
 		created:   map[string]made{},
 	}
@@ -70,12 +85,79 @@ func (a *Account) WithDetector(region, id string, tags map[string]string) *Accou
 	return a
 }
 
-// WithCaller sets the principal the runs deploy as (an IAM role, user or
-// assumed-role session ARN).
+// callerPattern is what sts:GetCallerIdentity reports: a role session
+// (arn:<p>:sts::<account>:assumed-role/<role>/<session>), an IAM user
+// (arn:<p>:iam::<account>:user/<path><name>) or the root user.
+var callerPattern = regexp.MustCompile(`^arn:(aws|aws-cn|aws-us-gov):(?:sts::(\d{12}):assumed-role/([\w+=,.@-]{1,64})/[\w+=,.@-]{2,64}|iam::\d{12}:(?:user/(?:[\w+=,.@-]+/)*[\w+=,.@-]{1,64}|root))$`)
+
+// rolePattern is an IAM role ARN, path included.
+var rolePattern = regexp.MustCompile(`^arn:(aws|aws-cn|aws-us-gov):iam::(\d{12}):role/(?:[\w+=,.@-]+/)*([\w+=,.@-]{1,64})$`)
+
+// WithCaller sets the principal the runs deploy as, by the ARN
+// sts:GetCallerIdentity reports for it: a role session
+// (arn:aws:sts::<account>:assumed-role/<role>/<session>), an IAM user or
+// the root user. It panics on anything else, a role's own ARN included:
+// STS never reports one.
 func (a *Account) WithCaller(arn string) *Account {
+	if !callerPattern.MatchString(arn) {
+		panic(fmt.Sprintf("mocks: %q is not an ARN sts:GetCallerIdentity reports (a role session, an IAM user or root)", arn))
+	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.callerArn = arn
+	return a
+}
+
+// WithRole adds an IAM role whose ARN has a path. A session's ARN drops
+// the path (assumed-role/<name>/<session>), but EKS names the entry it
+// gives a cluster's creator by the role's IAM ARN, path included
+// (terraform-aws-modules/terraform-aws-eks#2969: an SSO role's
+// aws-reserved/sso.amazonaws.com/ path is part of the creator's entry). A
+// session of a role the account does not list is taken to be of a role
+// without a path. It panics on an ARN that is not a role's, or on a second
+// role of one name (IAM role names are unique in an account).
+func (a *Account) WithRole(arn string) *Account {
+	m := rolePattern.FindStringSubmatch(arn)
+	if m == nil {
+		panic(fmt.Sprintf("mocks: %q is not an IAM role ARN", arn))
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if other, ok := a.roles[m[3]]; ok {
+		panic(fmt.Sprintf("mocks: the account already has role %s; IAM role names are unique in an account", other))
+	}
+	a.roles[m[3]] = arn
+	return a
+}
+
+// WithCluster adds an EKS cluster that exists before the runs (made by
+// hand, or by an earlier stack), without access entries (WithAccessEntry
+// adds them). It panics if the region has one of that name: EKS refuses a
+// second.
+func (a *Account) WithCluster(region, name string) *Account {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.clusters[region][name] != nil {
+		panic(fmt.Sprintf("mocks: %s already has EKS cluster %s", region, name))
+	}
+	a.addCluster(region, name)
+	return a
+}
+
+// WithAccessEntry adds an access entry for principalArn to an existing
+// cluster. It panics if the cluster is missing or the principal has an
+// entry: EKS keeps one per principal.
+func (a *Account) WithAccessEntry(region, clusterName, principalArn string) *Account {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	c := a.clusters[region][clusterName]
+	if c == nil {
+		panic(fmt.Sprintf("mocks: %s has no EKS cluster %s", region, clusterName))
+	}
+	if _, ok := c.entries[principalArn]; ok {
+		panic(fmt.Sprintf("mocks: cluster %s already has an access entry for %s", clusterName, principalArn))
+	}
+	c.entries[principalArn] = map[string]string{}
 	return a
 }
 
@@ -107,11 +189,64 @@ func (a *Account) Clusters(region string) []string {
 	return out
 }
 
+// AccessEntries are the principal ARNs with an access entry on a
+// region's cluster, sorted (none when there is no such cluster).
+func (a *Account) AccessEntries(region, clusterName string) []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var out []string
+	if c := a.clusters[region][clusterName]; c != nil {
+		for p := range c.entries {
+			out = append(out, p)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
 // hasCluster reports whether the region has the named EKS cluster.
 func (a *Account) hasCluster(region, name string) bool {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return a.clusters[region][name]
+	return a.clusters[region][name] != nil
+}
+
+// accessEntry is the tags of a principal's entry on a region's cluster,
+// if it has one.
+func (a *Account) accessEntry(region, clusterName, principalArn string) (map[string]string, bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	c := a.clusters[region][clusterName]
+	if c == nil {
+		return nil, false
+	}
+	tags, ok := c.entries[principalArn]
+	return copyTags(tags), ok
+}
+
+// addCluster must be called with a.mu held.
+func (a *Account) addCluster(region, name string) *cluster {
+	if a.clusters[region] == nil {
+		a.clusters[region] = map[string]*cluster{}
+	}
+	c := &cluster{entries: map[string]map[string]string{}}
+	a.clusters[region][name] = c
+	return c
+}
+
+// creator is the IAM principal behind the caller, as EKS names it in the
+// access entry it gives a cluster's creator: a session's role (with its
+// path when WithRole gave one), an IAM user or root as STS reports them.
+// Must be called with a.mu held.
+func (a *Account) creator() string {
+	m := callerPattern.FindStringSubmatch(a.callerArn)
+	if m == nil || m[3] == "" {
+		return a.callerArn
+	}
+	if arn, ok := a.roles[m[3]]; ok {
+		return arn
+	}
+	return fmt.Sprintf("arn:%s:iam::%s:role/%s", m[1], m[2], m[3])
 }
 
 // nextToken issues the region's next ECR authorization token number.
@@ -125,6 +260,17 @@ func (a *Account) nextToken(region string) int {
 // detectorExistsMessage is GuardDuty's answer to CreateDetector in a region
 // that has one (hashicorp/terraform-provider-aws#11780 quotes it).
 const detectorExistsMessage = "The request is rejected because a detector already exists for the current account."
+
+// Access entry types and errors (terraform-provider-aws
+// internal/service/eks/access_entry.go: the ID is
+// "<cluster>:<principal ARN>", and the create's error wraps EKS's).
+const (
+	accessEntryType = "aws:eks/accessEntry:AccessEntry"
+	// accessEntryInUse is EKS's answer to CreateAccessEntry for a principal
+	// that has an entry (terraform-aws-modules/terraform-aws-eks#3293
+	// quotes it).
+	accessEntryInUse = "ResourceInUseException: The specified access entry resource is already in use on this cluster."
+)
 
 // create applies what creating r does to the account: the resource exists
 // in AWS from now on. It fails where AWS refuses the create.
@@ -145,20 +291,111 @@ func (a *Account) create(r *Resource) error {
 		if name == "" {
 			return nil
 		}
-		if a.clusters[r.Region][name] {
+		if _, ok := r.Inputs["creationRoleProvider"]; ok {
+			return fmt.Errorf("mocks: eks:index:Cluster argument \"creationRoleProvider\" is not modelled: the cluster's creator would be that role, not the caller")
+		}
+		if a.clusters[r.Region][name] != nil {
 			return fmt.Errorf("creating EKS Cluster (%s): ResourceInUseException: Cluster already exists with name: %s", name, name)
 		}
-		if a.clusters[r.Region] == nil {
-			a.clusters[r.Region] = map[string]bool{}
+		c := a.addCluster(r.Region, name)
+		// pulumi-eks v2.8.1 (nodejs/eks/cluster.ts:611-618) asks for
+		// bootstrapClusterCreatorAdminPermissions: true with any
+		// authenticationMode, and EKS then gives the principal creating
+		// the cluster an access entry of its own in the API modes.
+		if mode := str(r.Inputs, "authenticationMode"); mode == "API" || mode == "API_AND_CONFIG_MAP" {
+			c.entries[a.creator()] = map[string]string{}
 		}
-		a.clusters[r.Region][name] = true
 		a.created[r.URN] = made{kind: "cluster", region: r.Region, id: name}
+	case r.Type == accessEntryType:
+		name, principal := str(r.Inputs, "clusterName"), str(r.Inputs, "principalArn")
+		id := name + ":" + principal
+		c := a.clusters[r.Region][name]
+		if c == nil {
+			return fmt.Errorf("creating EKS Access Entry (%s): operation error EKS: CreateAccessEntry, https response error StatusCode: 404, ResourceNotFoundException: No cluster found for name: %s.", id, name)
+		}
+		if _, ok := c.entries[principal]; ok {
+			return fmt.Errorf("creating EKS Access Entry (%s): operation error EKS: CreateAccessEntry, https response error StatusCode: 409, %s", id, accessEntryInUse)
+		}
+		c.entries[principal] = stringMap(r.Inputs, "tags")
+		a.created[r.URN] = made{kind: "accessEntry", region: r.Region, id: id}
 	}
 	return nil
 }
 
-// remove applies the engine's delete of a URN a run created. retain is
-// retainOnDelete: the engine forgets the resource and AWS keeps it.
+// adopt applies the engine's import of r (its Options.Import): the
+// provider reads the resource by that ID, the engine fails with
+// "resource '<id>' does not exist" when the read finds nothing, and with
+// "inputs to import do not match the existing resource" when the
+// program's inputs, after its ignoreChanges, differ from what the read
+// found (pulumi/pulumi pkg/resource/deploy/step.go, ImportStep.Apply).
+// From then on the stack owns it: the engine's delete of its URN deletes
+// it. Only the resources the account models can be imported.
+func (a *Account) adopt(r *Resource) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	id := r.Options.Import
+	switch r.Type {
+	case accessEntryType:
+		// terraform-provider-aws access_entry.go accessEntryParseResourceID
+		// and resourceAccessEntryRead.
+		parts := strings.SplitN(id, ":", 2)
+		if len(parts) != 2 || parts[0] == "" || parts[1] == "" {
+			return fmt.Errorf("unexpected format for ID (%s), expected cluster-name:principal-arn", id)
+		}
+		c := a.clusters[r.Region][parts[0]]
+		if c == nil {
+			return fmt.Errorf("resource '%s' does not exist", id)
+		}
+		tags, ok := c.entries[parts[1]]
+		if !ok {
+			return fmt.Errorf("resource '%s' does not exist", id)
+		}
+		existing := map[string]interface{}{"clusterName": parts[0], "principalArn": parts[1], "type": "STANDARD", "tags": tags}
+		if diffs := importDiffs(r, existing); len(diffs) > 0 {
+			return fmt.Errorf("inputs to import do not match the existing resource: %v", diffs)
+		}
+	default:
+		return fmt.Errorf("mocks: importing %s is not modelled; add it to cmd/plan/mocks/account.go with what AWS holds", r.Type)
+	}
+	if m, ok := a.created[r.URN]; ok && m.id != id {
+		// An import replacement: the engine deletes what the URN held.
+		a.undo(m)
+	}
+	a.created[r.URN] = made{kind: "accessEntry", region: r.Region, id: id}
+	return nil
+}
+
+// importDiffs are the inputs of r that differ from what an import read
+// (existing, by input name), leaving out those r's ignoreChanges names.
+// An absent input is the provider's default (type STANDARD, no tags).
+func importDiffs(r *Resource, existing map[string]interface{}) []string {
+	ignored := map[string]bool{}
+	for _, p := range r.Options.IgnoreChanges {
+		ignored[strings.SplitN(strings.SplitN(p, ".", 2)[0], "[", 2)[0]] = true
+	}
+	var diffs []string
+	for _, k := range []string{"clusterName", "principalArn", "type", "tags"} {
+		if ignored[k] {
+			continue
+		}
+		var same bool
+		switch want := existing[k].(type) {
+		case map[string]string:
+			same = fmt.Sprint(stringMap(r.Inputs, k)) == fmt.Sprint(want)
+		case string:
+			got := str(r.Inputs, k)
+			same = got == want || (k == "type" && got == "")
+		}
+		if !same {
+			diffs = append(diffs, k)
+		}
+	}
+	return diffs
+}
+
+// remove applies the engine's delete of a URN a run created or imported.
+// retain is retainOnDelete: the engine forgets the resource and AWS keeps
+// it.
 func (a *Account) remove(urn string, retain bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -167,16 +404,26 @@ func (a *Account) remove(urn string, retain bool) {
 		return
 	}
 	delete(a.created, urn)
-	if retain {
-		return
+	if !retain {
+		a.undo(m)
 	}
+}
+
+// undo deletes what m made. Must be called with a.mu held.
+func (a *Account) undo(m made) {
 	switch m.kind {
 	case "detector":
 		if a.detectors[m.region].ID == m.id {
 			delete(a.detectors, m.region)
 		}
 	case "cluster":
+		// EKS deletes a cluster's access entries with it.
 		delete(a.clusters[m.region], m.id)
+	case "accessEntry":
+		parts := strings.SplitN(m.id, ":", 2)
+		if c := a.clusters[m.region][parts[0]]; c != nil {
+			delete(c.entries, parts[1])
+		}
 	}
 }
 

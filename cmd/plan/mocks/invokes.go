@@ -62,6 +62,8 @@ var functions = map[string]func(q query) (map[string]interface{}, error){
 	"aws:index/getRegion:getRegion":                                             getRegion,
 	"aws:ecr/getAuthorizationToken:getAuthorizationToken":                       ecrAuthorizationToken,
 	"aws:eks/getCluster:getCluster":                                             eksCluster,
+	"aws:eks/getClusters:getClusters":                                           eksClusters,
+	"aws:eks/getAccessEntry:getAccessEntry":                                     eksAccessEntry,
 	"aws:guardduty/getDetector:getDetector":                                     guardDutyDetector,
 	"aws:eks/getClusterVersions:getClusterVersions":                             getClusterVersions,
 	"aws:rds/getEngineVersion:getEngineVersion":                                 getEngineVersion,
@@ -194,6 +196,48 @@ func eksCluster(q query) (map[string]interface{}, error) {
 			"endpointPublicAccess":   true,
 		},
 	}, nil
+}
+
+// eksClusters follows aws_eks_clusters (internal/service/eks/
+// clusters_data_source.go): every name ListClusters pages through in the
+// provider's region, the region as the ID. It takes no argument and
+// refuses nothing.
+func eksClusters(q query) (map[string]interface{}, error) {
+	names := []interface{}{}
+	for _, n := range q.account.Clusters(q.region) {
+		names = append(names, n)
+	}
+	return map[string]interface{}{"id": q.region, "names": names}, nil
+}
+
+// eksAccessEntry follows aws_eks_access_entry (internal/service/eks/
+// access_entry_datasource.go): principal_arn must parse as an ARN
+// (verify.ValidARN), then DescribeAccessEntry; "reading EKS Access Entry
+// (<cluster>:<principal>): couldn't find resource" when the principal has
+// no entry or the region no such cluster (ResourceNotFoundException
+// becomes the plugin SDK's retry.NotFoundError).
+func eksAccessEntry(q query) (map[string]interface{}, error) {
+	const token = "aws:eks/getAccessEntry:getAccessEntry"
+	if err := q.notModelled(token, "tags"); err != nil {
+		return nil, err
+	}
+	name, principal := q.str("clusterName"), q.str("principalArn")
+	if !strings.HasPrefix(principal, "arn:") {
+		return nil, fmt.Errorf("%q (%s) is an invalid ARN: arn: invalid prefix", "principal_arn", principal)
+	}
+	id := name + ":" + principal
+	tags, ok := q.account.accessEntry(q.region, name, principal)
+	if !ok {
+		return nil, fmt.Errorf("reading EKS Access Entry (%s): couldn't find resource", id)
+	}
+	out := accessEntryAttributes(q.region, name, principal)
+	out["id"], out["clusterName"], out["principalArn"], out["type"] = id, name, principal, "STANDARD"
+	tagMap := map[string]interface{}{}
+	for k, v := range tags {
+		tagMap[k] = v
+	}
+	out["tags"], out["tagsAll"] = tagMap, tagMap
+	return out, nil
 }
 
 // noDetector is the data source's error for a region without a detector:

@@ -52,6 +52,22 @@ type Resource struct {
 	// Version is the provider plugin version the resource asks for ("":
 	// the engine's default for its package).
 	Version string
+
+	// importedID is the ID this run imported the resource with ("": it
+	// did not import it).
+	importedID string
+}
+
+// ImportID is the ID the engine compares a later registration's import
+// option with: the ID r was imported with when this run imported it, else
+// its ID. An equal import ID is no import (pulumi/pulumi
+// pkg/resource/deploy/step_generator.go, generateSteps: oldImportID; a
+// registration that is not an import keeps no import ID in the state).
+func (r *Resource) ImportID() string {
+	if r.importedID != "" {
+		return r.importedID
+	}
+	return r.ID
 }
 
 // Options are the resource options the engine receives with a resource,
@@ -67,6 +83,10 @@ type Options struct {
 	// (name, type, stack, project and parent default to the resource's).
 	Aliases                 []string
 	AdditionalSecretOutputs []string
+	// Import is the ID of an existing resource the engine adopts instead
+	// of creating one ("" when none). Once the resource is in the state
+	// with that ID, the engine treats it like any other (see ImportID).
+	Import string
 }
 
 // CustomTimeouts are the create, update and delete timeouts ("" = the
@@ -193,12 +213,23 @@ func (m *Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 	id, outputs := m.outputs(r)
 	r.ID = id
 	r.Outputs = outputs
-	if _, existed := m.prior[r.URN]; !existed {
+	old, inState := m.prior[r.URN]
+	switch {
+	case r.Custom && r.Options.Import != "" && (!inState || old.ImportID() != r.Options.Import):
+		// The engine imports a resource whose import ID the state does not
+		// hold for its URN (pulumi/pulumi pkg/resource/deploy/
+		// step_generator.go, generateSteps: isImport), and it gets that ID.
+		r.ID, r.importedID = r.Options.Import, r.Options.Import
+		if err := m.account.adopt(r); err != nil {
+			return "", nil, err
+		}
+	case !inState:
 		// A URN the state does not hold is created in AWS.
 		if err := m.account.create(r); err != nil {
 			return "", nil, err
 		}
 	}
+	id = r.ID
 
 	m.mu.Lock()
 	m.resources = append(m.resources, r)
@@ -233,6 +264,7 @@ func (m *Mocks) optionsOf(r *Resource, rpc *pulumirpc.RegisterResourceRequest) O
 		RetainOnDelete:          rpc.GetRetainOnDelete(),
 		AdditionalSecretOutputs: nonNil(rpc.GetAdditionalSecretOutputs()),
 		Aliases:                 nonNil(rpc.GetAliasURNs()),
+		Import:                  rpc.GetImportId(),
 	}
 	if t := rpc.GetCustomTimeouts(); t != nil && (t.GetCreate() != "" || t.GetUpdate() != "" || t.GetDelete() != "") {
 		o.CustomTimeouts = &CustomTimeouts{Create: t.GetCreate(), Update: t.GetUpdate(), Delete: t.GetDelete()}

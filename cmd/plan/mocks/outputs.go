@@ -137,6 +137,19 @@ func (m *Mocks) outputs(r *Resource) (string, resource.PropertyMap) {
 		set("arn", ARN(region, "eks", region, fmt.Sprintf("fargateprofile/%s/%s/%s", cluster, name, uuid(r.Name))))
 		set("status", "ACTIVE")
 		return cluster + ":" + name, state
+	case "aws:eks/accessEntry:AccessEntry":
+		// terraform-provider-aws internal/service/eks/access_entry.go: the
+		// ID is "<cluster>:<principal ARN>".
+		cluster, principal := get("clusterName"), get("principalArn")
+		for k, v := range accessEntryAttributes(region, cluster, principal) {
+			if _, given := state[resource.PropertyKey(k)]; !given {
+				set(k, v)
+			}
+		}
+		if get("type") == "" {
+			set("type", "STANDARD")
+		}
+		return cluster + ":" + principal, state
 	case "aws:eks/addon:Addon":
 		cluster, addon := get("clusterName"), get("addonName")
 		if get("addonVersion") == "" {
@@ -599,4 +612,26 @@ var namedARNs = map[string]struct{ service, prefix string }{
 	"aws:elasticache/subnetGroup:SubnetGroup":             {"elasticache", "subnetgroup:"},
 	"aws:rds/subnetGroup:SubnetGroup":                     {"rds", "subgrp:"},
 	"aws:rds/clusterParameterGroup:ClusterParameterGroup": {"rds", "cluster-pg:"},
+}
+
+// accessEntryAttributes are what EKS computes for a STANDARD access entry
+// (DescribeAccessEntry): its ARN, the Kubernetes user name it maps the
+// principal to (a role's sessions by session name), no groups, and the
+// times.
+func accessEntryAttributes(region, cluster, principal string) map[string]interface{} {
+	kind, name := "user", principal[strings.LastIndex(principal, "/")+1:]
+	user := principal
+	if strings.Contains(principal, ":role/") {
+		kind = "role"
+		// EKS User Guide, "Create access entries": a role's path is
+		// removed in the generated user name.
+		user = fmt.Sprintf("arn:%s:sts::%s:assumed-role/%s/{{SessionName}}", Partition(region), AccountID, name)
+	}
+	return map[string]interface{}{
+		"accessEntryArn":   ARN(region, "eks", region, fmt.Sprintf("access-entry/%s/%s/%s/%s/%s", cluster, kind, AccountID, name, uuid(cluster, principal))),
+		"userName":         user,
+		"kubernetesGroups": []interface{}{},
+		"createdAt":        "2026-12-01T00:00:00Z",
+		"modifiedAt":       "2026-12-01T00:00:00Z",
+	}
 }

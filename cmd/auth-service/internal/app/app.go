@@ -11,9 +11,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"os"
+	"runtime/debug"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -25,9 +28,11 @@ import (
 	"github.com/authplatform/auth-platform/cmd/auth-service/internal/config"
 	"github.com/authplatform/auth-platform/cmd/auth-service/internal/health"
 	"github.com/authplatform/auth-platform/cmd/auth-service/internal/httpapi"
+	"github.com/authplatform/auth-platform/cmd/auth-service/internal/limits"
 	"github.com/authplatform/auth-platform/cmd/auth-service/internal/lockout"
 	"github.com/authplatform/auth-platform/cmd/auth-service/internal/metrics"
 	"github.com/authplatform/auth-platform/cmd/auth-service/internal/migrations"
+	"github.com/authplatform/auth-platform/cmd/auth-service/internal/password"
 	"github.com/authplatform/auth-platform/cmd/auth-service/internal/secrets"
 	"github.com/authplatform/auth-platform/cmd/auth-service/internal/session"
 	"github.com/authplatform/auth-platform/cmd/auth-service/internal/store"
@@ -99,6 +104,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Service,
 			logger.Warn("lockout counted in memory: Redis did not answer", "event", "lockout_fallback", "op", op, "err", err.Error())
 		}
 	}
+	logCapacity(logger)
 	api := &httpapi.API{
 		Users: db, Sessions: sessions, Limiter: limiter, Readiness: readiness, Monitor: monitor, Metrics: m,
 		Logger: logger, Audit: audit.Logger{L: logger}, RequestTimeout: cfg.RequestTimeout,
@@ -445,4 +451,18 @@ type redisLogger struct{ logger *slog.Logger }
 
 func (l redisLogger) Printf(ctx context.Context, format string, v ...any) {
 	l.logger.Warn("redis client", "msg", fmt.Sprintf(format, v...))
+}
+
+// logCapacity states what the process sized itself to: the container's
+// limits, the Go memory limit (GOMEMLIMIT, from the Deployment) and the
+// password hashing they allow.
+func logCapacity(logger *slog.Logger) {
+	l := limits.Read()
+	slots, cores := password.Capacity()
+	goLimit := "none"
+	if v := debug.SetMemoryLimit(-1); v < math.MaxInt64 {
+		goLimit = strconv.FormatInt(v, 10)
+	}
+	logger.Info("sized to the container", "cpu_limit_cores", l.CPU, "memory_limit_bytes", l.MemoryBytes,
+		"go_memory_limit_bytes", goLimit, "hash_slots", slots, "hash_cores", cores)
 }

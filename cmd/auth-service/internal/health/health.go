@@ -42,8 +42,9 @@ const (
 // piles up only when this pod receives more than it can compute: a pod on
 // a slow or throttled host, one that took more than its share of
 // connections, or one stuck in garbage collection. The ALB then gives its
-// share to the others. Logins are bounded separately (password.MaxWaiting)
-// so that a login flood alone cannot reach the cap.
+// share to the others. Logins are bounded separately (the password
+// package's slots and password.MaxWaiting) so that a login flood alone
+// cannot reach the cap.
 const MaxBusy = 256
 
 // Readiness is this pod's own state.

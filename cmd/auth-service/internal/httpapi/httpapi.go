@@ -17,8 +17,10 @@ import (
 	"net"
 	"net/http"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/authplatform/auth-platform/cmd/auth-service/internal/audit"
@@ -72,6 +74,9 @@ type API struct {
 	Logger         *slog.Logger
 	Audit          audit.Logger
 	RequestTimeout time.Duration
+
+	routes                []Route // as registered, for PublicRoutes
+	shedTotal, shedLogged atomic.Int64
 }
 
 // Public routes the traffic port: the API, readiness and liveness, with
@@ -82,12 +87,28 @@ func (a *API) Public() http.Handler {
 	a.route(mux, "/v1/login", http.MethodPost, a.api(a.login))
 	a.route(mux, "/v1/session", http.MethodGet, a.api(a.session))
 	a.route(mux, "/v1/logout", http.MethodPost, a.api(a.logout))
+	a.routeMethods(mux, AuthzPath, GatewayMethods, a.api(a.authz))
+	gateway := a.routeMethods(mux, AuthzPath+"/", GatewayMethods, a.api(a.authz))
 	a.route(mux, "/v1/logout-all", http.MethodPost, a.api(a.logoutAll))
 	a.route(mux, "/v1/password", http.MethodPost, a.api(a.changePassword))
 	a.route(mux, "/health", http.MethodGet, a.health)
 	a.route(mux, "/health/live", http.MethodGet, a.live)
 	a.notFound(mux)
-	return a.cleanPaths(mux)
+	return gatewayFirst(gateway, a.cleanPaths(mux))
+}
+
+// gatewayFirst sends every path below AuthzPath to the gateway check as
+// it came: Envoy appends the original request's path, which is the
+// client's, clean or not ("/v1/authz/", "/v1/authz/a//b"), and the check
+// must answer it, not a 404 or ServeMux's redirect.
+func gatewayFirst(gateway, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, AuthzPath+"/") {
+			gateway.ServeHTTP(w, r)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // cleanPaths answers a path ServeMux would redirect ("//v1/session",
@@ -140,17 +161,49 @@ func (a *API) wait(call func()) {
 	call()
 }
 
+// Route is one registered route: a path (a subtree when it ends in "/")
+// and the methods it answers (GET implies HEAD).
+type Route struct {
+	Path    string
+	Methods []string
+}
+
+// PublicRoutes lists the traffic port's routes, as Public registers them
+// (the OpenAPI document's test holds the two together).
+func PublicRoutes() []Route {
+	a := &API{}
+	a.Public()
+	return a.routes
+}
+
+// GatewayMethods are the methods the gateway check answers: every method
+// OpenAPI can name, since Envoy sends the original request's.
+var GatewayMethods = []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+	http.MethodDelete, http.MethodOptions, http.MethodTrace}
+
 func (a *API) route(mux *http.ServeMux, path, method string, h http.HandlerFunc) {
-	mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+	a.routeMethods(mux, path, []string{method}, h)
+}
+
+// routeMethods registers h for methods at path, and returns the handler it
+// registered.
+func (a *API) routeMethods(mux *http.ServeMux, path string, methods []string, h http.HandlerFunc) http.Handler {
+	a.routes = append(a.routes, Route{Path: path, Methods: methods})
+	allowed := func(m string) bool {
+		return slices.Contains(methods, m) || (m == http.MethodHead && slices.Contains(methods, http.MethodGet))
+	}
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		a.instrument(path, w, r, func(w http.ResponseWriter, r *http.Request) {
-			if r.Method != method && !(method == http.MethodGet && r.Method == http.MethodHead) {
-				w.Header().Set("Allow", method)
+			if !allowed(r.Method) {
+				w.Header().Set("Allow", strings.Join(methods, ", "))
 				writeError(w, errMethodNotAllowed)
 				return
 			}
 			h(w, r)
 		})
 	})
+	mux.Handle(path, handler)
+	return handler
 }
 
 type statusRecorder struct {
@@ -266,6 +319,12 @@ func (a *API) login(w http.ResponseWriter, r *http.Request) {
 		a.audit(ctx, ev)
 		a.unavailable(w, what, err)
 	}
+	// While the pod's hashing queue is full, a login is refused before it
+	// costs a Redis or database round trip (load shedding, review M2).
+	if wait, busy := password.Busy(); busy {
+		a.shed(w, wait)
+		return
+	}
 	var attempt *lockout.Attempt
 	var refused lockout.Refusal
 	a.wait(func() { attempt, refused = a.Limiter.Begin(ctx, account, source) })
@@ -284,6 +343,17 @@ func (a *API) login(w http.ResponseWriter, r *http.Request) {
 			a.wait(func() { attempt.Abandon(ctx) })
 		}
 	}()
+	// The login's place in the hashing queue is taken now, before the
+	// database lookups, so that a burst is judged against the queue it
+	// will form; past the pod's capacity it is refused here, unjudged.
+	// (After the lockout: a refused account or source costs no hash and
+	// gets its 429.)
+	ticket, err := password.Admit()
+	if err != nil {
+		a.shed(w, password.RetryAfter(err))
+		return
+	}
+	defer ticket.Release()
 	// Read before the user: a revocation from now on (a disable, a
 	// password change) keeps this login from leaving a session behind.
 	var epoch int64
@@ -301,12 +371,11 @@ func (a *API) login(w http.ResponseWriter, r *http.Request) {
 		unavailable("user lookup", err)
 		return
 	}
-	match, err := password.Verify(ctx, pw, hash)
+	match, err := ticket.Verify(ctx, pw, hash)
 	if errors.Is(err, password.ErrBusy) {
-		a.loginResult("unavailable")
-		ev.Outcome, ev.Reason = audit.Unavailable, "hashing queue full"
-		a.audit(ctx, ev)
-		writeRetryAfter(w, errUnavailable, time.Second)
+		// Shed like the refusals above (the place lapsed in the queue):
+		// no decision on anyone, so counted, not audited one by one.
+		a.shed(w, password.RetryAfter(err))
 		return
 	}
 	if err != nil && !errors.Is(err, password.ErrMalformed) {
@@ -387,6 +456,22 @@ func (a *API) rehash(ctx context.Context, u store.User, pw string) {
 }
 
 func (a *API) loginResult(result string) { a.Metrics.Logins.WithLabelValues(result).Inc() }
+
+// shed refuses a login the pod has no hashing capacity for: 503 at once,
+// Retry-After the queue's expected wait (at least 1 s), counted nothing.
+//
+// A shed login is no decision on anyone, so it is not audited one by one
+// (a flood would become as many log lines): it is counted in
+// auth_logins_total{result="shed"} and logged at most every 10 s.
+func (a *API) shed(w http.ResponseWriter, wait time.Duration) {
+	a.loginResult("shed")
+	total := a.shedTotal.Add(1)
+	now := time.Now().UnixNano()
+	if last := a.shedLogged.Load(); now-last >= int64(10*time.Second) && a.shedLogged.CompareAndSwap(last, now) {
+		a.Logger.Warn("logins shed past the pod's hashing capacity", "event", "login_shed", "shed_total", total)
+	}
+	writeRetryAfter(w, errUnavailable, wait)
+}
 
 func (a *API) unavailable(w http.ResponseWriter, what string, err error) {
 	a.Logger.Error(what+" failed", "err", err)
@@ -626,7 +711,7 @@ func (a *API) changePassword(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		match, err = password.Verify(ctx, current, user.PasswordHash)
 		if errors.Is(err, password.ErrBusy) {
-			writeRetryAfter(w, errUnavailable, time.Second)
+			writeRetryAfter(w, errUnavailable, password.RetryAfter(err))
 			return
 		}
 		if err != nil && !errors.Is(err, password.ErrMalformed) {
@@ -646,7 +731,7 @@ func (a *API) changePassword(w http.ResponseWriter, r *http.Request) {
 	a.wait(func() { attempt.Succeeded(ctx) })
 	hash, err := password.Hash(ctx, next, password.Default)
 	if errors.Is(err, password.ErrBusy) {
-		writeRetryAfter(w, errUnavailable, time.Second)
+		writeRetryAfter(w, errUnavailable, password.RetryAfter(err))
 		return
 	}
 	if err != nil {

@@ -36,7 +36,7 @@ func New() *Metrics {
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 25},
 		}, []string{"route"}),
 		Logins: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "auth_logins_total", Help: "Login attempts by result (success, invalid_credentials, locked_out, invalid_request, unavailable).",
+			Name: "auth_logins_total", Help: "Login attempts by result (success, invalid_credentials, locked_out, invalid_request, unavailable, shed: refused past the pod's hashing capacity).",
 		}, []string{"result"}),
 		Unreplicated: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "auth_session_writes_unreplicated_total", Help: "New sessions no replica acknowledged within the wait (kept, but at risk if the primary crashes).",

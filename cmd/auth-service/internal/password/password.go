@@ -1,6 +1,13 @@
 // Package password hashes passwords with argon2id and verifies them in
 // constant time. Hashes are PHC strings that carry their parameters, so
 // they can be raised later without invalidating stored hashes.
+//
+// Every hash runs through one Gate per process, which sizes hashing to the
+// pod (review M2, M3): it runs at most Slots hashes at once, lets them use
+// at most HashCPUShare of the container's CPU limit on average, and refuses
+// a hash at once (ErrBusy, with the wait it would have had) when the queue
+// in front of it would take longer than MaxWait; a login takes its place
+// in that queue (Admit) before anything else. See gate.go.
 package password
 
 import (
@@ -11,7 +18,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync/atomic"
 
 	"golang.org/x/crypto/argon2"
 )
@@ -26,76 +32,56 @@ type Params struct {
 }
 
 // Default follows OWASP's password storage cheat sheet (argon2id, 46 MiB,
-// t=1, p=1): about 50 ms on one loopback core (see README), and at most
-// MaxConcurrent of them at once keeps a 1 GiB pod's memory bounded.
+// t=1, p=1): about 30 ms on one idle core (see README).
 var Default = Params{MemoryKiB: 47104, Iterations: 1, Parallelism: 1, SaltLen: 16, KeyLen: 32}
 
-// Bounds on the parameters a stored hash may carry (review M3/M6): a
-// tampered or foreign row cannot make one verification take more than
-// MaxMemoryKiB (64 MiB, 1.4 x Default) or unbounded CPU. Hash refuses
-// parameters beyond them too, so raising Default past them is a decision
-// made here, with the pod's memory in view.
+// Bounds on any hash this package computes, stored ones included, so that
+// one row cannot exhaust the pod's memory or CPU (review M3: a stored
+// m = 200 MiB hash and four logins OOM-killed a 768 MiB pod). A hash
+// outside them is ErrMalformed. The memory bound is also what the Gate
+// budgets per slot. Default is inside them, with room to raise it.
 const (
-	MaxMemoryKiB   = 64 << 10
+	MaxMemoryKiB   = 64 << 10 // 64 MiB
 	MaxIterations  = 10
 	MaxParallelism = 4
+	minMemoryKiB   = 8
+	minKeyLen      = 16
+	maxKeyLen      = 64
+	maxSaltLen     = 64
 )
 
-// MaxConcurrent bounds simultaneous hash computations (memory: MaxConcurrent
-// x MemoryKiB).
-const MaxConcurrent = 4
-
-// MaxWaiting bounds the logins waiting for a hashing slot: past it a
-// login is refused at once (ErrBusy) rather than queued, so that a login
-// flood keeps this pod's queue, its memory and its readiness bounded.
-const MaxWaiting = 64
-
-var (
-	slots   = make(chan struct{}, MaxConcurrent)
-	waiting atomic.Int64
-)
-
-// ErrMalformed means a stored hash is not an argon2id PHC string.
+// ErrMalformed means a stored hash is not an argon2id PHC string within
+// the bounds.
 var ErrMalformed = errors.New("password: malformed hash")
 
-// ErrBusy means MaxWaiting logins already wait for a hashing slot.
-var ErrBusy = errors.New("password: too many hashes waiting")
-
-func acquire(ctx context.Context) error {
-	select {
-	case slots <- struct{}{}:
-		return nil
-	default:
+// checkParams tells whether p is within the bounds.
+func checkParams(p Params) error {
+	if p.MemoryKiB < minMemoryKiB || p.MemoryKiB > MaxMemoryKiB || p.Iterations < 1 || p.Iterations > MaxIterations ||
+		p.Parallelism < 1 || p.Parallelism > MaxParallelism || p.MemoryKiB < 8*uint32(p.Parallelism) {
+		return fmt.Errorf("password: parameters m=%d KiB, t=%d, p=%d outside m <= %d KiB, t <= %d, p <= %d: %w",
+			p.MemoryKiB, p.Iterations, p.Parallelism, MaxMemoryKiB, MaxIterations, MaxParallelism, ErrMalformed)
 	}
-	if waiting.Add(1) > MaxWaiting {
-		waiting.Add(-1)
-		return ErrBusy
-	}
-	defer waiting.Add(-1)
-	select {
-	case slots <- struct{}{}:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("password: waiting for a hashing slot: %w", ctx.Err())
-	}
+	return nil
 }
-
-func release() { <-slots }
 
 // Hash returns the PHC string of pw under p.
 func Hash(ctx context.Context, pw string, p Params) (string, error) {
-	if !p.withinBounds() {
-		return "", fmt.Errorf("password: parameters %+v beyond the bounds (m <= %d KiB, t <= %d, p <= %d)", p, MaxMemoryKiB, MaxIterations, MaxParallelism)
+	if err := checkParams(p); err != nil {
+		return "", err
+	}
+	if p.KeyLen < minKeyLen || p.KeyLen > maxKeyLen || p.SaltLen < 8 || p.SaltLen > maxSaltLen {
+		return "", fmt.Errorf("password: key length %d or salt length %d out of bounds: %w", p.KeyLen, p.SaltLen, ErrMalformed)
 	}
 	salt := make([]byte, p.SaltLen)
 	if _, err := rand.Read(salt); err != nil {
 		return "", fmt.Errorf("password: salt: %w", err)
 	}
-	if err := acquire(ctx); err != nil {
+	var key []byte
+	if err := gate.Run(ctx, int(p.Parallelism), func() {
+		key = argon2.IDKey([]byte(pw), salt, p.Iterations, p.MemoryKiB, p.Parallelism, p.KeyLen)
+	}); err != nil {
 		return "", err
 	}
-	defer release()
-	key := argon2.IDKey([]byte(pw), salt, p.Iterations, p.MemoryKiB, p.Parallelism, p.KeyLen)
 	b64 := base64.RawStdEncoding
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, p.MemoryKiB, p.Iterations, p.Parallelism,
 		b64.EncodeToString(salt), b64.EncodeToString(key)), nil
@@ -104,15 +90,23 @@ func Hash(ctx context.Context, pw string, p Params) (string, error) {
 // Verify tells whether pw matches the PHC string encoded, comparing in
 // constant time.
 func Verify(ctx context.Context, pw, encoded string) (bool, error) {
+	return verify(ctx, gate, nil, pw, encoded)
+}
+
+func verify(ctx context.Context, g *Gate, t *Ticket, pw, encoded string) (bool, error) {
 	p, salt, want, err := decode(encoded)
 	if err != nil {
+		if t != nil {
+			t.Release()
+		}
 		return false, err
 	}
-	if err := acquire(ctx); err != nil {
+	var got []byte
+	if err := g.run(ctx, t, int(p.Parallelism), func() {
+		got = argon2.IDKey([]byte(pw), salt, p.Iterations, p.MemoryKiB, p.Parallelism, uint32(len(want)))
+	}); err != nil {
 		return false, err
 	}
-	defer release()
-	got := argon2.IDKey([]byte(pw), salt, p.Iterations, p.MemoryKiB, p.Parallelism, uint32(len(want)))
 	return subtle.ConstantTimeCompare(got, want) == 1, nil
 }
 
@@ -129,24 +123,18 @@ func decode(encoded string) (Params, []byte, []byte, error) {
 	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &p.MemoryKiB, &p.Iterations, &p.Parallelism); err != nil {
 		return Params{}, nil, nil, ErrMalformed
 	}
-	// Refuse parameters that would let a tampered row exhaust memory or CPU.
-	if !p.withinBounds() {
-		return Params{}, nil, nil, ErrMalformed
+	if err := checkParams(p); err != nil {
+		return Params{}, nil, nil, err
 	}
 	salt, err := base64.RawStdEncoding.DecodeString(parts[4])
-	if err != nil {
+	if err != nil || len(salt) > maxSaltLen {
 		return Params{}, nil, nil, ErrMalformed
 	}
 	key, err := base64.RawStdEncoding.DecodeString(parts[5])
-	if err != nil || len(key) < 16 {
+	if err != nil || len(key) < minKeyLen || len(key) > maxKeyLen {
 		return Params{}, nil, nil, ErrMalformed
 	}
 	return p, salt, key, nil
-}
-
-func (p Params) withinBounds() bool {
-	return p.MemoryKiB >= 8 && p.MemoryKiB <= MaxMemoryKiB && p.Iterations >= 1 && p.Iterations <= MaxIterations &&
-		p.Parallelism >= 1 && p.Parallelism <= MaxParallelism
 }
 
 // NeedsRehash tells whether a stored hash was made with weaker parameters
@@ -163,7 +151,8 @@ func NeedsRehash(encoded string, p Params) bool {
 
 // DummyHash is a valid hash of a random password under Default, verified
 // against when a login names no known user, so that unknown users and
-// wrong passwords cost the same work.
+// wrong passwords cost the same work. Computing it also gives the Gate its
+// first measure of a hash's cost.
 var DummyHash = func() string {
 	pw := make([]byte, 24)
 	_, _ = rand.Read(pw)
