@@ -454,15 +454,24 @@ func stringMap(inputs resource.PropertyMap, key string) map[string]string {
 func (a *Account) Clone() *Account {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	c := &Account{callerArn: a.callerArn, detectors: map[string]Detector{}, clusters: map[string]map[string]bool{},
-		tokens: map[string]int{}, created: map[string]made{}}
+	c := &Account{callerArn: a.callerArn, roles: map[string]string{}, detectors: map[string]Detector{},
+		clusters: map[string]map[string]*cluster{}, tokens: map[string]int{}, created: map[string]made{}}
+	for k, v := range a.roles {
+		c.roles[k] = v
+	}
 	for k, v := range a.detectors {
 		c.detectors[k] = Detector{ID: v.ID, Tags: copyTags(v.Tags)}
 	}
-	for region, names := range a.clusters {
-		c.clusters[region] = map[string]bool{}
-		for n, ok := range names {
-			c.clusters[region][n] = ok
+	for region, byName := range a.clusters {
+		c.clusters[region] = map[string]*cluster{}
+		for n, cl := range byName {
+			cc := &cluster{entries: map[string]map[string]string{}}
+			if cl != nil {
+				for p, tags := range cl.entries {
+					cc.entries[p] = copyTags(tags)
+				}
+			}
+			c.clusters[region][n] = cc
 		}
 	}
 	for k, v := range a.tokens {
