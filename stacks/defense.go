@@ -73,7 +73,6 @@ func checkLogRetention(p *problems, key string, days int) {
 }
 
 var (
-	s3URI      = regexp.MustCompile(`^s3://([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])/(\S+\.pem)$`)
 	detectorID = regexp.MustCompile(`^[0-9a-f]{32}$`)
 )
 
@@ -95,10 +94,18 @@ func (c *Config) readDefense(r *reader) {
 		MaxEvictionsPer5Min:     r.integer("podEvictionAlarmThreshold"),
 	}
 	if uri := r.str("albMtlsCaBundle"); uri != "" {
-		if m := s3URI.FindStringSubmatch(uri); m != nil {
-			d.MutualTLS = &ingress.MutualTLS{CABundleBucket: m[1], CABundleKey: m[2]}
-		} else {
-			r.problems.add(q("albMtlsCaBundle"), uri, "use s3://<bucket>/<key>.pem, the PEM bundle of the CAs that sign client certificates", "not an S3 URI of a PEM file")
+		// Any bucket name and object key S3 accepts (stacks/s3names.go):
+		// the key need not end in .pem, and may hold spaces or any UTF-8.
+		bucket, key, ok := strings.Cut(strings.TrimPrefix(uri, "s3://"), "/")
+		switch {
+		case !ok || !strings.HasPrefix(uri, "s3://"):
+			r.problems.add(q("albMtlsCaBundle"), uri, "use s3://<bucket>/<key>, the PEM bundle of the CAs that sign client certificates", "not an S3 URI of a PEM file")
+		case BucketNameProblem(bucket) != "":
+			r.problems.add(q("albMtlsCaBundle"), uri, "use s3://<bucket>/<key> with the name of an existing S3 bucket", "not an S3 bucket name: %s", BucketNameProblem(bucket))
+		case ObjectKeyProblem(key) != "":
+			r.problems.add(q("albMtlsCaBundle"), uri, "use s3://<bucket>/<key> with the key of the bundle's object", "not an S3 object key: %s", ObjectKeyProblem(key))
+		default:
+			d.MutualTLS = &ingress.MutualTLS{CABundleBucket: bucket, CABundleKey: key}
 		}
 	}
 	c.Defense = d

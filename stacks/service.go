@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
-	"strings"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
@@ -47,9 +46,7 @@ var (
 	// imageRef: registry/path[:tag][@sha256:digest], lowercase path.
 	imageRef = regexp.MustCompile(`^(?:[a-zA-Z0-9.-]+(?::[0-9]+)?/)?[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*(?::([\w][\w.-]{0,127}))?(@sha256:[a-f0-9]{64})?$`)
 	acmArn   = regexp.MustCompile(`^arn:aws(?:-cn|-us-gov)?:acm:([a-z0-9-]+):\d{12}:certificate/[0-9a-f-]{36}$`)
-	// S3 bucket names: 3-63 lowercase letters, digits, dots and hyphens.
-	bucketName = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
-	email      = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[a-zA-Z]{2,}$`)
+	email    = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[a-zA-Z]{2,}$`)
 )
 
 // timingKeys maps timing fields to the configuration keys that set them.
@@ -141,8 +138,10 @@ func (c *Config) validateService(p *problems) {
 		p.add(q("certificateArn"), "", "set the ARN of an ACM certificate for the auth hostname in production stacks",
 			"production credentials must not travel over plain HTTP")
 	}
-	if b := s.AccessLogsBucket; b != "" && (!bucketName.MatchString(b) || strings.Contains(b, "..")) {
-		p.add(q("albAccessLogsBucket"), b, "use an existing S3 bucket name (3-63 lowercase letters, digits, '.', '-')", "not an S3 bucket name")
+	if b := s.AccessLogsBucket; b != "" {
+		if why := BucketNameProblem(b); why != "" {
+			p.add(q("albAccessLogsBucket"), b, "use the name of an existing S3 bucket (3-63 lowercase letters, digits, '.', '-')", "not an S3 bucket name: %s", why)
+		}
 	}
 	if e := s.AlarmEmail; e != "" && !email.MatchString(e) {
 		p.add(q("alarmEmail"), e, "use an address such as oncall@example.com", "not an e-mail address")

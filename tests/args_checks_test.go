@@ -223,10 +223,10 @@ func TestDatabaseArgsChecksEachRejectOneMistake(t *testing.T) {
 	databaseSpec.check(t, []c{
 		{"no engine version", func(a *database.Args) { a.EngineVersion = "" }, "EngineVersion is required", false},
 		{"a major without minor", func(a *database.Args) { a.EngineVersion = "16" }, `EngineVersion "16": want major.minor`, false},
-		{"major 12 is too old", func(a *database.Args) { a.EngineVersion = "12.9" }, `EngineVersion "12.9": Aurora PostgreSQL majors 13-17 are supported`, false},
-		{"major 13 is the oldest", func(a *database.Args) { a.EngineVersion = "13.9" }, "majors 13-17", true},
-		{"major 17 is the newest", func(a *database.Args) { a.EngineVersion = "17.5" }, "majors 13-17", true},
-		{"major 18 is too new", func(a *database.Args) { a.EngineVersion = "18.1" }, `EngineVersion "18.1": Aurora PostgreSQL majors 13-17 are supported`, false},
+		{"major 12 is too old", func(a *database.Args) { a.EngineVersion = "12.9" }, `EngineVersion "12.9": Aurora PostgreSQL majors 13-18 are supported`, false},
+		{"major 13 is the oldest", func(a *database.Args) { a.EngineVersion = "13.9" }, "majors 13-18", true},
+		{"major 18 is the newest", func(a *database.Args) { a.EngineVersion = "18.1" }, "majors 13-18", true},
+		{"major 19 is too new", func(a *database.Args) { a.EngineVersion = "19.1" }, `EngineVersion "19.1": Aurora PostgreSQL majors 13-18 are supported`, false},
 		{"a malformed instance class", func(a *database.Args) { a.InstanceClass = "r7g.large" }, `InstanceClass "r7g.large": not a class like db.r7g.large`, false},
 		{"serverless ignores the instance class", func(a *database.Args) {
 			a.InstanceClass = "r7g.large"
@@ -338,9 +338,11 @@ func TestCacheArgsChecksEachRejectOneMistake(t *testing.T) {
 		{"redis 6.2", func(a *cache.Args) { a.Engine, a.EngineVersion = "redis", "6.2" }, "Redis OSS versions are 7.0 and 7.1", false},
 		{"redis 7.0", func(a *cache.Args) { a.Engine, a.EngineVersion = "redis", "7.0" }, "Redis OSS versions", true},
 		{"redis by default 7.1", func(a *cache.Args) { a.Engine = "redis" }, "Redis OSS versions", true},
-		{"valkey 7.1", func(a *cache.Args) { a.EngineVersion = "7.1" }, "ElastiCache offers Valkey 7.2, 8.0, 8.1, 8.2", false},
+		{"valkey 7.1", func(a *cache.Args) { a.EngineVersion = "7.1" }, "ElastiCache offers Valkey 7.2, 8.0, 8.1, 8.2, 9.0, 9.1", false},
 		{"valkey 7.2", func(a *cache.Args) { a.EngineVersion = "7.2" }, "ElastiCache offers Valkey", true},
 		{"valkey 8.2", func(a *cache.Args) { a.EngineVersion = "8.2" }, "ElastiCache offers Valkey", true},
+		{"valkey 9.1", func(a *cache.Args) { a.EngineVersion = "9.1" }, "ElastiCache offers Valkey", true},
+		{"valkey 9.2 is not offered", func(a *cache.Args) { a.EngineVersion = "9.2" }, "ElastiCache offers Valkey 7.2, 8.0, 8.1, 8.2, 9.0, 9.1", false},
 		{"a malformed node type", func(a *cache.Args) { a.NodeType = "r7g.large" }, `NodeType "r7g.large": not a node type like cache.r7g.large`, false},
 		{"a previous-generation node type", func(a *cache.Args) { a.NodeType = "cache.m3.large" }, `NodeType "cache.m3.large": previous-generation node types`, false},
 		{"a negative shard count", shape(-1, 1, true), "Shards is -1, want 1-90", false},

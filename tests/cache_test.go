@@ -429,3 +429,25 @@ func TestCacheComponentRejectsInvalidArgs(t *testing.T) {
 	assert.Contains(t, err.Error(), "ReplicasPerShard is 9")
 	assert.Contains(t, err.Error(), "engine must be valkey or redis")
 }
+
+// TestValkeyParameterFamilies: each offered version has the family AWS
+// names for it (ParameterGroups.Engine.html: valkey7 for 7.2, one family
+// per major since 8), and a version ElastiCache does not offer has none.
+func TestValkeyParameterFamilies(t *testing.T) {
+	for _, tc := range []struct{ engine, version, family string }{
+		{"valkey", "7.2", "valkey7"},
+		{"valkey", "8.0", "valkey8"},
+		{"valkey", "8.2", "valkey8"},
+		{"valkey", "9.0", "valkey9"},
+		{"valkey", "9.1", "valkey9"},
+		{"redis", "7.1", "redis7"},
+	} {
+		got, err := cache.ParameterFamily(tc.engine, tc.version)
+		require.NoError(t, err, "%s %s", tc.engine, tc.version)
+		assert.Equal(t, tc.family, got, "%s %s", tc.engine, tc.version)
+	}
+	for _, v := range []string{"7.1", "8.3", "9.2", "10.0"} {
+		_, err := cache.ParameterFamily("valkey", v)
+		assert.ErrorContains(t, err, "ElastiCache offers Valkey 7.2, 8.0, 8.1, 8.2, 9.0, 9.1", v)
+	}
+}

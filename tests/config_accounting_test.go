@@ -340,7 +340,9 @@ func TestPodsCanReachTheAPI(t *testing.T) {
 
 // TestEncryptedValuesPlanAndPlaintextCredentialsDoNot (issue 12 item 7).
 func TestEncryptedValuesPlanAndPlaintextCredentialsDoNot(t *testing.T) {
-	const secure = "{secure: AAABAFakeCipherTextForThePlanOnly==}"
+	// A Pulumi Cloud ciphertext is base64 (the service secrets manager
+	// decodes it before asking the service), so the fake one is too.
+	const secure = "{secure: AAABAFakeCipherTextForThePlanOnlyA==}"
 	t.Run("encrypted values of any shape plan, and the plan says what it did not check", func(t *testing.T) {
 		body := "config:\n  aws:region: eu-west-1\n  aws:allowedAccountIds: [\"123456789012\"]\n" +
 			"  auth-platform:environment: prod\n  auth-platform:protectStatefulResources: true\n" +

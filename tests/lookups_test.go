@@ -251,7 +251,7 @@ func lookupCases(t *testing.T) []lookupCase {
 			"multiple (2) RDS DB Instance Classes ([{EngineVersion: 16.11, DBInstanceClass: db.r7g.large, StorageType: aurora} {EngineVersion: 16.11, DBInstanceClass: db.r7g.large, StorageType: aurora-iopt1}]) match the criteria; try a different search"},
 		{orderableToken, "a class across every version: more than four", nil, "us-east-1",
 			orderable(rds.GetOrderableDbInstanceArgs{InstanceClass: str("db.serverless")}),
-			"multiple (16) RDS DB Instance Classes match the criteria; try a different search"},
+			"multiple (17) RDS DB Instance Classes match the criteria; try a different search"},
 		{orderableToken, "a storage type Aurora does not have", nil, "us-east-1",
 			orderable(rds.GetOrderableDbInstanceArgs{InstanceClass: str("db.r7g.large"), EngineVersion: str("16.11"), StorageType: str("gp3")}),
 			"no RDS Orderable DB Instance Options found matching criteria; try different search"},

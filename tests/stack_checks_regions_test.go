@@ -204,9 +204,9 @@ func TestPreflightReportsAFailedLookupUnderItsKey(t *testing.T) {
 		key, value   string
 		message, fix string
 	}{
-		{"EKS versions cannot be looked up", "test", validBase, eksVersions, 0, "kubernetesVersion", "1.35",
+		{"EKS versions cannot be looked up", "test", validBase, eksVersions, 0, "kubernetesVersion", "1.36",
 			"could not look up the Kubernetes versions EKS offers: AccessDeniedException: User: arn:aws:sts::123456789012:assumed-role/deploy/ci is not authorized", "eks:DescribeClusterVersions"},
-		{"EKS versions cannot be looked up in the secondary", globalStack, global, eksVersions, 1, "kubernetesVersion", "1.35",
+		{"EKS versions cannot be looked up in the secondary", globalStack, global, eksVersions, 1, "kubernetesVersion", "1.36",
 			"in us-west-2: could not look up the Kubernetes versions EKS offers", "eks:DescribeClusterVersions"},
 		{"the secondary does not offer the primary's Aurora version", globalStack, global, rdsVersion, 1, "dbEngineVersion", "16",
 			"RDS in us-west-2 offers no Aurora PostgreSQL 16.11, the version of the primary region (lookup: AccessDeniedException", "pin a minor that every region offers"},

@@ -1,6 +1,8 @@
 package tests
 
 import (
+	"bufio"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -25,6 +27,32 @@ func TestValidUnusualConfigurationsPlan(t *testing.T) {
 			require.Equal(t, plan.ExitOK, code, "stderr: %s", stderr)
 			assert.NotEmpty(t, out)
 			assert.NotContains(t, stderr, "invalid stack configuration")
+			for _, w := range expectedWarnings(t, path) {
+				assert.Contains(t, stderr, "plan: warning: ", "the CLI's warnings are passed on")
+				assert.Contains(t, stderr, w)
+			}
 		})
 	}
+}
+
+// expectedWarnings are a valid file's header lines `# expect-warning: <fragment>`:
+// what the Pulumi CLI accepts but warns about (or ignores), told on stderr.
+func expectedWarnings(t *testing.T, path string) []string {
+	t.Helper()
+	f, err := os.Open(path)
+	require.NoError(t, err)
+	defer f.Close()
+	var out []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := strings.TrimPrefix(sc.Text(), "\ufeff")
+		if !strings.HasPrefix(line, "#") {
+			break
+		}
+		if w, ok := strings.CutPrefix(strings.TrimSpace(strings.TrimPrefix(line, "#")), "expect-warning:"); ok {
+			out = append(out, strings.TrimSpace(w))
+		}
+	}
+	require.NoError(t, sc.Err())
+	return out
 }

@@ -254,10 +254,24 @@ func ReplicationGroupID(n naming.Namer) string {
 // ValkeyVersions are the Valkey versions ElastiCache offers, oldest first.
 // ElastiCache has no version lookup in pulumi-aws v6 (no
 // describe-cache-engine-versions function), so this list is the check; as of
-// 2026-12-01, from the ElastiCache user guide "Engine versions and
-// upgrading" (shared/notes/data-tier-and-multi-region.md: Valkey 7.2-8.2).
+// ValkeyVersionsAsOf, from the ElastiCache user guide "Engine versions and
+// upgrading" (docs.aws.amazon.com/AmazonElastiCache/latest/dg/
+// engine-versions.html: "ElastiCache version 9.1 for Valkey ... (compared to
+// ElastiCache Valkey 9.0)", "9.0 ... (compared to ElastiCache Valkey 8.2)").
 // Add a version here when ElastiCache announces it.
-var ValkeyVersions = []string{"7.2", "8.0", "8.1", "8.2"}
+//
+// What AWS states for 9.x that touches this stack: one parameter group
+// family for 9.0 and 9.1 (ParameterGroups.Engine.html has one section,
+// "Valkey 9.1 and Valkey 9.0 parameter changes", as 8.x shares valkey8), so
+// valkey9 below. Durability, new in 9.0, is not used here: it excludes
+// Global Datastores and data tiering and needs R/M 6g-8g or C7gn/C8gn nodes
+// (Durability.Limitations.html), and pulumi-aws v6.83.4 has no field for it.
+// Cluster mode, TLS, Multi-AZ and the node types this stack uses are the
+// same as 8.x in those pages.
+var ValkeyVersions = []string{"7.2", "8.0", "8.1", "8.2", "9.0", "9.1"}
+
+// ValkeyVersionsAsOf is the day ValkeyVersions was read from its source.
+const ValkeyVersionsAsOf = "2026-12-07"
 
 // ParameterFamily maps an engine and version to its parameter group family,
 // and rejects versions this component does not deploy.
@@ -273,8 +287,8 @@ func ParameterFamily(engine, version string) (string, error) {
 			return "valkey7", nil
 		}
 		for _, v := range ValkeyVersions {
-			if v == version && strings.HasPrefix(v, "8.") {
-				return "valkey8", nil
+			if v == version {
+				return "valkey" + strings.SplitN(v, ".", 2)[0], nil
 			}
 		}
 		return "", fmt.Errorf("ElastiCache offers Valkey %s", strings.Join(ValkeyVersions, ", "))

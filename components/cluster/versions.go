@@ -17,7 +17,7 @@ type KubernetesRelease struct {
 
 // CalendarAsOf is the day the calendar below was last checked against its
 // sources.
-const CalendarAsOf = "2026-12-01"
+const CalendarAsOf = "2026-12-07"
 
 // CalendarSources are where the calendar's dates come from.
 var CalendarSources = []string{
@@ -25,14 +25,21 @@ var CalendarSources = []string{
 	"https://docs.aws.amazon.com/eks/latest/userguide/kubernetes-versions.html",
 	// 1.35 row: not yet in the stored copy of the user guide's table.
 	"https://endoflife.date/amazon-eks",
+	// 1.36 row: "Kubernetes 1.36 is now available in Amazon EKS" (undated
+	// copy); release 2026-06-02 and end of standard support 2027-08-02 from
+	// a secondary source (devopsdreams.blogspot.com, 2026-08-16), which the
+	// EKS lifecycle (14 months standard, 12 more extended) confirms
+	// (shared/notes/anchors-and-user-asks.md, "Versions").
+	"https://docs.aws.amazon.com/eks/latest/userguide/kubernetes-versions-standard.html",
 }
 
 // Calendar is the EKS Kubernetes release calendar, newest first. It is the
 // one statement of the version policy: the default below, the preflight's
 // warnings (stacks/preflight.go) and the README's version section read it.
-// A minor that is not listed yet (1.36 was not announced on CalendarAsOf)
-// is accepted when EKS offers it, with a warning to add its row here.
+// A minor that is not listed yet is accepted when EKS offers it, with a
+// warning to add its row here.
 var Calendar = []KubernetesRelease{
+	{"1.36", "2026-06-02", "2027-08-02", "2028-08-02"},
 	{"1.35", "2026-01-28", "2027-03-27", "2028-03-27"},
 	{"1.34", "2025-10-02", "2026-12-02", "2027-12-02"},
 	{"1.33", "2025-05-29", "2026-07-29", "2027-07-29"},
@@ -41,9 +48,11 @@ var Calendar = []KubernetesRelease{
 	{"1.30", "2024-05-23", "2025-07-23", "2026-07-23"},
 }
 
-// DefaultVersion is the newest minor in EKS standard support on
-// CalendarAsOf (a test holds it to the calendar).
-const DefaultVersion = "1.35"
+// DefaultVersion follows the project's one rule for it: the newest minor
+// in EKS standard support, today. A test holds it to the calendar on the
+// day the tests run, so it fails when a newer row is added or when this
+// minor leaves standard support, whichever comes first.
+const DefaultVersion = "1.36"
 
 // Support is where a version stands on a given day.
 type Support string

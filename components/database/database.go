@@ -53,7 +53,7 @@ const (
 	DefaultPIRetention     = 7
 	MinServerlessACU       = 0.5 // 0 would auto-pause: cold logins
 	MaxServerlessACU       = 256
-	MinMajor, MaxMajor     = 13, 17
+	MinMajor, MaxMajor     = 13, 18
 )
 
 var (

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -95,7 +96,7 @@ func TestH2ConcurrentCorrectLoginsAreNotLockedOut(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			r, err := doErr(http.MethodPost, inst.URL+"/v1/login", loginBody(name, pw), from("203.0.113.20"))
+			r, err := loginResendingShed(inst.URL, name, pw, "203.0.113.20")
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
@@ -106,7 +107,8 @@ func TestH2ConcurrentCorrectLoginsAreNotLockedOut(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	// The hashing queue (password.MaxWaiting) is 64: twenty fit.
+	// A login shed for hashing capacity (503, Retry-After) was never
+	// judged and is resent, as the client does; none may end 401 or 429.
 	assert.Equal(t, map[int]int{http.StatusOK: 20}, codes)
 }
 
@@ -128,7 +130,7 @@ func TestM1ParallelGuessesFromOneSourceAreBoundedAndCreateNoKeys(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			r, err := doErr(http.MethodPost, inst.URL+"/v1/login", loginBody(fmt.Sprintf("m1-nobody-%d", i), "guess"), from("198.51.100.20"))
+			r, err := loginResendingShed(inst.URL, fmt.Sprintf("m1-nobody-%d", i), "guess", "198.51.100.20")
 			mu.Lock()
 			defer mu.Unlock()
 			if err == nil {
@@ -158,6 +160,23 @@ func TestM1ParallelGuessesFromOneSourceAreBoundedAndCreateNoKeys(t *testing.T) {
 	for i := 0; i < 3; i++ {
 		_, err := inst.Svc.Redis.Exists(ctx, lockoutKey(fmt.Sprintf("m1-later-%d", i))).Result()
 		require.NoError(t, err)
+	}
+}
+
+// loginResendingShed logs in from source and resends a login the pod shed
+// for lack of hashing capacity (503 with Retry-After: not judged, so not
+// counted by the lockout) after the wait it names, as a client following
+// the API's contract does: on a loaded machine the pod's hashing queue
+// sheds some of a burst, which is load shedding working, not the lockout
+// deciding. Any other answer is final.
+func loginResendingShed(base, user, pw, source string) (response, error) {
+	for attempt := 0; ; attempt++ {
+		r, err := doErr(http.MethodPost, base+"/v1/login", loginBody(user, pw), from(source))
+		if err != nil || r.Status != http.StatusServiceUnavailable || r.Header.Get("Retry-After") == "" || attempt == 30 {
+			return r, err
+		}
+		wait, _ := strconv.Atoi(r.Header.Get("Retry-After"))
+		time.Sleep(time.Duration(min(max(wait, 1), 3)) * time.Second)
 	}
 }
 
