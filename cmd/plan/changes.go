@@ -53,7 +53,11 @@ func ParseSetting(project, s string) (Setting, error) {
 	if !ok || strings.TrimSpace(k) == "" {
 		return Setting{}, fmt.Errorf("--change %q: write KEY=VALUE, e.g. --change authReplicas=6", s)
 	}
-	return Setting{Key: qualify(project, strings.TrimSpace(k)), Value: v}, nil
+	key := strings.TrimSpace(k)
+	if !strings.Contains(key, ":") {
+		key = project + ":" + key
+	}
+	return Setting{Key: key, Value: v}, nil
 }
 
 // ResourceChange is one resource the change touches.
