@@ -298,6 +298,7 @@ func (r *Region) buildService(ctx *pulumi.Context, cfg *Config) error {
 		Region:             cfg.Region,
 		ControllerRelease:  r.LBController.Release,
 		PodsWaitFor:        append(r.authPodsWaitFor(), r.ServiceLogs.Ready...),
+		ZoneProfiles:       r.authZoneProfiles(),
 		LogRouterConfig:    r.ServiceLogs.ConfigHash,
 		KubernetesVersion:  cfg.KubernetesVersion,
 		Namer:              r.Namer,
@@ -309,6 +310,10 @@ func (r *Region) buildService(ctx *pulumi.Context, cfg *Config) error {
 		ClusterSecurityGroupID: r.Cluster.ClusterSecurityGroupID,
 	}, pulumi.Providers(r.Provider, r.Cluster.Provider))
 	if err != nil {
+		return err
+	}
+	// The listener forwards only once the pods serve the target group.
+	if err := r.Ingress.ForwardPublicPaths(r.Auth.Deployments); err != nil {
 		return err
 	}
 
@@ -333,6 +338,15 @@ func (r *Region) buildService(ctx *pulumi.Context, cfg *Config) error {
 		Tags:               r.Tags,
 	}, awsOnly)
 	return err
+}
+
+// authZoneProfiles are the names of the zones' auth Fargate profiles.
+func (r *Region) authZoneProfiles() map[string]pulumi.StringInput {
+	out := map[string]pulumi.StringInput{}
+	for _, zone := range r.Network.AvailabilityZones {
+		out[zone] = r.Cluster.Profile(authservice.ProfileName(zone)).FargateProfileName
+	}
+	return out
 }
 
 // authPodsWaitFor are what the auth pods need before the first is created:

@@ -184,7 +184,7 @@ func TestAuthObjectsWaitForWhatTheyNeed(t *testing.T) {
 		// Fargate gives a pod the policy's groups only if the policy
 		// exists when the pod is created.
 		for _, dep := range []*mocks.Resource{c.tgb, c.svc, c.sgp, profile, coredns} {
-			assert.Contains(t, d.DependsOn, dep.URN, "%s: pods must not start before %s", d.Name, dep.Name)
+			assert.Contains(t, d.Dependencies, dep.URN, "%s: pods must not start before %s", d.Name, dep.Name)
 		}
 	}
 	k8s := one(t, c.res, "pulumi:providers:kubernetes", "-k8s")

@@ -141,7 +141,8 @@ func TestGlobalMembersIgnoreWhatTheGlobalResourceChanges(t *testing.T) {
 // controller's webhook refuses updates of spec.targetGroupARN, targetType,
 // ipAddressType and vpcID (aws-load-balancer-controller v3.5.0
 // webhooks/elbv2/targetgroupbinding_validator.go, checkImmutableFields);
-// the binding keeps its name, so the old one must go first.
+// the binding is named after its target group, so a new group's binding is
+// created beside the old one (tests/targetgroup_replacement_test.go).
 func TestTargetGroupBindingIsReplacedWhenAnImmutableFieldChanges(t *testing.T) {
 	for _, stack := range stackFiles(t) {
 		bindings := ofType(planStack(t, stack), "kubernetes:elbv2.k8s.aws/v1beta1:TargetGroupBinding")
@@ -150,8 +151,8 @@ func TestTargetGroupBindingIsReplacedWhenAnImmutableFieldChanges(t *testing.T) {
 			// The fields the controller's webhook refuses to change.
 			assert.ElementsMatch(t, []string{"spec.targetGroupARN", "spec.targetType", "spec.ipAddressType", "spec.vpcID"},
 				b.Options.ReplaceOnChanges, "%s %s", stack, b.Name)
-			assert.True(t, b.Options.DeleteBeforeReplace, "%s %s: same name, delete first", stack, b.Name)
-			assert.NotEmpty(t, str(t, b, "metadata.name"), "a fixed name is why it must delete first")
+			assert.False(t, b.Options.DeleteBeforeReplace, "%s %s: a new group's binding has a new name, created first", stack, b.Name)
+			assert.Regexp(t, `^auth-[0-9a-f]{16}$`, str(t, b, "metadata.name"), "named after its group")
 		}
 	}
 }

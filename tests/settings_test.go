@@ -88,10 +88,14 @@ func TestAuthPodsRunAsTheImagesUserWithoutAKubernetesToken(t *testing.T) {
 			"failureThreshold": float64(24)}, ctr["startupProbe"], d.Name)
 	}
 	// Fixed object names: kubectl, runbooks and the policies find them.
-	for _, r := range []*mocks.Resource{c.pdb, c.svc, c.sa, c.tgb} {
+	for _, r := range []*mocks.Resource{c.pdb, c.svc, c.sa} {
 		assert.Equal(t, "auth", value(r.Inputs, "metadata.name"), r.Name)
 		assert.Equal(t, "auth", value(r.Inputs, "metadata.namespace"), r.Name)
 	}
+	// The binding is named after its target group (issue 24: a new group's
+	// binding is created beside the old one).
+	assert.Regexp(t, `^auth-[0-9a-f]{16}$`, value(c.tgb.Inputs, "metadata.name"))
+	assert.Equal(t, "auth", value(c.tgb.Inputs, "metadata.namespace"))
 	labels := value(c.ns.Inputs, "metadata.labels").(map[string]interface{})
 	assert.Equal(t, "enabled", labels["elbv2.k8s.aws/pod-readiness-gate-inject"], "LB controller docs, pod readiness gate")
 	assert.Equal(t, "restricted", labels["pod-security.kubernetes.io/enforce"])

@@ -114,6 +114,7 @@ var Orderings = []Ordering{
 	{"aws:rds/clusterInstance:ClusterInstance", "aws:rds/clusterInstance:ClusterInstance", "the first instance to become available is the writer: readers start after it so the writer is the instance placed and named as one (Aurora user guide, DB cluster instances)"},
 	{"aws:rds/*", "aws:rds/*", "an instance joins its cluster; a cluster uses its subnet and parameter groups; a secondary joins the global cluster once the primary's writer exists"},
 	{"aws:lb/*", "aws:ec2/*", "the ALB goes into public subnets with its security group"},
+	{"aws:lb/listenerRule:ListenerRule", "kubernetes:apps/v1:Deployment", "a rule forwards to the target group only once the pods serve it: a new group has healthy targets only after the rollout (issue 24)"},
 	{"aws:lb/*", "aws:lb/*", "a listener forwards to its load balancer's target group"},
 	{"aws:route53/*", "aws:lb/*", "alias records and health checks name the ALB's DNS name"},
 	{"aws:route53/*", "aws:route53/*", "a failover record names its health check"},

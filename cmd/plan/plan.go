@@ -118,8 +118,13 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	diagram := fs.Bool("diagram", false, "print the platform as a Graphviz DOT picture")
 	svg := fs.String("svg", "", "with --diagram: also render the picture to this SVG file (needs Graphviz's dot)")
 	secondRun := fs.Bool("second-run", false, "plan twice against one account and list what the second run would create, delete or change (exit 1 if anything)")
+	var changes []string
+	fs.Func("change", "KEY=VALUE (repeatable): plan the stack before and after this configuration change and list what it replaces and updates (exit 1 if a replacement would interrupt serving or lose data)", func(s string) error {
+		changes = append(changes, s)
+		return nil
+	})
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: go run . plan [--stack NAME | --config-file FILE] [--json] [--timeline | --diagram [--svg FILE] | --second-run]")
+		fmt.Fprintln(stderr, "usage: go run . plan [--stack NAME | --config-file FILE] [--json] [--timeline | --diagram [--svg FILE] | --second-run | --change KEY=VALUE ...]")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -136,6 +141,11 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	}
 	if *secondRun && (*timeline || *diagram || *svg != "") {
 		fmt.Fprintln(stderr, "plan: --second-run goes alone (with --json at most), not with --timeline, --diagram or --svg")
+		return ExitConfigError
+	}
+
+	if len(changes) > 0 && (*secondRun || *timeline || *diagram || *svg != "") {
+		fmt.Fprintln(stderr, "plan: --change goes alone (with --json at most), not with --second-run, --timeline, --diagram or --svg")
 		return ExitConfigError
 	}
 
@@ -172,6 +182,18 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "plan: warning:", w)
 	}
 
+	if len(changes) > 0 {
+		var settings []Setting
+		for _, c := range changes {
+			s, err := ParseSetting(project.Name, c)
+			if err != nil {
+				fmt.Fprintln(stderr, "plan:", err)
+				return ExitConfigError
+			}
+			settings = append(settings, s)
+		}
+		return changeMain(project.Name, stackName, file, settings, *asJSON, stdout, stderr)
+	}
 	if *secondRun {
 		return secondRunMain(project.Name, stackName, file, *asJSON, stdout, stderr)
 	}

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
@@ -167,6 +168,11 @@ type Args struct {
 	// log router's configuration (read only when a pod starts). Default
 	// none.
 	PodsWaitFor []pulumi.Resource
+	// ZoneProfiles name each zone's Fargate profile (the profile's
+	// fargateProfileName output), which the zone's pod template names
+	// with FargateProfileLabel. Optional; without it the pods go to any
+	// profile that selects them.
+	ZoneProfiles map[string]pulumi.StringInput
 	// LogRouterConfig identifies the Fargate log router configuration the
 	// pods start with (servicelogs.Logs.ConfigHash). It is a pod annotation,
 	// so a new configuration rolls the pods: Fargate applies one only to
@@ -190,9 +196,12 @@ type Service struct {
 	Namespace       pulumi.StringOutput      `pulumi:"namespace"`
 	RoleArn         pulumi.StringOutput      `pulumi:"roleArn"`
 	DeploymentNames pulumi.StringArrayOutput `pulumi:"deploymentNames"`
-	ServiceName     pulumi.StringOutput      `pulumi:"serviceName"`
-	ConfigMapName   pulumi.StringOutput      `pulumi:"configMapName"`
-	BindingName     pulumi.StringOutput      `pulumi:"targetGroupBindingName"`
+	// Deployments are the zone Deployments, for what must wait for their
+	// rollout (the listener rules, see ingress.ForwardPublicPaths).
+	Deployments   []pulumi.Resource
+	ServiceName   pulumi.StringOutput `pulumi:"serviceName"`
+	ConfigMapName pulumi.StringOutput `pulumi:"configMapName"`
+	BindingName   pulumi.StringOutput `pulumi:"targetGroupBindingName"`
 
 	// Labels select the pods of every zone: Service, PDB and
 	// SecurityGroupPolicy use them.
@@ -342,7 +351,11 @@ func NewService(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Res
 	tgb, err := apiextensions.NewCustomResource(ctx, n("tgb"), &apiextensions.CustomResourceArgs{
 		ApiVersion: pulumi.String(TargetGroupBindingAPIVersion),
 		Kind:       pulumi.String(TargetGroupBindingKind),
-		Metadata:   &metav1.ObjectMetaArgs{Name: pulumi.String(Name), Namespace: namespace, Labels: objectLabels},
+		// Named after its target group: a new group gets a new binding,
+		// created beside the old one (create-before-delete), see
+		// BindingName.
+		Metadata: &metav1.ObjectMetaArgs{Name: a.TargetGroupArn.ToStringOutput().ApplyT(BindingName).(pulumi.StringOutput),
+			Namespace: namespace, Labels: objectLabels},
 		OtherFields: kubernetes.UntypedArgs{
 			"spec": pulumi.Map{
 				"targetGroupARN": a.TargetGroupArn,
@@ -369,10 +382,10 @@ func NewService(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Res
 		},
 	}, parent, pulumi.DependsOn([]pulumi.Resource{a.ControllerRelease}),
 		// The controller's webhook refuses to change these on an existing
-		// binding, so a change (a new target group) replaces it; the
-		// replacement keeps the object's name, so the old one goes first.
-		pulumi.ReplaceOnChanges(TargetGroupBindingImmutableFields),
-		pulumi.DeleteBeforeReplace(true))
+		// binding, so a change (a new target group) replaces it. The new
+		// binding has the new group's name, so the old one stays, keeping
+		// the old group's targets registered, until the end of the update.
+		pulumi.ReplaceOnChanges(TargetGroupBindingImmutableFields))
 	if err != nil {
 		return nil, err
 	}
@@ -410,11 +423,18 @@ func NewService(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Res
 	// than it is given; the one PDB over all of them still limits voluntary
 	// evictions to one pod of the service at a time.
 	var deploymentNames pulumi.StringArray
+	var deployments []pulumi.Resource
 	for i, zone := range a.Zones {
 		zoneLabels := mergeLabels(labels, pulumi.StringMap{ZoneLabel: pulumi.String(zone)})
+		podLabels := mergeLabels(objectLabels, zoneLabels)
+		if profile, ok := a.ZoneProfiles[zone]; ok {
+			// On the pods only, not in the selector (immutable): a new
+			// profile rolls the zone onto it, see FargateProfileLabel.
+			podLabels = mergeLabels(podLabels, pulumi.StringMap{FargateProfileLabel: profile})
+		}
 		dep, err := appsv1.NewDeployment(ctx, n("deploy", zone), &appsv1.DeploymentArgs{
 			Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(DeploymentName(zone)), Namespace: namespace, Labels: mergeLabels(objectLabels, zoneLabels)},
-			Spec:     deploymentSpec(&a, split[i], zoneLabels, mergeLabels(objectLabels, zoneLabels), sa.Metadata.Name().Elem(), cm.Metadata.Name().Elem()),
+			Spec:     deploymentSpec(&a, split[i], zoneLabels, podLabels, sa.Metadata.Name().Elem(), cm.Metadata.Name().Elem()),
 		}, parent,
 			// The Service, the binding, the namespace label and the security
 			// group policy must exist before the first pod, or it gets no
@@ -426,6 +446,7 @@ func NewService(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Res
 			return nil, err
 		}
 		deploymentNames = append(deploymentNames, dep.Metadata.Name().Elem())
+		deployments = append(deployments, dep)
 	}
 
 	if _, err := policyv1.NewPodDisruptionBudget(ctx, n("pdb"), &policyv1.PodDisruptionBudgetArgs{
@@ -444,6 +465,7 @@ func NewService(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Res
 	s.Namespace = namespace
 	s.RoleArn = role.Arn
 	s.DeploymentNames = deploymentNames.ToStringArrayOutput()
+	s.Deployments = deployments
 	s.ServiceName = svc.Metadata.Name().Elem()
 	s.ConfigMapName = cm.Metadata.Name().Elem()
 	s.BindingName = pulumi.String(Name).ToStringOutput()
@@ -610,18 +632,54 @@ func deploymentSpec(a *Args, replicas int, selector, podLabels pulumi.StringMap,
 	}
 }
 
+// podAnnotations: the log router's configuration, and the target group
+// the pods serve (TargetGroupAnnotation).
 func podAnnotations(a *Args) pulumi.StringMap {
-	out := pulumi.StringMap{}
+	out := pulumi.StringMap{TargetGroupAnnotation: a.TargetGroupArn}
 	if a.LogRouterConfig != "" {
 		out[LogRouterConfigAnnotation] = pulumi.String(a.LogRouterConfig)
 	}
 	if a.KubernetesVersion != "" {
 		out[restricted.KubernetesVersionAnnotation] = pulumi.String(a.KubernetesVersion)
 	}
-	if len(out) == 0 {
-		return nil
-	}
 	return out
+}
+
+// FargateProfileLabel on a zone's pod template names the zone's Fargate
+// profile. A pod that several profiles select runs on the one it names
+// (EKS user guide, latest/ug/nodes/fargate-profile.adoc, "Fargate profile
+// components": the eks.amazonaws.com/fargate-profile label). Profiles are
+// auto-named, so a replaced profile has a new name: the label changes,
+// the zone's Deployment rolls its pods onto the new profile (surge,
+// readiness gate, preStop drain) while both profiles exist, and only then
+// does Pulumi delete the old profile, which EKS deletes with whatever
+// still runs on it: nothing of the zone by then.
+const FargateProfileLabel = "eks.amazonaws.com/fargate-profile"
+
+// TargetGroupAnnotation on the pod template carries the target group's
+// ARN. A new target group changes it, so every zone Deployment rolls,
+// and the pods it creates while both bindings exist get a readiness gate
+// per binding: the controller injects gates only when a pod is created,
+// one for each binding in the pod's namespace whose Service selects it
+// (aws-load-balancer-controller v3.5.0
+// pkg/inject/pod_readiness/pod_readiness_gate.go:65-100,
+// computeTargetHealthReadinessGateConditionTypes), so a new pod is Ready
+// only once healthy in the new group too. The ARN does not change on any
+// other update, so nothing else rolls the pods.
+const TargetGroupAnnotation = "authplatform.io/target-group"
+
+// BindingName is the TargetGroupBinding's name for a target group ARN:
+// the service's name and the group's ID (the ARN's last part, 16 hex
+// digits), so that a new group gets a binding of another name, which
+// pulumi-kubernetes creates before deleting the old one (v4.32.0
+// provider/pkg/provider/provider.go:1645-1657: delete-first only when
+// the name stays). The old binding goes at the end of the update with
+// the old group; its finalizer (v3.5.0
+// controllers/elbv2/targetgroupbinding_controller.go:53,174) deregisters
+// its targets from the old group first.
+func BindingName(targetGroupArn string) string {
+	id := targetGroupArn[strings.LastIndex(targetGroupArn, "/")+1:]
+	return Name + "-" + strings.ToLower(id)
 }
 
 func mergeLabels(maps ...pulumi.StringMap) pulumi.StringMap {

@@ -150,6 +150,25 @@ type Ingress struct {
 	// TargetPort and HTTPS are known before deployment.
 	TargetPort int
 	HTTPS      bool
+
+	// forward creates the serving listener's forwarding rules; see
+	// ForwardPublicPaths.
+	forward func(servingAfter []pulumi.Resource) error
+}
+
+// ForwardPublicPaths creates the rules that forward PublicPaths to the
+// target group, after servingAfter: the auth service's Deployments.
+// pulumi-kubernetes awaits a Deployment's rollout, and a pod is Ready only
+// once its targets are healthy in every group bound to it (the
+// controller's readiness gates), so the rules never point at a group
+// without healthy targets: on the first deploy, and when a replaced
+// target group's binding and rolled pods come up beside the old ones
+// (README "What a change replaces"). Call it once, after the service.
+func (in *Ingress) ForwardPublicPaths(servingAfter []pulumi.Resource) error {
+	if len(servingAfter) == 0 {
+		return fmt.Errorf("ingress: ForwardPublicPaths needs the Deployments that serve the target group")
+	}
+	return in.forward(servingAfter)
 }
 
 // NewIngress creates the ALB, its security group and rules, the target
@@ -293,7 +312,7 @@ func NewIngress(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Res
 		},
 	}}
 	// forwardPublicPaths gives a serving listener its forwarding rules.
-	forwardPublicPaths := func(listenerName string, listener *lb.Listener) error {
+	forwardPublicPaths := func(listenerName string, listener *lb.Listener, servingAfter []pulumi.Resource) error {
 		for i, values := range ForwardConditions(PublicPaths) {
 			name := fmt.Sprintf("%s-forward-%d", listenerName, i+1)
 			if _, err := lb.NewListenerRule(ctx, name, &lb.ListenerRuleArgs{
@@ -307,7 +326,7 @@ func NewIngress(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Res
 					PathPattern: &lb.ListenerRuleConditionPathPatternArgs{Values: pulumi.ToStringArray(values)},
 				}},
 				Tags: pulumi.ToStringMap(a.Tags.WithName(name)),
-			}, parent); err != nil {
+			}, parent, pulumi.DependsOn(servingAfter)); err != nil {
 				return err
 			}
 		}
@@ -347,9 +366,7 @@ func NewIngress(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Res
 		if err != nil {
 			return nil, err
 		}
-		if err := forwardPublicPaths(a.Namer.Name("https"), https); err != nil {
-			return nil, err
-		}
+		in.forward = func(after []pulumi.Resource) error { return forwardPublicPaths(a.Namer.Name("https"), https, after) }
 		if _, err := lb.NewListener(ctx, a.Namer.Name("http"), &lb.ListenerArgs{
 			LoadBalancerArn: alb.Arn,
 			Port:            pulumi.Int(80),
@@ -377,9 +394,7 @@ func NewIngress(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Res
 		if err != nil {
 			return nil, err
 		}
-		if err := forwardPublicPaths(a.Namer.Name("http"), http); err != nil {
-			return nil, err
-		}
+		in.forward = func(after []pulumi.Resource) error { return forwardPublicPaths(a.Namer.Name("http"), http, after) }
 	}
 
 	in.LoadBalancerArn = alb.Arn

@@ -13,6 +13,10 @@ import (
 // considerations), so this is the only spread the platform can guarantee.
 const ZoneLabel = "auth-platform/zone"
 
+// FargateProfileLabel names the Fargate profile a pod runs on (issue 24):
+// per zone, like ZoneLabel, so it does not split the service either.
+const FargateProfileLabel = "eks.amazonaws.com/fargate-profile"
+
 // authService is the Deployments that make up one service: the per-zone
 // Deployments of one namespace whose pods differ only in the zone label.
 type authService struct {
@@ -33,7 +37,7 @@ func authServices(s *Stack) []*authService {
 		if ns := namespaceOf(d); ns != "" && !isUnknown(d.get("spec", "template", "metadata", "labels")) {
 			var parts []string
 			for k, v := range podLabels(d) {
-				if k != ZoneLabel && k != "pod-template-hash" {
+				if k != ZoneLabel && k != FargateProfileLabel && k != "pod-template-hash" {
 					parts = append(parts, k+"="+v)
 				}
 			}

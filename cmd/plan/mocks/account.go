@@ -447,3 +447,38 @@ func stringMap(inputs resource.PropertyMap, key string) map[string]string {
 	}
 	return out
 }
+
+// Clone is a copy of the account as it is now: a run against the copy
+// leaves this one as it was (the change analysis plans one change several
+// times against the account the stack's deploy left).
+func (a *Account) Clone() *Account {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	c := &Account{callerArn: a.callerArn, roles: map[string]string{}, detectors: map[string]Detector{},
+		clusters: map[string]map[string]*cluster{}, tokens: map[string]int{}, created: map[string]made{}}
+	for k, v := range a.roles {
+		c.roles[k] = v
+	}
+	for k, v := range a.detectors {
+		c.detectors[k] = Detector{ID: v.ID, Tags: copyTags(v.Tags)}
+	}
+	for region, byName := range a.clusters {
+		c.clusters[region] = map[string]*cluster{}
+		for n, cl := range byName {
+			cc := &cluster{entries: map[string]map[string]string{}}
+			if cl != nil {
+				for p, tags := range cl.entries {
+					cc.entries[p] = copyTags(tags)
+				}
+			}
+			c.clusters[region][n] = cc
+		}
+	}
+	for k, v := range a.tokens {
+		c.tokens[k] = v
+	}
+	for k, v := range a.created {
+		c.created[k] = v
+	}
+	return c
+}

@@ -114,6 +114,8 @@ type Mocks struct {
 	// resources by URN (empty for a first run). A registered URN that is
 	// in it is not created again in AWS.
 	prior map[string]*Resource
+	// replaced URNs get new physical identities (RunOptions.Replaced).
+	replaced map[string]bool
 
 	mu        sync.Mutex
 	resources []*Resource

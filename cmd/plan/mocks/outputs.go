@@ -24,6 +24,10 @@ func (m *Mocks) outputs(r *Resource) (string, resource.PropertyMap) {
 		return ""
 	}
 	h := func(n int) string { return hexID(n, r.Type, r.Name, r.Parent) }
+	if m.replaced[r.URN] {
+		// A replacement is a new physical resource: a new suffix and ID.
+		h = func(n int) string { return hexID(n, r.Type, r.Name, r.Parent, "replacement") }
+	}
 	// Pulumi auto-names resources whose physical name is not given: the
 	// logical name plus a random suffix (here a stable one).
 	autoname := func(prop string) string {

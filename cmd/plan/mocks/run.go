@@ -40,6 +40,10 @@ type RunOptions struct {
 	// Prior is the previous run of the same stack against Account: the
 	// Pulumi state this run updates. Nil: a first run.
 	Prior *Result
+	// Replaced are URNs of Prior that this run replaces (the change
+	// analysis decides which): they get a new ID, name suffix and ARN, as
+	// a replacement does, so what reads them sees the change.
+	Replaced map[string]bool
 }
 
 // Run runs program under the mocks with the given configuration (fully
@@ -81,6 +85,7 @@ func RunWith(opts RunOptions, project, stack string, config map[string]string, s
 	}()
 
 	mocks := newMocks(project, stack, config["aws:region"], account, opts.Prior)
+	mocks.replaced = opts.Replaced
 	res := &Result{Project: project, Stack: stack, Outputs: map[string]interface{}{}, Mocks: mocks}
 	withConfig := func(info *pulumi.RunInfo) {
 		info.Config = config
