@@ -8,11 +8,16 @@
 #     credential-rotation, and the controls that must see the outage a
 #     readiness checking every dependency causes (deep-readiness-shard-hang,
 #     deep-readiness-db-outage), each at the scale the drill picks for it
-#     (its estimate under 80 s), about 2 minutes each.
+#     (its estimate under 80 s), about 2 minutes each;
+#   - the application-level scenarios (issue 26): app-redis-failover at
+#     DRILL_SCALE, app-zone-loss at the scale the drill picks (dev: 1, the
+#     stack's own detection window), the load going to an application
+#     that uses the Go client (cmd/auth-service/client/examples/app); its
+#     users must see 0 failed requests, about 2 minutes each.
 # A failed request or a lost session in a positive scenario (for a fault: a
 # failure the fault does not explain, or a locked account), or a control
 # that shows no failure beyond what its fault explains, fails CI: each run
-# exits 1 when its scenario missed its expectation. About 20 minutes on 2
+# exits 1 when its scenario missed its expectation. About 25 minutes on 2
 # cores.
 #
 # Needs the Debian packages redis-server, redis-tools, postgresql and haproxy.
@@ -35,6 +40,7 @@ fi
 echo "== drill: build"
 go build -o "$out/downtime-probe" ./cmd/downtime-probe
 go build -C cmd/auth-service -o "$out/auth-service" .
+go build -C cmd/auth-service/client -o "$out/app" ./examples/app
 
 status=0
 # drill SCENARIO [flags...]: runs one scenario, prints its verdict.
@@ -44,7 +50,7 @@ drill() {
   echo "== drill --scenario $scenario $*"
   local began=$SECONDS
   if "$out/downtime-probe" drill --scenario "$scenario" "$@" \
-      --service-bin "$out/auth-service" --quiet --json >"$out/$scenario.json" 2>"$out/$scenario.err"; then
+      --service-bin "$out/auth-service" --app-bin "$out/app" --quiet --json >"$out/$scenario.json" 2>"$out/$scenario.err"; then
     echo "drill $scenario: met its expectation ($((SECONDS - began)) s)"
   else
     echo "drill $scenario: MISSED its expectation (or could not run)"
@@ -53,11 +59,11 @@ drill() {
     status=1
   fi
 }
-for scenario in evictions rollout redis-failover no-prestop; do
+for scenario in evictions rollout redis-failover no-prestop app-redis-failover; do
   drill "$scenario" --scale "$scale"
 done
 for scenario in redis-shard-hang db-outage db-failover credential-rotation \
-    deep-readiness-shard-hang deep-readiness-db-outage; do
+    deep-readiness-shard-hang deep-readiness-db-outage app-zone-loss; do
   drill "$scenario"
 done
 exit "$status"

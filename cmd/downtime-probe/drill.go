@@ -34,6 +34,7 @@ func runDrill(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	quiet := fs.Bool("quiet", false, "no progress lines on stderr")
 	keep := fs.Bool("keep", false, "keep the run's temp dir (configs and logs of every part)")
 	serviceBin := fs.String("service-bin", "", "auth-service binary to run; default: build cmd/auth-service")
+	appBin := fs.String("app-bin", "", "the app-* scenarios' application; default: build "+drill.AppModuleDir+"/"+drill.AppPackage)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: downtime-probe drill --scenario NAME [--stack NAME] [--scale F] [--json]")
 		fs.PrintDefaults()
@@ -62,7 +63,7 @@ func runDrill(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "downtime-probe drill: %v (run it from the repository)\n", err)
 		return drillExitUsage
 	}
-	opts := drill.Options{Root: root, Stack: *stack, Scenario: sc, Scale: *scale, Rate: *rate, ServiceBin: *serviceBin, KeepDir: *keep}
+	opts := drill.Options{Root: root, Stack: *stack, Scenario: sc, Scale: *scale, Rate: *rate, ServiceBin: *serviceBin, AppBin: *appBin, KeepDir: *keep}
 	if !*quiet {
 		opts.Log = stderr
 	}

@@ -15,7 +15,7 @@ func TestDrillFlags(t *testing.T) {
 		want string
 	}{
 		{"no scenario", []string{"drill"}, `unknown scenario ""`},
-		{"unknown scenario", []string{"drill", "--scenario", "evicitons"}, "use one of credential-rotation, db-failover, db-outage, deep-readiness-db-outage, deep-readiness-shard-hang, evictions, no-prestop, redis-failover, redis-shard-hang, rollout, short-prestop, single-replica, zone-loss"},
+		{"unknown scenario", []string{"drill", "--scenario", "evicitons"}, "use one of app-redis-failover, app-zone-loss, credential-rotation, db-failover, db-outage, deep-readiness-db-outage, deep-readiness-shard-hang, evictions, no-prestop, redis-failover, redis-shard-hang, rollout, short-prestop, single-replica, zone-loss"},
 		{"negative scale", []string{"drill", "--scenario", "evictions", "--scale", "-1"}, "--scale must be 0 (default) or positive"},
 		{"stray argument", []string{"drill", "--scenario", "evictions", "now"}, "unexpected arguments"},
 	} {

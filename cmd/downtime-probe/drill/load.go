@@ -51,8 +51,16 @@ type Credentials struct {
 
 // LoadConfig shapes the load.
 type LoadConfig struct {
-	// BaseURL of the load balancer, e.g. http://127.0.0.1:8080.
+	// BaseURL of the load balancer, e.g. http://127.0.0.1:8080, or of the
+	// application in front of it (API).
 	BaseURL string
+	// API are the paths of BaseURL's login, session check and logout; the
+	// zero value is the service's (ServiceAPI).
+	API API
+	// FinalURL is where the final checks and logins go, on the service's
+	// API: the service's own word on whether the sessions survived and no
+	// account is locked. Default BaseURL (then with API's paths).
+	FinalURL string
 	// Rate in requests per second, open loop: a request is sent on time
 	// whatever the previous ones do. Default 300.
 	Rate float64
@@ -77,7 +85,41 @@ type LoadConfig struct {
 	Seed uint64
 }
 
+// API names the paths the load sends its operations to.
+type API struct{ Login, Session, Logout string }
+
+// ServiceAPI is the auth service's.
+var ServiceAPI = API{Login: LoginPath, Session: SessionPath, Logout: LogoutPath}
+
+// AppAPI is the drill's application's (cmd/auth-service/client/examples/app).
+var AppAPI = API{Login: "/app/login", Session: "/app/session", Logout: "/app/logout"}
+
+// final tells the operations sent to FinalURL.
+func final(op string) bool { return op == OpFinal || op == OpFinalLogin }
+
+// route is the URL of op's request, whose path on the service is
+// servicePath.
+func (c *LoadConfig) route(op, servicePath string) string {
+	base, api := c.BaseURL, c.API
+	if final(op) && c.FinalURL != "" {
+		base, api = c.FinalURL, ServiceAPI
+	}
+	path := servicePath
+	switch servicePath {
+	case LoginPath:
+		path = api.Login
+	case SessionPath:
+		path = api.Session
+	case LogoutPath:
+		path = api.Logout
+	}
+	return strings.TrimSuffix(base, "/") + path
+}
+
 func (c *LoadConfig) defaults() {
+	if c.API == (API{}) {
+		c.API = ServiceAPI
+	}
 	if c.Rate <= 0 {
 		c.Rate = 300
 	}
@@ -477,7 +519,7 @@ func (l *Load) do(ctx context.Context, op, method, path, token string, body []by
 	l.seq++
 	l.mu.Unlock()
 	sent := time.Now()
-	status, respBody, err := l.roundTrip(ctx, method, path, token, body)
+	status, respBody, err := l.roundTrip(ctx, method, l.cfg.route(op, path), token, body)
 	rec := Record{Op: op, Slots: slots, Result: probe.Result{Seq: seq, Sent: sent, Latency: time.Since(sent), Status: status}}
 	rec.Class = probe.Classify(status, err)
 	if err != nil {
@@ -501,8 +543,8 @@ func (l *Load) replace(rec Record) {
 	}
 }
 
-func (l *Load) roundTrip(ctx context.Context, method, path, token string, body []byte) (int, []byte, error) {
-	req, err := http.NewRequestWithContext(ctx, method, strings.TrimSuffix(l.cfg.BaseURL, "/")+path, bytes.NewReader(body))
+func (l *Load) roundTrip(ctx context.Context, method, url, token string, body []byte) (int, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, method, url, bytes.NewReader(body))
 	if err != nil {
 		return 0, nil, err
 	}

@@ -71,6 +71,11 @@ type Report struct {
 	RatePerSecond float64 `json:"ratePerSecond"`
 	DurationMs    float64 `json:"durationMs"`
 
+	// App is set in the app-* scenarios: the requests above are the
+	// application's, and these the client's counters behind them; its
+	// FailedAttempts are the raw calls to the service that failed.
+	App *AppStats `json:"app,omitempty"`
+
 	Timings TimingsReport `json:"timings"`
 	Events  []Event       `json:"events"`
 	Machine Machine       `json:"machine"`
@@ -365,6 +370,10 @@ func (r *Report) WriteSummary(w io.Writer) {
 	}
 	if r.LoginOutageMs > 0 {
 		fmt.Fprintf(w, "  failed logins span %s; failed validations %d\n", msDur(r.LoginOutageMs), r.FailedValidations)
+	}
+	if a := r.App; a != nil {
+		fmt.Fprintf(w, "  the application's client: %d calls to the service, %d attempts, %d of them failed (raw), %d retries, %d calls unavailable; cache hits %d, misses %d, stale answers %d; breaker opened %d times, %s\n",
+			a.Calls, a.Attempts, a.FailedAttempts, a.Retries, a.Unavailable, a.CacheHits, a.CacheMisses, a.StaleServed, a.BreakerOpens, a.BreakerState)
 	}
 	fmt.Fprintf(w, "  sessions: %d carried through, %d lost; final logins: %d of %d failed, %d accounts locked\n",
 		r.CarriedSessions, r.LostSessions, r.FinalLoginsFailed, r.FinalLogins, r.LockedAccounts)

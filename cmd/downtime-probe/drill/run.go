@@ -35,6 +35,9 @@ type Options struct {
 	// ServiceBin is the auth-service binary; empty builds cmd/auth-service
 	// into the run's temp dir.
 	ServiceBin string
+	// AppBin is the application of the app-* scenarios; empty builds it
+	// (app.go) into the run's temp dir.
+	AppBin string
 	// ServiceArgs are passed to every pod (tests' stand-ins use them).
 	ServiceArgs []string
 	// CarriedSessions created before the first disruption; default 30.
@@ -118,6 +121,14 @@ func Run(ctx context.Context, opts Options) (_ *Report, err error) {
 		build := exec.CommandContext(ctx, "go", "build", "-C", filepath.Join(opts.Root, "cmd", "auth-service"), "-o", bin, ".")
 		if out, err := build.CombinedOutput(); err != nil {
 			return nil, fmt.Errorf("building cmd/auth-service: %v\n%s", err, out)
+		}
+	}
+
+	appBin := opts.AppBin
+	if sc.App && appBin == "" {
+		logf("building %s/%s", AppModuleDir, AppPackage)
+		if appBin, err = BuildApp(ctx, opts.Root, dir); err != nil {
+			return nil, err
 		}
 	}
 
@@ -270,7 +281,18 @@ func Run(ctx context.Context, opts Options) (_ *Report, err error) {
 		return nil, err
 	}
 
-	load := NewLoad(LoadConfig{BaseURL: fmt.Sprintf("http://127.0.0.1:%d", lbPort), Rate: rate, Users: users})
+	lbURL := fmt.Sprintf("http://127.0.0.1:%d", lbPort)
+	loadCfg := LoadConfig{BaseURL: lbURL, Rate: rate, Users: users}
+	var app *App
+	if sc.App {
+		if app, err = StartApp(ctx, appBin, dir, lbURL); err != nil {
+			return nil, err
+		}
+		closers = append(closers, app.Close)
+		logf("the load goes to the application at %s, which calls the service through the Go client; final checks ask the service", app.URL)
+		loadCfg.BaseURL, loadCfg.API, loadCfg.FinalURL = app.URL, AppAPI, lbURL
+	}
+	load := NewLoad(loadCfg)
 	carried := opts.CarriedSessions
 	if carried <= 0 {
 		carried = 30
@@ -285,6 +307,13 @@ func Run(ctx context.Context, opts Options) (_ *Report, err error) {
 		Dropped: load.Dropped(), CarriedSessions: load.Carried(),
 		Timings: NewTimingsReport(st, t, preStop, replicas, rate),
 		Events:  orch.Events(), Machine: ThisMachine(),
+	}
+	if app != nil {
+		stats, err := app.Stats(ctx)
+		if err != nil {
+			return nil, err
+		}
+		r.App = &stats
 	}
 	Summarize(r, load.Records(), res.Start, res.End, res.Lost, res.Allowed)
 	Judge(r, sc.Expect)

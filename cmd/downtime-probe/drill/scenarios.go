@@ -68,6 +68,11 @@ type Scenario struct {
 	Readiness Readiness
 	// PreStop gives the preStop sleep the pods get, from the stack's.
 	PreStop func(t Timings) time.Duration
+	// App puts an application in front of the service (app.go): the
+	// load's logins, checks and logouts go to it, and it calls the service
+	// through the Go client (cmd/auth-service/client). The final checks
+	// and logins still ask the service itself.
+	App bool
 }
 
 func stackPreStop(t Timings) time.Duration { return t.PreStopSleep }
@@ -89,6 +94,14 @@ var Scenarios = map[string]Scenario{
 	"zone-loss": {
 		Name: "zone-loss", Disruption: DisruptZoneLoss, Expect: ExpectBoundedFailures, PreStop: stackPreStop,
 		Description: "every pod of one zone killed at once with SIGKILL, no preStop, no deregistration",
+	},
+	"app-zone-loss": {
+		Name: "app-zone-loss", Disruption: DisruptZoneLoss, Expect: ExpectNoLoss, PreStop: stackPreStop, App: true,
+		Description: "zone-loss with the load going to an application that uses the Go client; its users see no failure",
+	},
+	"app-redis-failover": {
+		Name: "app-redis-failover", Disruption: DisruptRedisKill, Expect: ExpectNoLoss, PreStop: stackPreStop, App: true,
+		Description: "redis-failover with the load going to an application that uses the Go client; its users see no failure",
 	},
 	"no-prestop": {
 		Name: "no-prestop", Disruption: DisruptEvictions, Expect: ExpectFailures,
