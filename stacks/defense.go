@@ -45,17 +45,6 @@ type DefenseConfig struct {
 	MutualTLS *ingress.MutualTLS
 }
 
-// defenseRegionalKeys may differ per region: a detector ID and a CA
-// bundle's bucket belong to one region, and so does the detector itself
-// (one per account and region: only one stack there may manage it).
-var defenseRegionalKeys = []string{"guardDutyEnabled", "guardDutyDetectorId", "albMtlsCaBundle"}
-
-func init() {
-	for _, k := range defenseRegionalKeys {
-		RegionalKeys[k] = true
-	}
-}
-
 // logRetentionDays are the retention periods CloudWatch Logs accepts
 // (PutRetentionPolicy API reference).
 var logRetentionDays = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}

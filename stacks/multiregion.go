@@ -13,20 +13,137 @@ import (
 	"github.com/authplatform/auth-platform/components/database"
 )
 
-// RegionalKeys may be set per region in `regions`; every other key is the
-// same in all regions (Global Datastore and Aurora Global Database members
-// must share engine, version, node type and shard count, and one image runs
-// everywhere).
-var RegionalKeys = map[string]bool{
-	"vpcCidr": true, "availabilityZones": true, "availabilityZoneIds": true, "azCount": true, "natGateways": true,
-	"kubernetesVersion": true, "endpointPublicAccess": true, "endpointPrivateAccess": true,
-	"publicAccessCidrs": true, "clusterLogTypes": true,
-	"cacheReplicasPerShard": true, "cacheKmsKeyArn": true, "cacheSnapshotWindow": true, "cacheMaintenanceWindow": true,
-	"dbInstanceClass": true, "dbServerless": true, "dbServerlessMinAcu": true, "dbServerlessMaxAcu": true,
-	"dbReaders": true, "dbBackupWindow": true, "dbMaintenanceWindow": true,
-	"authReplicas": true, "authFargateCpu": true, "authFargateMemoryGb": true,
-	"certificateArn": true, "albAccessLogsBucket": true, "alarmEmail": true,
+// KeyClass says where a key may be written in a multi-region stack. Every
+// key of Keys has one (a test holds the table to Keys).
+type KeyClass int
+
+// Key classes.
+const (
+	// Global keys are the same in every region: written once at the top
+	// level, never inside an entry of regions (Global Datastore and Aurora
+	// Global Database members share engine, version, node type and shard
+	// count; one image, one DNS name and one timing budget serve all
+	// regions).
+	Global KeyClass = iota + 1
+	// PerRegion keys may differ between regions: a top-level value is
+	// every region's default, and an entry of regions overrides it.
+	PerRegion
+	// RegionOnly keys name something that exists in one region only (a
+	// zone, an ARN with its region, a detector, a bucket a regional
+	// service must write to). At the top level of a multi-region stack
+	// the value would apply to every region, where it is wrong in all but
+	// one: such a key is written inside its region's entry. A
+	// single-region stack writes it at the top level, as always.
+	RegionOnly
+)
+
+func (c KeyClass) String() string {
+	switch c {
+	case Global:
+		return "global"
+	case PerRegion:
+		return "per-region"
+	case RegionOnly:
+		return "region-only"
+	}
+	return "unclassified"
 }
+
+// regionOnly says, for each RegionOnly key, why its value belongs to one
+// region (the sources are cited where the rule is checked).
+var regionOnly = map[string]string{
+	"availabilityZones":   "a zone name is a zone of one region",
+	"availabilityZoneIds": "a zone ID is a zone of one region",
+	"cacheKmsKeyArn":      "a KMS key lives in one region, and ElastiCache encrypts with a key of its own region",
+	"certificateArn":      "an ACM certificate lives in one region, and an ALB only uses certificates of its own region",
+	// ELB User Guide, "Enable access logs for your Application Load
+	// Balancer", bucket requirements: "The bucket must be located in the
+	// same Region as the load balancer."
+	"albAccessLogsBucket": "ELB delivers access logs only to a bucket in the load balancer's own region",
+	"guardDutyDetectorId": "a GuardDuty detector belongs to one account and region",
+}
+
+// perRegion are the keys a region may override. albMtlsCaBundle is one:
+// the trust store reads the bundle when it is created, and AWS states no
+// region for its bucket, so one bundle may serve every region.
+var perRegion = []string{
+	"vpcCidr", "azCount", "natGateways",
+	"kubernetesVersion", "endpointPublicAccess", "endpointPrivateAccess", "publicAccessCidrs", "clusterLogTypes",
+	"cacheReplicasPerShard", "cacheSnapshotWindow", "cacheMaintenanceWindow",
+	"dbInstanceClass", "dbServerless", "dbServerlessMinAcu", "dbServerlessMaxAcu",
+	"dbReaders", "dbBackupWindow", "dbMaintenanceWindow",
+	"authReplicas", "authFargateCpu", "authFargateMemoryGb", "alarmEmail",
+	// GuardDuty is per account and region: a region may leave its
+	// detector to another stack (stacks/Pulumi.prod-global.yaml).
+	"guardDutyEnabled", "albMtlsCaBundle",
+}
+
+// global are the keys written once for every region.
+var global = []string{
+	"appName", "environment", "authNamespace", "protectStatefulResources", "decommission",
+	"cacheEngine", "cacheEngineVersion", "cacheNodeType", "cacheShards", "cacheMultiAz", "cacheAtRestEncryption",
+	"cacheSnapshotRetentionDays", "cacheAuthTokenGenerations",
+	"dbEngineVersion", "dbName", "dbMasterUsername", "dbBackupRetentionDays", "dbPerformanceInsightsRetentionDays",
+	"authImage", "sessionTtlSeconds", "sessionIdleSeconds",
+	"drainPropagationSeconds", "maxRequestSeconds", "shutdownSeconds",
+	"deregistrationDelaySeconds", "preStopSleepSeconds", "terminationGracePeriodSeconds",
+	"authLogRetentionDays",
+	"regions", "authHostname", "hostedZoneId", "dnsRoutingPolicy",
+	"healthCheckIntervalSeconds", "healthCheckFailureThreshold", "healthCheckRegions", "globalPrimaryRegion",
+	// IAM is global: one principal administers every region's cluster.
+	"clusterAdminPrincipalArns", "clusterViewerPrincipalArns",
+	"wafEnabled", "wafMode", "wafRuleGroups", "wafLoginRateLimit", "wafRateWindowSeconds",
+	"wafLogRetentionDays", "wafBlockedRequestsAlarmThreshold",
+	"albAccessLogs", "albAccessLogsRetentionDays", "flowLogsEnabled", "flowLogsRetentionDays",
+	"podEvictionAlarmThreshold",
+}
+
+// keyClasses is the three lists above as one table.
+var keyClasses = func() map[string]KeyClass {
+	m := map[string]KeyClass{}
+	put := func(k string, c KeyClass) {
+		if m[k] != 0 {
+			panic("stacks: key " + k + " is classified " + m[k].String() + " and " + c.String())
+		}
+		m[k] = c
+	}
+	for _, k := range global {
+		put(k, Global)
+	}
+	for _, k := range perRegion {
+		put(k, PerRegion)
+	}
+	for k := range regionOnly {
+		put(k, RegionOnly)
+	}
+	return m
+}()
+
+// ClassOf is a key's class; 0 (unclassified) for a name that is not a key
+// or that nobody classified.
+func ClassOf(name string) KeyClass { return keyClasses[name] }
+
+// KeyClasses is a copy of the whole table, for the test that holds it to
+// Keys both ways.
+func KeyClasses() map[string]KeyClass {
+	out := make(map[string]KeyClass, len(keyClasses))
+	for k, c := range keyClasses {
+		out[k] = c
+	}
+	return out
+}
+
+// RegionalKeys may be set per region in `regions` (PerRegion and
+// RegionOnly); every other key is the same in all regions.
+var RegionalKeys = func() map[string]bool {
+	m := map[string]bool{}
+	for k, c := range keyClasses {
+		if c != Global {
+			m[k] = true
+		}
+	}
+	return m
+}()
 
 // Limits of the global data tier.
 const (
@@ -235,6 +352,12 @@ func (s regionSource) Get(key string) (string, bool) {
 		if v, ok := s.entry.Values[name]; ok {
 			return v, true
 		}
+		// A region-only key at the top level is refused once
+		// (refuseRegionOnlyAtTop); no region reads it, so no region
+		// reports it again.
+		if ClassOf(name) == RegionOnly {
+			return "", false
+		}
 	}
 	return s.base.Get(key)
 }
@@ -294,6 +417,7 @@ func loadMultiRegion(project, stack string, src Source, entries []regionEntry, p
 		p.add(q("regions"), fmt.Sprint(len(entries)), fmt.Sprintf("list at most %d regions", MaxRegions),
 			"a Global Datastore has one primary and at most two secondaries")
 	}
+	refuseRegionOnlyAtTop(src, entries, p)
 	type inheritedProblem struct {
 		region int
 		name   string
@@ -368,6 +492,43 @@ func loadMultiRegion(project, stack string, src Source, entries []regionEntry, p
 	}
 	primary.Regions = cfgs
 	return primary
+}
+
+// refuseRegionOnlyAtTop records a problem for each RegionOnly key written
+// with a value at the top level of a multi-region stack: the value would
+// apply to every region. An empty value (the key's "none") applies
+// nowhere and stands.
+func refuseRegionOnlyAtTop(src Source, entries []regionEntry, p *problems) {
+	for _, k := range Keys {
+		why, ok := regionOnly[k.Name]
+		if !ok {
+			continue
+		}
+		v, set := src.Get(q(k.Name))
+		if t := strings.TrimSpace(v); !set || t == "" || t == "[]" {
+			continue
+		}
+		p.add(q(k.Name), v, moveUnderRegion(k.Name, v, entries),
+			"%s belongs to one region (%s): at the top level of a multi-region stack it would apply to every region", k.Name, why)
+	}
+}
+
+// moveUnderRegion says where a region-only value goes: the entry of the
+// region an ARN names, else every entry.
+func moveUnderRegion(name, value string, entries []regionEntry) string {
+	if parts := strings.Split(value, ":"); len(parts) > 3 && parts[0] == "arn" {
+		for i, e := range entries {
+			if e.Region == parts[3] {
+				return fmt.Sprintf("move it under its region: write %s inside regions[%d] (%s), and give each other region its own %s there",
+					name, i, e.Region, name)
+			}
+		}
+	}
+	listed := make([]string, 0, len(entries))
+	for i, e := range entries {
+		listed = append(listed, fmt.Sprintf("regions[%d] (%s)", i, e.Region))
+	}
+	return fmt.Sprintf("move it under the region it belongs to: write %s inside that region's entry of %s, one value per region", name, strings.Join(listed, ", "))
 }
 
 // assignWriter marks the region whose Aurora cluster is the global

@@ -124,7 +124,8 @@ func TestEveryCheckOfTheRegionsListIsReached(t *testing.T) {
 			message: "in us-west-2: Aurora global databases need memory-optimized instances"},
 		{name: "failover over three regions", base: twoRegions, set: regions(eastEntry(), westEntry(), euWest), key: "dnsRoutingPolicy", message: "exactly one primary and one secondary"},
 		{name: "no authHostname", base: twoRegions, set: set("authHostname", "", "hostedZoneId", ""), key: "authHostname", message: "needs a DNS name to fail over"},
-		{name: "a top-level value failing in one region is named there", base: twoRegions, set: set("certificateArn", testCertificateArn), key: at(1, "certificateArn"),
+		{name: "a top-level value failing in one region is named there", base: twoRegions,
+			set: set("authReplicas", "3", "regions", regionList(eastEntry(), westEntry("azCount", "4"))), key: at(1, "authReplicas"),
 			message: "(the top-level value, which regions[1] inherits)"},
 		{name: "a top-level value failing in every region is the top-level key's, once", base: twoRegions, set: set("dbReaders", "0"), key: "dbReaders", message: "at least one reader"},
 	})
