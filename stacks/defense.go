@@ -47,6 +47,7 @@ type DefenseConfig struct {
 
 // logRetentionDays are the retention periods CloudWatch Logs accepts
 // (PutRetentionPolicy API reference).
+// Read on logRetentionDaysAsOf.
 var logRetentionDays = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
 
 // checkLogRetention records a problem when days is not a retention

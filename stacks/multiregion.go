@@ -161,7 +161,8 @@ const (
 var (
 	hostnamePattern = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$`)
 	zoneIDPattern   = regexp.MustCompile(`^Z[A-Z0-9]{1,31}$`)
-	// Global Datastore runs on these families, large and up.
+	// Global Datastore runs on these families, large and up (read:
+	// globalNodeFamilyAsOf).
 	globalNodeFamily = regexp.MustCompile(`^cache\.(m5|m6g|m7g|r5|r6g|r6gd|r7g|c7gn)\.(large|[0-9]*xlarge)$`)
 	// Aurora global databases need memory-optimized (or Serverless v2) instances.
 	globalDBClass = regexp.MustCompile(`^db\.(r[0-9][a-z]*|x[0-9][a-z]*)\.`)
@@ -249,7 +250,8 @@ func (c *Config) validateDNS(p *problems) {
 	}
 }
 
-// healthCheckerRegions are the regions Route 53 runs health checkers in.
+// healthCheckerRegions are the regions Route 53 runs health checkers in
+// (read: healthCheckerRegionsAsOf).
 var healthCheckerRegions = map[string]bool{
 	"us-east-1": true, "us-west-1": true, "us-west-2": true, "eu-west-1": true,
 	"ap-southeast-1": true, "ap-southeast-2": true, "ap-northeast-1": true, "sa-east-1": true,

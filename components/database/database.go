@@ -56,6 +56,13 @@ const (
 	MinMajor, MaxMajor     = 13, 18
 )
 
+// MajorsAsOf is the day MinMajor-MaxMajor was read from the Aurora
+// PostgreSQL release notes (AuroraPostgreSQL.Extensions.html lists
+// "Aurora PostgreSQL 18"; shared/notes/anchors-and-user-asks.md,
+// "Versions"). The preflight's rds.GetEngineVersion decides whether a
+// region offers a version; this range only refuses a major before asking.
+const MajorsAsOf = "2026-12-07"
+
 var (
 	versionPattern  = regexp.MustCompile(`^(\d+)\.(\d+)$`)
 	majorPattern    = regexp.MustCompile(`^(\d+)$`)
