@@ -96,6 +96,9 @@ var global = []string{
 	"wafLogRetentionDays", "wafBlockedRequestsAlarmThreshold",
 	"albAccessLogs", "albAccessLogsRetentionDays", "flowLogsEnabled", "flowLogsRetentionDays",
 	"podEvictionAlarmThreshold",
+	// Issue 27's patch window: one window and one job image everywhere, as
+	// it was written (a window per region would be PerRegion).
+	"patchWindow", "patchMaxPodAgeDays", "patchWindowImage",
 }
 
 // keyClasses is the three lists above as one table.
