@@ -11,13 +11,20 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/authplatform/auth-platform/cmd/plan/mocks"
 	"github.com/authplatform/auth-platform/stacks"
 )
 
 func TestAHardCodedListOfWhatAWSOffersIsReadAgainInTime(t *testing.T) {
 	today := time.Now().UTC()
 	require.NotEmpty(t, stacks.ReadLists)
-	for _, l := range stacks.ReadLists {
+	// The offline catalogue is such a list too: the plan's lookups answer
+	// from it, with its date and the sources of each section.
+	c, err := mocks.LoadCatalogue()
+	require.NoError(t, err)
+	lists := append([]stacks.ReadList{{Name: "cmd/plan/mocks/catalogue.json (the offline answers of the preflight's lookups)", AsOf: c.AsOf,
+		Source: "the sources and the AWS CLI command of each of its sections"}}, stacks.ReadLists...)
+	for _, l := range lists {
 		t.Run(l.Name, func(t *testing.T) {
 			assert.NotEmpty(t, l.Source, "say where the list was read")
 			asOf, err := time.Parse(time.DateOnly, l.AsOf)

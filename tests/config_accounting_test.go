@@ -298,12 +298,13 @@ func TestMultiRegionShowsEveryMistakeOnce(t *testing.T) {
 	})
 	t.Run("a top-level value failing in one region is named there, with the override", func(t *testing.T) {
 		ps := loadProblems(t, stacks.MapSource(withConfig(multiBase, map[string]string{
-			"auth-platform:certificateArn": testCertificateArn,
-			"auth-platform:regions":        `[{"region":"us-east-1","vpcCidr":"10.60.0.0/16"},{"region":"us-west-2","vpcCidr":"10.70.0.0/16"}]`,
+			// A per-region key: 3 pods leave a zone of us-west-2's 4 empty.
+			"auth-platform:authReplicas": "3",
+			"auth-platform:regions":      `[{"region":"us-east-1","vpcCidr":"10.60.0.0/16"},{"region":"us-west-2","vpcCidr":"10.70.0.0/16","azCount":4}]`,
 		})))
 		require.Len(t, ps, 1, problemText(ps))
-		assert.Equal(t, "auth-platform:regions[1].certificateArn", ps[0].Key)
-		assert.Contains(t, ps[0].Fix, "set certificateArn under regions[1]")
+		assert.Equal(t, "auth-platform:regions[1].authReplicas", ps[0].Key)
+		assert.Contains(t, ps[0].Fix, "set authReplicas under regions[1]")
 	})
 	t.Run("a top-level value failing everywhere is named once at the top level", func(t *testing.T) {
 		ps := loadProblems(t, stacks.MapSource(withConfig(multiBase, map[string]string{
