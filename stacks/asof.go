@@ -5,7 +5,6 @@ import (
 
 	"github.com/authplatform/auth-platform/components/cache"
 	"github.com/authplatform/auth-platform/components/cluster"
-	"github.com/authplatform/auth-platform/components/database"
 )
 
 // StaleAfterMonths is how old a hard-coded list of what AWS offers may get
@@ -54,8 +53,6 @@ var ReadLists = []ReadList{
 		"https://docs.aws.amazon.com/eks/latest/userguide/kubernetes-versions.html (and cluster.CalendarSources)"},
 	{"components/cache.ValkeyVersions (ElastiCache has no engine-version lookup in pulumi-aws v6)", cache.ValkeyVersionsAsOf,
 		"https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/engine-versions.html"},
-	{"components/database.MinMajor-MaxMajor (Aurora PostgreSQL majors; rds.GetEngineVersion decides per region)", database.MajorsAsOf,
-		"https://docs.aws.amazon.com/AmazonRDS/latest/AuroraPostgreSQLReleaseNotes/AuroraPostgreSQL.Extensions.html"},
 	{"stacks.logRetentionDays (CloudWatch Logs retention periods)", logRetentionDaysAsOf,
 		"https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutRetentionPolicy.html"},
 	{"stacks.healthCheckerRegions (Route 53 health checker regions)", healthCheckerRegionsAsOf,

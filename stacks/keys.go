@@ -79,7 +79,7 @@ var Keys = []Key{
 	{"cacheAuthTokenGenerations", "array", []int{1},
 		"AUTH token generations the session store accepts, oldest first. Rotate in two ups: [N, N+1] (ROTATE: both work, the secret gets the new one), then [N+1] (SET)."},
 	{"dbEngineVersion", "string", database.DefaultMajor,
-		"Aurora PostgreSQL major (13-18), resolved at deploy time to the newest minor RDS offers, or a pinned major.minor that RDS offers."},
+		"Aurora PostgreSQL major (13 or later, as RDS offers it), resolved at deploy time to the newest minor RDS offers, or a pinned major.minor that RDS offers."},
 	{"dbServerless", "boolean", false,
 		"Run Aurora instances as Serverless v2 (db.serverless) instead of dbInstanceClass."},
 	{"dbInstanceClass", "string", "db.r7g.large",

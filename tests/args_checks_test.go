@@ -223,10 +223,10 @@ func TestDatabaseArgsChecksEachRejectOneMistake(t *testing.T) {
 	databaseSpec.check(t, []c{
 		{"no engine version", func(a *database.Args) { a.EngineVersion = "" }, "EngineVersion is required", false},
 		{"a major without minor", func(a *database.Args) { a.EngineVersion = "16" }, `EngineVersion "16": want major.minor`, false},
-		{"major 12 is too old", func(a *database.Args) { a.EngineVersion = "12.9" }, `EngineVersion "12.9": Aurora PostgreSQL majors 13-18 are supported`, false},
-		{"major 13 is the oldest", func(a *database.Args) { a.EngineVersion = "13.9" }, "majors 13-18", true},
-		{"major 18 is the newest", func(a *database.Args) { a.EngineVersion = "18.1" }, "majors 13-18", true},
-		{"major 19 is too new", func(a *database.Args) { a.EngineVersion = "19.1" }, `EngineVersion "19.1": Aurora PostgreSQL majors 13-18 are supported`, false},
+		{"major 12 is too old", func(a *database.Args) { a.EngineVersion = "12.9" }, `EngineVersion "12.9": Aurora PostgreSQL majors 13 and later are supported`, false},
+		{"major 13 is the oldest", func(a *database.Args) { a.EngineVersion = "13.9" }, "majors 13 and later", true},
+		// No upper bound: the preflight asks RDS whether it offers a major.
+		{"major 19 is RDS's to refuse", func(a *database.Args) { a.EngineVersion = "19.1" }, "majors 13 and later", true},
 		{"a malformed instance class", func(a *database.Args) { a.InstanceClass = "r7g.large" }, `InstanceClass "r7g.large": not a class like db.r7g.large`, false},
 		{"serverless ignores the instance class", func(a *database.Args) {
 			a.InstanceClass = "r7g.large"

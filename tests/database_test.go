@@ -219,7 +219,7 @@ func TestDatabaseComponentRejectsInvalidArgs(t *testing.T) {
 		{"PI retention", func(a *database.Args) { a.PerformanceInsightsRetentionDays = 30 }, "PerformanceInsightsRetentionDays is 30"},
 		{"version", func(a *database.Args) { a.EngineVersion = "16" }, "EngineVersion \"16\""},
 		{"no version", func(a *database.Args) { a.EngineVersion = "" }, "EngineVersion is required"},
-		{"old major", func(a *database.Args) { a.EngineVersion = "11.9" }, "majors 13-18"},
+		{"old major", func(a *database.Args) { a.EngineVersion = "11.9" }, "majors 13 and later"},
 		{"serverless min", func(a *database.Args) { a.Serverless = &database.Serverless{MinACU: 0, MaxACU: 4} }, "Serverless.MinACU 0"},
 		{"serverless max", func(a *database.Args) { a.Serverless = &database.Serverless{MinACU: 2, MaxACU: 1} }, "Serverless.MaxACU 1"},
 		{"reserved user", func(a *database.Args) { a.MasterUsername = "rdsadmin" }, "reserved"},

@@ -73,7 +73,7 @@ func TestDataTierInvalidConfigurationsAreRejectedNamingTheKey(t *testing.T) {
 		{"short backups", dev, map[string]string{ns + "dbBackupRetentionDays": "1"}, "dbBackupRetentionDays", "at least 7 days"},
 		{"long backups", dev, map[string]string{ns + "dbBackupRetentionDays": "36"}, "dbBackupRetentionDays", "at most 35 days"},
 		{"engine version", dev, map[string]string{ns + "dbEngineVersion": "16.x"}, "dbEngineVersion", "want a major such as 16"},
-		{"old major", dev, map[string]string{ns + "dbEngineVersion": "12.22"}, "dbEngineVersion", "majors 13-18"},
+		{"old major", dev, map[string]string{ns + "dbEngineVersion": "12.22"}, "dbEngineVersion", "majors 13 and later"},
 		{"instance class", dev, map[string]string{ns + "dbInstanceClass": "r7g.large"}, "dbInstanceClass", "not a DB instance class"},
 		{"burstable DB in prod", dataTierProd, map[string]string{ns + "dbInstanceClass": "db.t4g.medium"}, "dbInstanceClass", "CPU credits"},
 		{"serverless min 0", dev, map[string]string{ns + "dbServerless": "true", ns + "dbServerlessMinAcu": "0"}, "dbServerlessMinAcu", "auto-pause"},

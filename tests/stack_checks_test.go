@@ -294,7 +294,7 @@ func TestEveryDataTierCheckIsReached(t *testing.T) {
 
 		// Aurora.
 		{name: "dbEngineVersion malformed", set: set("dbEngineVersion", "16.x"), key: "dbEngineVersion", message: "want a major such as"},
-		{name: "dbEngineVersion 12", set: set("dbEngineVersion", "12"), key: "dbEngineVersion", message: "majors 13-18"},
+		{name: "dbEngineVersion 12", set: set("dbEngineVersion", "12"), key: "dbEngineVersion", message: "majors 13 and later"},
 		{name: "dbInstanceClass malformed", set: set("dbInstanceClass", "r7g.large"), key: "dbInstanceClass", message: "not a DB instance class"},
 		{name: "dbInstanceClass burstable in prod", base: prod, set: set("dbInstanceClass", "db.t4g.medium"), key: "dbInstanceClass", message: "CPU credits"},
 		{name: "dbServerlessMinAcu 0", base: serverless, set: set("dbServerlessMinAcu", "0"), key: "dbServerlessMinAcu", message: "auto-pause"},

@@ -53,15 +53,12 @@ const (
 	DefaultPIRetention     = 7
 	MinServerlessACU       = 0.5 // 0 would auto-pause: cold logins
 	MaxServerlessACU       = 256
-	MinMajor, MaxMajor     = 13, 18
+	// MinMajor is the project's floor, not a list of what AWS offers: which
+	// majors a region offers (18 on 2026-12-07, and any later one) is
+	// decided by the preflight's rds.GetEngineVersion (stacks/preflight.go),
+	// so no upper bound here goes stale.
+	MinMajor = 13
 )
-
-// MajorsAsOf is the day MinMajor-MaxMajor was read from the Aurora
-// PostgreSQL release notes (AuroraPostgreSQL.Extensions.html lists
-// "Aurora PostgreSQL 18"; shared/notes/anchors-and-user-asks.md,
-// "Versions"). The preflight's rds.GetEngineVersion decides whether a
-// region offers a version; this range only refuses a major before asking.
-const MajorsAsOf = "2026-12-07"
 
 var (
 	versionPattern  = regexp.MustCompile(`^(\d+)\.(\d+)$`)
@@ -238,8 +235,8 @@ func ParameterFamily(major int) string { return fmt.Sprintf("%s%d", Engine, majo
 
 func checkMajor(s string) (int, error) {
 	major, _ := strconv.Atoi(s)
-	if major < MinMajor || major > MaxMajor {
-		return 0, fmt.Errorf("Aurora PostgreSQL majors %d-%d are supported", MinMajor, MaxMajor)
+	if major < MinMajor {
+		return 0, fmt.Errorf("Aurora PostgreSQL majors %d and later are supported (which of them RDS offers is looked up)", MinMajor)
 	}
 	return major, nil
 }
