@@ -56,9 +56,12 @@ var regionOnly = map[string]string{
 	"availabilityZoneIds": "a zone ID is a zone of one region",
 	"cacheKmsKeyArn":      "a KMS key lives in one region, and ElastiCache encrypts with a key of its own region",
 	"certificateArn":      "an ACM certificate lives in one region, and an ALB only uses certificates of its own region",
-	// ELB User Guide, "Enable access logs for your Application Load
-	// Balancer", bucket requirements: "The bucket must be located in the
-	// same Region as the load balancer."
+	// ELB User Guide, bucket requirements of load balancer logs: "The
+	// bucket must be located in the same Region as the load balancer."
+	// (read on the Network Load Balancer access-log page and the
+	// Application Load Balancer health-check-log page,
+	// docs.aws.amazon.com/elasticloadbalancing/latest/{network/enable-access-logs,
+	// application/enable-health-check-logging}).
 	"albAccessLogsBucket": "ELB delivers access logs only to a bucket in the load balancer's own region",
 	"guardDutyDetectorId": "a GuardDuty detector belongs to one account and region",
 }
