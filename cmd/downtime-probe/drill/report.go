@@ -27,7 +27,11 @@ type Report struct {
 	Requests int `json:"requests"`
 	Failed   int `json:"failed"`
 	// Dropped requests were due while Concurrency were in flight.
-	Dropped       int            `json:"dropped"`
+	Dropped int `json:"dropped"`
+	// LoginsResent are logins the service shed for hashing capacity (503
+	// with Retry-After: not judged) and the load resent; only the resent
+	// login's answer is an outcome.
+	LoginsResent  int            `json:"loginsResent"`
 	FailedByClass map[string]int `json:"failedByClass"`
 	FailedByOp    map[string]int `json:"failedByOp"`
 	// LostSessions: sessions refused while the client held them as valid,
@@ -359,8 +363,8 @@ func (r *Report) WriteSummary(w io.Writer) {
 	fmt.Fprintf(w, "  timings: propagation %s, deregistration delay %s, preStop %s, grace %s, health check every %s (timeout %s, %d to fail)\n",
 		msDur(t.PropagationMs), msDur(t.DeregistrationDelayMs), msDur(t.PreStopSleepMs), msDur(t.GracePeriodMs),
 		msDur(t.HealthCheckIntervalMs), msDur(t.HealthCheckTimeoutMs), t.UnhealthyThreshold)
-	fmt.Fprintf(w, "  requests: %d in %s (%.0f req/s), failed %d, dropped %d\n",
-		r.Requests, msDur(r.DurationMs), r.RatePerSecond, r.Failed, r.Dropped)
+	fmt.Fprintf(w, "  requests: %d in %s (%.0f req/s), failed %d, dropped %d, shed logins resent %d\n",
+		r.Requests, msDur(r.DurationMs), r.RatePerSecond, r.Failed, r.Dropped, r.LoginsResent)
 	if r.Failed > 0 {
 		fmt.Fprintf(w, "  failed by class: %s; by operation: %s\n", formatCounts(r.FailedByClass), formatCounts(r.FailedByOp))
 		fmt.Fprintf(w, "  longest outage %s over %d outage windows\n", msDur(r.MaxOutageMs), len(r.Outages))

@@ -304,7 +304,7 @@ func Run(ctx context.Context, opts Options) (_ *Report, err error) {
 
 	r := &Report{
 		Scenario: sc.Name, Description: sc.Description, Stack: st.Stack,
-		Dropped: load.Dropped(), CarriedSessions: load.Carried(),
+		Dropped: load.Dropped(), LoginsResent: load.Resent(), CarriedSessions: load.Carried(),
 		Timings: NewTimingsReport(st, t, preStop, replicas, rate),
 		Events:  orch.Events(), Machine: ThisMachine(),
 	}
