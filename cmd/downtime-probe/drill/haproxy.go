@@ -120,7 +120,7 @@ func StartHAProxy(ctx context.Context, dir string, port int, t Timings) (*HAProx
 	err = pollUntil(ctx, 5*time.Second, h.poll, func() error {
 		select {
 		case <-h.done:
-			return errStop{fmt.Errorf("haproxy exited at start; see %s", logf.Name())}
+			return errStop{fmt.Errorf("%w; see %s: %s", ErrHAProxyExited, logf.Name(), tailFile(logf.Name(), 600))}
 		default:
 		}
 		_, err := h.Command("show info")
@@ -358,6 +358,10 @@ func (h *HAProxy) Close() error {
 func haDuration(d time.Duration) string {
 	return fmt.Sprintf("%dms", max(d.Milliseconds(), 1))
 }
+
+// ErrHAProxyExited: HAProxy exited before its Runtime API answered, most
+// often because its port, free when picked, was taken in the meantime.
+var ErrHAProxyExited = errors.New("haproxy exited at start")
 
 // errStop ends a pollUntil at once.
 type errStop struct{ error }

@@ -178,7 +178,18 @@ func Run(ctx context.Context, opts Options) (_ *Report, err error) {
 	}()
 	go func() {
 		defer wg.Done()
+		// The port was free when picked, but Redis and PostgreSQL pick
+		// theirs at the same moment: when HAProxy lost that race (CI saw
+		// it exit at start once), it gets another port.
 		h, e := StartHAProxy(ctx, dir, lbPort, t)
+		for retry := 0; errors.Is(e, ErrHAProxyExited) && retry < 2; retry++ {
+			p, perr := FreePort()
+			if perr != nil {
+				break
+			}
+			lbPort = p
+			h, e = StartHAProxy(ctx, dir, lbPort, t)
+		}
 		lb = h
 		collect(e)
 	}()

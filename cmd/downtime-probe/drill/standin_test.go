@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -367,4 +368,21 @@ func TestReadinessModelSeesASharedOutage(t *testing.T) {
 			}
 		})
 	}
+}
+
+// HAProxy on a port another process took between FreePort and its bind
+// exits at start, and says so with ErrHAProxyExited, which the drill
+// answers with another port (run.go).
+func TestHAProxyOnATakenPortExitsWithErrHAProxyExited(t *testing.T) {
+	requireParts(t, "haproxy")
+	st, err := LoadStackTiming(repoRoot, "dev")
+	require.NoError(t, err)
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer taken.Close()
+	lb, err := StartHAProxy(context.Background(), t.TempDir(), taken.Addr().(*net.TCPAddr).Port, st.Scaled(30))
+	if lb != nil {
+		_ = lb.Close()
+	}
+	require.ErrorIs(t, err, ErrHAProxyExited)
 }
