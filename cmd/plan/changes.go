@@ -19,7 +19,6 @@ package plan
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"sort"
@@ -559,13 +558,7 @@ func namespacePath(urn string, before, after map[string]*mocks.Resource, ops map
 func changeMain(project, stack string, file *StackFile, settings []Setting, asJSON bool, stdout, stderr io.Writer) int {
 	report, err := AnalyzeChangeFile(project, stack, file, settings)
 	if err != nil {
-		var cerr *stacks.ConfigError
-		if errors.As(err, &cerr) {
-			fmt.Fprintln(stderr, cerr.Error())
-			return ExitConfigError
-		}
-		fmt.Fprintln(stderr, "plan:", err)
-		return ExitFailure
+		return reportPlanError(stderr, err)
 	}
 	for _, w := range report.Warnings {
 		fmt.Fprintln(stderr, "plan: warning:", w)

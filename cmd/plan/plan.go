@@ -200,13 +200,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 
 	doc, err := PlanFile(project.Name, stackName, file)
 	if err != nil {
-		var cerr *stacks.ConfigError
-		if errors.As(err, &cerr) {
-			fmt.Fprintln(stderr, cerr.Error())
-			return ExitConfigError
-		}
-		fmt.Fprintln(stderr, "plan:", err)
-		return ExitFailure
+		return reportPlanError(stderr, err)
 	}
 	for _, w := range doc.Warnings {
 		fmt.Fprintln(stderr, "plan: warning:", w)
@@ -259,6 +253,19 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	return exitFor(doc)
 }
 
+// reportPlanError prints a failed run's error: a configuration mistake as
+// the check words it (ExitConfigError), anything else as the plan's own
+// failure (ExitFailure).
+func reportPlanError(stderr io.Writer, err error) int {
+	var cerr *stacks.ConfigError
+	if errors.As(err, &cerr) {
+		fmt.Fprintln(stderr, cerr.Error())
+		return ExitConfigError
+	}
+	fmt.Fprintln(stderr, "plan:", err)
+	return ExitFailure
+}
+
 // ExitSecondRunChanges is --second-run's exit code when the second run would
 // change anything (the same code as ExitViolations: the check failed).
 const ExitSecondRunChanges = 1
@@ -267,13 +274,7 @@ const ExitSecondRunChanges = 1
 func secondRunMain(project, stack string, file *StackFile, asJSON bool, stdout, stderr io.Writer) int {
 	report, err := SecondRunFile(nil, project, stack, file)
 	if err != nil {
-		var cerr *stacks.ConfigError
-		if errors.As(err, &cerr) {
-			fmt.Fprintln(stderr, cerr.Error())
-			return ExitConfigError
-		}
-		fmt.Fprintln(stderr, "plan:", err)
-		return ExitFailure
+		return reportPlanError(stderr, err)
 	}
 	for _, w := range report.Warnings {
 		fmt.Fprintln(stderr, "plan: warning:", w)
